@@ -1,0 +1,68 @@
+import CBLAS
+
+/// Causal grouped-query attention of one row against its sequence's cache.
+enum Attention {
+    /// `out[heads × headDim]` = softmax(scale · q·Kᵀ) · V over cache positions `first...position`,
+    /// where `first` is `position - window + 1` on sliding layers and 0 otherwise.
+    /// Query heads `g·group ..< (g+1)·group` share KV head `g`, so each group is two small GEMMs.
+    /// `scores` needs `group × (position + 1)` floats.
+    @inline(__always)
+    static func attend(query q: UnsafePointer<Float>, cache: KVCache, layer: Int, position: Int, window: Int?,
+                       config c: ModelConfig, scores: UnsafeMutablePointer<Float>, into out: UnsafeMutablePointer<Float>) {
+        let first = window.map { max(0, position - $0 + 1) } ?? 0
+        let n = position - first + 1
+        let group = c.headCount / c.kvHeadCount
+        let hd = c.headDim, kvDim = c.kvDim
+        let keys = cache.keys(layer: layer) + first * kvDim
+        let values = cache.values(layer: layer) + first * kvDim
+        for g in 0..<c.kvHeadCount {
+            let qg = q + g * group * hd
+            let og = out + g * group * hd
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(group), Int32(n), Int32(hd),
+                        c.attentionScale, qg, Int32(hd), keys + g * hd, Int32(kvDim), 0, scores, Int32(n))
+            for h in 0..<group { Kernels.softmax(scores + h * n, count: n) }
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(group), Int32(hd), Int32(n),
+                        1, scores, Int32(n), values + g * hd, Int32(kvDim), 0, og, Int32(hd))
+        }
+    }
+
+    /// RoPE on every row's queries and keys, then stores keys and values at each row's position, then
+    /// attends every row. Storing all rows first lets a prefill chunk attend to itself causally.
+    static func run(queries q: UnsafeMutablePointer<Float>, keys k: UnsafeMutablePointer<Float>, values v: UnsafePointer<Float>,
+                    batch: ForwardBatch, layer: Int, window: Int?, rope: (frequencies: [Float], neox: Bool),
+                    config c: ModelConfig, scores: UnsafeMutablePointer<Float>, into out: UnsafeMutablePointer<Float>) {
+        let qDim = c.qDim, kvDim = c.kvDim
+        for r in 0..<batch.rowCount {
+            let position = batch.positions[r]
+            Kernels.rope(q + r * qDim, heads: c.headCount, dim: c.headDim, position: position, inverseFrequencies: rope.frequencies, neox: rope.neox)
+            Kernels.rope(k + r * kvDim, heads: c.kvHeadCount, dim: c.headDim, position: position, inverseFrequencies: rope.frequencies, neox: rope.neox)
+            store(keys: k + r * kvDim, values: v + r * kvDim, cache: batch.caches[r], layer: layer, position: position, kvDim: kvDim)
+        }
+        for r in 0..<batch.rowCount {
+            attend(query: q + r * qDim, cache: batch.caches[r], layer: layer, position: batch.positions[r],
+                   window: window, config: c, scores: scores, into: out + r * qDim)
+        }
+    }
+
+    /// Stores one row's keys and values at its position.
+    @inline(__always)
+    static func store(keys k: UnsafePointer<Float>, values v: UnsafePointer<Float>, cache: KVCache, layer: Int, position: Int, kvDim: Int) {
+        (cache.keys(layer: layer) + position * kvDim).update(from: k, count: kvDim)
+        (cache.values(layer: layer) + position * kvDim).update(from: v, count: kvDim)
+    }
+}
+
+/// The last step of every architecture: final norm and output head, for the rows that need logits only.
+enum OutputHead {
+    static func logits(_ x: UnsafePointer<Float>, batch: ForwardBatch, norm: FloatBuffer, head: WeightMatrix,
+                       config: ModelConfig, workspace: Workspace) -> Logits {
+        let hidden = config.hiddenSize, n = batch.logitRows.count
+        let selected = workspace.buffer(9, count: max(n, 1) * hidden) // [logit rows × hidden]
+        for (j, r) in batch.logitRows.enumerated() {
+            Kernels.rmsNorm(x + r * hidden, rows: 1, dim: hidden, weight: norm.pointer, eps: config.rmsEpsilon, into: selected + j * hidden)
+        }
+        let logits = FloatBuffer(count: n * config.vocabularySize)
+        if n > 0 { head.apply(selected, rows: n, into: logits.pointer) }
+        return Logits(rows: n, vocabularySize: config.vocabularySize, values: logits)
+    }
+}

@@ -1,0 +1,92 @@
+import Foundation
+
+/// Element-wise and per-row kernels of the forward pass. Shapes are row-major `[rows × dim]`.
+public enum Kernels {
+    /// RMSNorm of each row: `out[r] = x[r] / sqrt(mean(x[r]²) + eps) * weight`. `out` may equal `x`.
+    /// Gemma's "+1" is already folded into GGUF norm weights, so one kernel serves both architectures.
+    @inline(__always)
+    public static func rmsNorm(_ x: UnsafePointer<Float>, rows: Int, dim: Int, weight: UnsafePointer<Float>, eps: Float, into out: UnsafeMutablePointer<Float>) {
+        for r in 0..<rows {
+            let row = x + r * dim
+            var sum: Double = 0
+            for i in 0..<dim { sum += Double(row[i]) * Double(row[i]) }
+            let scale = Float(1 / (sum / Double(dim) + Double(eps)).squareRoot())
+            let o = out + r * dim
+            for i in 0..<dim { o[i] = row[i] * scale * weight[i] }
+        }
+    }
+
+    /// `a[i] = gelu_tanh(a[i]) * b[i]` for `count` elements (Gemma's gated MLP).
+    /// gelu_tanh(x) = x/2 · (1 + tanh(√(2/π) · (x + 0.044715x³))).
+    @inline(__always)
+    public static func geluTanhGate(_ a: UnsafeMutablePointer<Float>, _ b: UnsafePointer<Float>, count: Int) {
+        let c: Float = 0.7978845608028654
+        for i in 0..<count {
+            let x = a[i]
+            a[i] = 0.5 * x * (1 + tanhf(c * (x + 0.044715 * x * x * x))) * b[i]
+        }
+    }
+
+    /// `a[i] = silu(a[i]) * b[i]` (Llama's SwiGLU), silu(x) = x / (1 + e^-x).
+    @inline(__always)
+    public static func siluGate(_ a: UnsafeMutablePointer<Float>, _ b: UnsafePointer<Float>, count: Int) {
+        for i in 0..<count {
+            let x = a[i]
+            a[i] = x / (1 + expf(-x)) * b[i]
+        }
+    }
+
+    /// Inverse frequencies of RoPE: `base^(-2i/dim)` for i in 0..<dim/2, rounded to Float as PyTorch does.
+    public static func ropeInverseFrequencies(dim: Int, base: Float) -> [Float] {
+        (0..<dim / 2).map { Float(1 / pow(Double(base), Double(2 * $0) / Double(dim))) }
+    }
+
+    /// Rotates `heads` heads of `dim` in place at `position`.
+    /// NeoX layout (Gemma, HF rotate_half): pairs are (x[i], x[i + dim/2]).
+    /// Interleaved layout (llama.cpp's Llama GGUFs, whose q/k rows are permuted): pairs are (x[2i], x[2i+1]).
+    @inline(__always)
+    public static func rope(_ x: UnsafeMutablePointer<Float>, heads: Int, dim: Int, position: Int, inverseFrequencies: [Float], neox: Bool) {
+        let half = dim / 2
+        inverseFrequencies.withUnsafeBufferPointer { freqs in
+            for i in 0..<half {
+                // The angle is formed in Float like the reference; only cos/sin are evaluated in Double.
+                let angle = Double(Float(position) * freqs[i])
+                let c = Float(cos(angle)), s = Float(sin(angle))
+                for h in 0..<heads {
+                    let v = x + h * dim
+                    let (i0, i1) = neox ? (i, i + half) : (2 * i, 2 * i + 1)
+                    let a = v[i0], b = v[i1]
+                    v[i0] = a * c - b * s
+                    v[i1] = b * c + a * s
+                }
+            }
+        }
+    }
+
+    /// In-place softmax of `n` values.
+    @inline(__always)
+    public static func softmax(_ x: UnsafeMutablePointer<Float>, count n: Int) {
+        var maximum = -Float.infinity
+        for i in 0..<n { maximum = max(maximum, x[i]) }
+        var sum: Float = 0
+        for i in 0..<n {
+            let e = expf(x[i] - maximum)
+            x[i] = e
+            sum += e
+        }
+        let inverse = 1 / sum
+        for i in 0..<n { x[i] *= inverse }
+    }
+
+    /// `x[i] += y[i]`.
+    @inline(__always)
+    public static func add(_ x: UnsafeMutablePointer<Float>, _ y: UnsafePointer<Float>, count: Int) {
+        for i in 0..<count { x[i] += y[i] }
+    }
+
+    /// `x[i] *= s`.
+    @inline(__always)
+    public static func scale(_ x: UnsafeMutablePointer<Float>, by s: Float, count: Int) {
+        for i in 0..<count { x[i] *= s }
+    }
+}

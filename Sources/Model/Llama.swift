@@ -1,0 +1,97 @@
+import GGUF
+
+/// Llama-family decoder (Llama 2, TinyLlama, Mistral) with a SentencePiece vocabulary.
+///
+/// Per block: RMSNorm → q/k/v → RoPE → grouped-query attention → o → residual; RMSNorm →
+/// SiLU(gate)·up → down → residual. llama.cpp's converter permutes q/k rows so RoPE rotates
+/// interleaved pairs (x[2i], x[2i+1]). The head is `output.weight`, or the embedding when absent.
+public final class LlamaModel: LanguageModel, @unchecked Sendable {
+    struct Layer {
+        let attentionNorm, ffnNorm: FloatBuffer // [hidden]
+        let q: WeightMatrix    // [heads·headDim × hidden]
+        let k, v: WeightMatrix // [kvHeads·headDim × hidden]
+        let o: WeightMatrix    // [hidden × heads·headDim]
+        let gate, up: WeightMatrix // [ffn × hidden]
+        let down: WeightMatrix     // [hidden × ffn]
+    }
+
+    public let config: ModelConfig
+    let layers: [Layer]
+    let embedding: WeightMatrix // [vocab × hidden]
+    let head: WeightMatrix      // [vocab × hidden]
+    let outputNorm: FloatBuffer // [hidden]
+    let frequencies: [Float]
+    let workspace = Workspace()
+
+    public init(gguf: GGUFFile) throws {
+        var c = try ModelConfig(gguf: gguf, architecture: "llama")
+        if let ropeDim = gguf.metadata["llama.rope.dimension_count"]?.int, ropeDim != c.headDim {
+            throw ModelError.invalidConfig(file: gguf.path, reason: "partial RoPE (rope.dimension_count \(ropeDim) ≠ head dim \(c.headDim)) is not supported")
+        }
+        c.slidingWindow = nil
+        config = c
+        let tiedHead = gguf.tensors["output.weight"] == nil
+        let names = ["token_embd.weight", "output_norm.weight"] + (tiedHead ? [] : ["output.weight"]) + (0..<c.layerCount).flatMap { i in
+            ["attn_norm", "attn_q", "attn_k", "attn_v", "attn_output", "ffn_norm", "ffn_gate", "ffn_up", "ffn_down"].map { "blk.\(i).\($0).weight" }
+        }
+        let w = try WeightLoader(gguf: gguf, names: names)
+        embedding = try w.matrix("token_embd.weight", inputs: c.hiddenSize, outputs: c.vocabularySize)
+        head = tiedHead ? embedding : try w.matrix("output.weight", inputs: c.hiddenSize, outputs: c.vocabularySize)
+        outputNorm = try w.vector("output_norm.weight", count: c.hiddenSize)
+        layers = try (0..<c.layerCount).map { i in
+            let p = "blk.\(i)."
+            return Layer(
+                attentionNorm: try w.vector(p + "attn_norm.weight", count: c.hiddenSize),
+                ffnNorm: try w.vector(p + "ffn_norm.weight", count: c.hiddenSize),
+                q: try w.matrix(p + "attn_q.weight", inputs: c.hiddenSize, outputs: c.qDim),
+                k: try w.matrix(p + "attn_k.weight", inputs: c.hiddenSize, outputs: c.kvDim),
+                v: try w.matrix(p + "attn_v.weight", inputs: c.hiddenSize, outputs: c.kvDim),
+                o: try w.matrix(p + "attn_output.weight", inputs: c.qDim, outputs: c.hiddenSize),
+                gate: try w.matrix(p + "ffn_gate.weight", inputs: c.hiddenSize, outputs: c.feedForwardSize),
+                up: try w.matrix(p + "ffn_up.weight", inputs: c.hiddenSize, outputs: c.feedForwardSize),
+                down: try w.matrix(p + "ffn_down.weight", inputs: c.feedForwardSize, outputs: c.hiddenSize))
+        }
+        frequencies = Kernels.ropeInverseFrequencies(dim: c.headDim, base: c.ropeBase)
+    }
+
+    public func forward(_ batch: ForwardBatch) throws -> Logits {
+        try batch.validate(vocabularySize: config.vocabularySize)
+        let c = config, rows = batch.rowCount, delta = batch.delta
+        let hidden = c.hiddenSize, ffn = c.feedForwardSize
+        let maxPosition = batch.positions.max() ?? 0
+
+        let w = workspace
+        let x = w.buffer(0, count: rows * hidden)         // residual stream  [rows × hidden]
+        let h = w.buffer(1, count: rows * hidden)         // normed input     [rows × hidden]
+        let q = w.buffer(2, count: rows * c.qDim)         // queries          [rows × qDim]
+        let k = w.buffer(3, count: rows * c.kvDim)        // keys             [rows × kvDim]
+        let v = w.buffer(4, count: rows * c.kvDim)        // values           [rows × kvDim]
+        let attended = w.buffer(5, count: rows * c.qDim)  // attention output [rows × qDim]
+        let gate = w.buffer(6, count: rows * ffn)         // gate, then silu(gate)·up [rows × ffn]
+        let up = w.buffer(7, count: rows * ffn)           // [rows × ffn]
+        let scores = w.buffer(8, count: (c.headCount / c.kvHeadCount) * (maxPosition + 1)) // [group × positions]
+
+        for r in 0..<rows {
+            (x + r * hidden).update(from: embedding.values.pointer + Int(batch.tokens[r]) * hidden, count: hidden)
+        }
+        for (i, layer) in layers.enumerated() {
+            Kernels.rmsNorm(x, rows: rows, dim: hidden, weight: layer.attentionNorm.pointer, eps: c.rmsEpsilon, into: h)
+            project(h, rows: rows, layer.q, into: q, site: .q, layer: i, delta: delta)
+            project(h, rows: rows, layer.k, into: k, site: .k, layer: i, delta: delta)
+            project(h, rows: rows, layer.v, into: v, site: .v, layer: i, delta: delta)
+            Attention.run(queries: q, keys: k, values: v, batch: batch, layer: i, window: nil,
+                          rope: (frequencies, neox: false), config: c, scores: scores, into: attended)
+            project(attended, rows: rows, layer.o, into: h, site: .o, layer: i, delta: delta)
+            Kernels.add(x, h, count: rows * hidden)
+
+            Kernels.rmsNorm(x, rows: rows, dim: hidden, weight: layer.ffnNorm.pointer, eps: c.rmsEpsilon, into: h)
+            project(h, rows: rows, layer.gate, into: gate, site: .gate, layer: i, delta: delta)
+            project(h, rows: rows, layer.up, into: up, site: .up, layer: i, delta: delta)
+            Kernels.siluGate(gate, up, count: rows * ffn)
+            project(gate, rows: rows, layer.down, into: h, site: .down, layer: i, delta: delta)
+            Kernels.add(x, h, count: rows * hidden)
+        }
+        batch.commit()
+        return OutputHead.logits(x, batch: batch, norm: outputNorm, head: head, config: c, workspace: workspace)
+    }
+}

@@ -1,0 +1,42 @@
+import Dispatch
+import GGUF
+
+/// Dequantizes the tensors an architecture asks for into Float32, checking every shape.
+///
+/// All tensors are dequantized up front, in parallel: Float32 weights feed OpenBLAS sgemm/sgemv.
+struct WeightLoader {
+    let gguf: GGUFFile
+    private let loaded: [String: FloatBuffer]
+
+    /// Dequantizes `names` (all must exist) using every core.
+    init(gguf: GGUFFile, names: [String]) throws {
+        self.gguf = gguf
+        let infos = try names.map { try gguf.tensor($0) }
+        let buffers = infos.map { FloatBuffer(count: $0.elementCount) }
+        // Largest first so the two cores finish together.
+        let order = infos.indices.sorted { infos[$0].elementCount > infos[$1].elementCount }
+        DispatchQueue.concurrentPerform(iterations: order.count) { i in
+            let index = order[i]
+            gguf.dequantize(infos[index], into: buffers[index].pointer)
+        }
+        loaded = Dictionary(uniqueKeysWithValues: zip(names, buffers))
+    }
+
+    /// A `[outputs × inputs]` matrix (ggml shape `[inputs, outputs]`).
+    func matrix(_ name: String, inputs: Int, outputs: Int) throws -> WeightMatrix {
+        let info = try gguf.tensor(name)
+        guard info.shape == [inputs, outputs] else {
+            throw ModelError.gguf(.shapeMismatch(file: gguf.path, tensor: name, expected: [inputs, outputs], actual: info.shape))
+        }
+        return WeightMatrix(inputs: inputs, outputs: outputs, values: loaded[name]!)
+    }
+
+    /// A vector of `count` values.
+    func vector(_ name: String, count: Int) throws -> FloatBuffer {
+        let info = try gguf.tensor(name)
+        guard info.shape == [count] else {
+            throw ModelError.gguf(.shapeMismatch(file: gguf.path, tensor: name, expected: [count], actual: info.shape))
+        }
+        return loaded[name]!
+    }
+}

@@ -1,0 +1,50 @@
+import CBLAS
+import GGUF
+
+/// A projection weight `W[outputs × inputs]`, row-major, as GGUF stores it (ggml shape `[inputs, outputs]`).
+public struct WeightMatrix: @unchecked Sendable {
+    public let inputs: Int
+    public let outputs: Int
+    public let values: FloatBuffer
+
+    public init(inputs: Int, outputs: Int, values: FloatBuffer) {
+        precondition(values.count == inputs * outputs)
+        self.inputs = inputs
+        self.outputs = outputs
+        self.values = values
+    }
+
+    /// `y[rows × outputs] = x[rows × inputs] · Wᵀ`. One row uses sgemv, which is 3–4× faster than
+    /// a one-row sgemm in OpenBLAS 0.3.21.
+    @inline(__always)
+    public func apply(_ x: UnsafePointer<Float>, rows: Int, into y: UnsafeMutablePointer<Float>) {
+        if rows == 1 {
+            cblas_sgemv(CblasRowMajor, CblasNoTrans, Int32(outputs), Int32(inputs), 1, values.pointer, Int32(inputs), x, 1, 0, y, 1)
+        } else {
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(rows), Int32(outputs), Int32(inputs),
+                        1, x, Int32(inputs), values.pointer, Int32(inputs), 0, y, Int32(outputs))
+        }
+    }
+}
+
+/// The linear layers a LoRA adapter may target.
+public enum ProjectionSite: String, Sendable, CaseIterable {
+    case q, k, v, o, gate, up, down
+}
+
+/// Adds a low-rank delta to a projection's output for the rows that carry an adapter.
+///
+/// Architectures call it after every base projection; the adapter side implements it (the model
+/// never imports adapter code). `input` is `[rows × inputs]`, `output` `[rows × outputs]`.
+public protocol ProjectionDelta: Sendable {
+    func addDelta(site: ProjectionSite, layer: Int, input: UnsafePointer<Float>, inputs: Int,
+                  output: UnsafeMutablePointer<Float>, outputs: Int, rows: Int)
+}
+
+/// One projection site: the base product, then the optional delta.
+@inline(__always)
+func project(_ x: UnsafePointer<Float>, rows: Int, _ w: WeightMatrix, into y: UnsafeMutablePointer<Float>,
+             site: ProjectionSite, layer: Int, delta: (any ProjectionDelta)?) {
+    w.apply(x, rows: rows, into: y)
+    delta?.addDelta(site: site, layer: layer, input: x, inputs: w.inputs, output: y, outputs: w.outputs, rows: rows)
+}
