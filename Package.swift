@@ -1,9 +1,15 @@
 // swift-tools-version:6.2
 import PackageDescription
 
-// Kernels are plain Swift loops over unsafe pointers; without these flags even a
-// "release" build keeps bounds checks in the hot loops.
-let kernelFlags: [SwiftSetting] = [.unsafeFlags(["-Ounchecked", "-wmo"])]
+// Kernels are plain Swift loops and SIMD types over unsafe pointers. -Ounchecked drops bounds
+// checks in the hot loops; on x86-64 the kernels need AVX2 + FMA + F16C (every x86 server CPU since
+// 2015): without them SIMD16 math is split into SSE ops and FMA becomes a libm call.
+#if arch(x86_64)
+let targetCPU = ["-target-cpu", "haswell"]
+#else
+let targetCPU: [String] = []
+#endif
+let kernelFlags: [SwiftSetting] = [.unsafeFlags(["-Ounchecked", "-wmo"] + targetCPU)]
 
 let package = Package(
     name: "Tandem",
@@ -35,6 +41,7 @@ let package = Package(
         .testTarget(name: "GGUFTests", dependencies: ["GGUF"], exclude: ["Fixtures"]),
         .testTarget(name: "TokenizerTests", dependencies: ["Tokenizer", "GGUF"], exclude: ["Fixtures"]),
         .testTarget(name: "ModelTests", dependencies: ["Model", "Tokenizer", "GGUF", "Engine"], exclude: ["Fixtures"]),
+        .testTarget(name: "EngineTests", dependencies: ["Engine", "Model", "Tokenizer", "GGUF"]),
     ],
     cxxLanguageStandard: .cxx17
 )

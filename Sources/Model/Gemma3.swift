@@ -1,3 +1,4 @@
+import Foundation
 import GGUF
 
 /// Gemma 3 text decoder (google/gemma-3-*), read from a llama.cpp GGUF.
@@ -23,6 +24,8 @@ public final class Gemma3Model: LanguageModel, @unchecked Sendable {
     let outputNorm: FloatBuffer // [hidden]
     let localFrequencies: [Float], globalFrequencies: [Float]
     let workspace = Workspace()
+    /// Forward passes share `workspace`; the engine calls from one thread, the lock makes misuse safe.
+    let forwardLock = NSLock()
 
     public init(gguf: GGUFFile) throws {
         var c = try ModelConfig(gguf: gguf, architecture: "gemma3")
@@ -57,6 +60,8 @@ public final class Gemma3Model: LanguageModel, @unchecked Sendable {
     }
 
     public func forward(_ batch: ForwardBatch) throws -> Logits {
+        forwardLock.lock()
+        defer { forwardLock.unlock() }
         try batch.validate(vocabularySize: config.vocabularySize)
         let c = config, rows = batch.rowCount, delta = batch.delta
         let hidden = c.hiddenSize, qDim = c.qDim, kvDim = c.kvDim, ffn = c.feedForwardSize

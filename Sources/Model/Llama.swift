@@ -1,3 +1,4 @@
+import Foundation
 import GGUF
 
 /// Llama-family decoder (Llama 2, TinyLlama, Mistral) with a SentencePiece vocabulary.
@@ -22,6 +23,8 @@ public final class LlamaModel: LanguageModel, @unchecked Sendable {
     let outputNorm: FloatBuffer // [hidden]
     let frequencies: [Float]
     let workspace = Workspace()
+    /// Forward passes share `workspace`; the engine calls from one thread, the lock makes misuse safe.
+    let forwardLock = NSLock()
 
     public init(gguf: GGUFFile) throws {
         var c = try ModelConfig(gguf: gguf, architecture: "llama")
@@ -55,6 +58,8 @@ public final class LlamaModel: LanguageModel, @unchecked Sendable {
     }
 
     public func forward(_ batch: ForwardBatch) throws -> Logits {
+        forwardLock.lock()
+        defer { forwardLock.unlock() }
         try batch.validate(vocabularySize: config.vocabularySize)
         let c = config, rows = batch.rowCount, delta = batch.delta
         let hidden = c.hiddenSize, ffn = c.feedForwardSize

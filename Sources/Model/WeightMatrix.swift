@@ -2,23 +2,33 @@ import CBLAS
 import GGUF
 
 /// A projection weight `W[outputs × inputs]`, row-major, as GGUF stores it (ggml shape `[inputs, outputs]`).
+///
+/// Float32 values feed OpenBLAS. When the file stores the matrix as Q8_0, the quantized blocks (still
+/// in the mmap'd file) serve small batches, where reading 4× fewer bytes is what counts.
 public struct WeightMatrix: @unchecked Sendable {
     public let inputs: Int
     public let outputs: Int
     public let values: FloatBuffer
+    /// Q8_0 rows in the mapped file, kept alive by `storage`.
+    let q8_0: UnsafeRawPointer?
+    let storage: AnyObject?
 
-    public init(inputs: Int, outputs: Int, values: FloatBuffer) {
+    public init(inputs: Int, outputs: Int, values: FloatBuffer, q8_0: UnsafeRawPointer? = nil, storage: AnyObject? = nil) {
         precondition(values.count == inputs * outputs)
         self.inputs = inputs
         self.outputs = outputs
         self.values = values
+        self.q8_0 = q8_0
+        self.storage = storage
     }
 
     /// `y[rows × outputs] = x[rows × inputs] · Wᵀ`. One row uses sgemv, which is 3–4× faster than
     /// a one-row sgemm in OpenBLAS 0.3.21.
     @inline(__always)
     public func apply(_ x: UnsafePointer<Float>, rows: Int, into y: UnsafeMutablePointer<Float>) {
-        if rows == 1 {
+        if let q8_0, rows <= Q8_0Kernel.maximumRows {
+            Q8_0Kernel.apply(q8_0, inputs: inputs, outputs: outputs, x: x, rows: rows, into: y)
+        } else if rows == 1 {
             cblas_sgemv(CblasRowMajor, CblasNoTrans, Int32(outputs), Int32(inputs), 1, values.pointer, Int32(inputs), x, 1, 0, y, 1)
         } else {
             cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(rows), Int32(outputs), Int32(inputs),

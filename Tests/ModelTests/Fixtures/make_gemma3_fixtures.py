@@ -182,6 +182,9 @@ def main():
             "greedy_ids": greedy_ids,
             "greedy_text": tok.decode(greedy_ids, skip_special_tokens=False),
             "top5": top5,
+            # smallest (top1 - top2) logit gap over the steps: near-ties can flip
+            # under a different (valid) accumulation order.
+            "min_top1_margin": min(t[0][1] - t[1][1] for t in top5),
             "step0_probe_logits": probes,
         }
         cases.append(case)

@@ -1,0 +1,41 @@
+import ArgumentParser
+import Engine
+import Foundation
+
+struct BenchCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "bench",
+        abstract: "Measure prompt tok/s and aggregate decode tok/s at several batch sizes; prints a Markdown table."
+    )
+
+    @Option(help: "Path of the GGUF model.")
+    var model = ModelPaths.defaultModel
+
+    @Option(name: .customLong("prompt-tokens"), help: "Prompt length for the prompt-processing row.")
+    var promptTokens = 512
+
+    @Option(name: .customLong("batches"), help: "Comma-separated numbers of concurrent sequences for the decode rows.")
+    var batches = "1,4,16,64"
+
+    @Option(name: .customLong("decode-prompt"), help: "Prompt length of each sequence before decoding.")
+    var decodePrompt = 64
+
+    @Option(name: .customLong("decode-tokens"), help: "Decode steps per batch size.")
+    var decodeTokens = 128
+
+    func run() throws {
+        let loaded = try LoadedModel.load(path: model)
+        let bench = Benchmark(model: loaded.model)
+        FileHandle.standardError.write(Data("loaded \(model) in \(String(format: "%.2f", loaded.loadSeconds)) s\n".utf8))
+        func line(_ text: String) { FileHandle.standardOutput.write(Data((text + "\n").utf8)) }
+        line("| test | tokens | seconds | tok/s |")
+        line("|---|---:|---:|---:|")
+        func emit(_ row: Benchmark.Row) {
+            line("| \(row.name) | \(row.tokens) | \(String(format: "%.3f", row.seconds)) | \(String(format: "%.1f", row.tokensPerSecond)) |")
+        }
+        emit(try bench.promptProcessing(tokens: promptTokens))
+        for b in batches.split(separator: ",").compactMap({ Int($0.trimmingCharacters(in: .whitespaces)) }) where b > 0 {
+            emit(try bench.decode(sequences: b, promptTokens: decodePrompt, steps: decodeTokens))
+        }
+    }
+}

@@ -1,0 +1,29 @@
+import Engine
+import Foundation
+import GGUF
+import Model
+import Testing
+
+/// Gemma 3 270M against `transformers` loading the same GGUF (Fixtures/make_gemma3_fixtures.py).
+@Suite(.serialized)
+struct Gemma3GoldenTests {
+    static let model: any LanguageModel = try! Fixtures.model(at: Fixtures.defaultModelPath)
+
+    /// Both sides dequantize to bit-identical Float32 weights; only the summation order of the fp32
+    /// GEMMs differs. Measured: at most 1e-4 on logits of magnitude 10–40, so 2e-3 leaves margin
+    /// without hiding a real error (a wrong RoPE base or norm moves logits by whole units).
+    static let tolerance: Float = 2e-3
+
+    @Test("greedy ids and top-5 logits match the reference", arguments: Fixtures.golden("gemma3_greedy.json"))
+    func golden(_ c: GoldenCase) throws {
+        let worst = try checkGolden(c, model: Self.model, tolerance: Self.tolerance)
+        print("gemma3 \(c.testDescription): max |Δlogit| = \(worst)")
+    }
+
+    @Test func configReadFromGGUF() {
+        let c = Self.model.config
+        #expect(c.hiddenSize == 640 && c.layerCount == 18 && c.headCount == 4 && c.kvHeadCount == 1 && c.headDim == 256)
+        #expect(c.feedForwardSize == 2048 && c.vocabularySize == 262_144 && c.slidingWindow == 512)
+        #expect((0..<18).filter { !c.isSliding(layer: $0) } == [5, 11, 17])
+    }
+}
