@@ -101,7 +101,7 @@ public enum Dequantizer {
 
     /// The 6-bit scale and min of sub-block `j` (0..<8) packed in the 12 scale bytes of Q4_K / Q5_K.
     @inline(__always)
-    static func scaleMin(_ j: Int, _ s: UnsafeRawPointer) -> (Float, Float) {
+    public static func scaleMin(_ j: Int, _ s: UnsafeRawPointer) -> (Float, Float) {
         if j < 4 {
             return (Float(byte(s, j) & 63), Float(byte(s, j + 4) & 63))
         }

@@ -28,8 +28,8 @@ struct WeightLoader {
         guard info.shape == [inputs, outputs] else {
             throw ModelError.gguf(.shapeMismatch(file: gguf.path, tensor: name, expected: [inputs, outputs], actual: info.shape))
         }
-        let q8_0 = info.type == .q8_0 ? gguf.bytes(of: info).baseAddress : nil
-        return WeightMatrix(inputs: inputs, outputs: outputs, values: loaded[name]!, q8_0: q8_0, storage: gguf.storage)
+        let quantized = QuantizedKernel.supports(info.type) ? (info.type, gguf.bytes(of: info).baseAddress!) : nil
+        return WeightMatrix(inputs: inputs, outputs: outputs, values: loaded[name]!, quantized: quantized, storage: gguf.storage)
     }
 
     /// A vector of `count` values.

@@ -3,22 +3,22 @@ import GGUF
 
 /// A projection weight `W[outputs × inputs]`, row-major, as GGUF stores it (ggml shape `[inputs, outputs]`).
 ///
-/// Float32 values feed OpenBLAS. When the file stores the matrix as Q8_0, the quantized blocks (still
-/// in the mmap'd file) serve small batches, where reading 4× fewer bytes is what counts.
+/// Float32 values feed OpenBLAS. When the file stores the matrix in a block type with a kernel, the
+/// quantized blocks (still in the mmap'd file) serve small batches, where reading fewer bytes counts.
 public struct WeightMatrix: @unchecked Sendable {
     public let inputs: Int
     public let outputs: Int
     public let values: FloatBuffer
-    /// Q8_0 rows in the mapped file, kept alive by `storage`.
-    let q8_0: UnsafeRawPointer?
+    /// Quantized rows in the mapped file, kept alive by `storage`.
+    let quantized: (type: GGMLType, blocks: UnsafeRawPointer)?
     let storage: AnyObject?
 
-    public init(inputs: Int, outputs: Int, values: FloatBuffer, q8_0: UnsafeRawPointer? = nil, storage: AnyObject? = nil) {
+    public init(inputs: Int, outputs: Int, values: FloatBuffer, quantized: (type: GGMLType, blocks: UnsafeRawPointer)? = nil, storage: AnyObject? = nil) {
         precondition(values.count == inputs * outputs)
         self.inputs = inputs
         self.outputs = outputs
         self.values = values
-        self.q8_0 = q8_0
+        self.quantized = quantized
         self.storage = storage
     }
 
@@ -26,8 +26,8 @@ public struct WeightMatrix: @unchecked Sendable {
     /// a one-row sgemm in OpenBLAS 0.3.21.
     @inline(__always)
     public func apply(_ x: UnsafePointer<Float>, rows: Int, into y: UnsafeMutablePointer<Float>) {
-        if let q8_0, rows <= Q8_0Kernel.maximumRows {
-            Q8_0Kernel.apply(q8_0, inputs: inputs, outputs: outputs, x: x, rows: rows, into: y)
+        if let quantized, rows <= QuantizedKernel.maximumRows {
+            QuantizedKernel.apply(quantized.type, quantized.blocks, inputs: inputs, outputs: outputs, x: x, rows: rows, into: y)
         } else if rows == 1 {
             cblas_sgemv(CblasRowMajor, CblasNoTrans, Int32(outputs), Int32(inputs), 1, values.pointer, Int32(inputs), x, 1, 0, y, 1)
         } else {

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Engine
 import Foundation
+import Model
 
 struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -26,7 +27,7 @@ struct BenchCommand: ParsableCommand {
     func run() throws {
         let loaded = try LoadedModel.load(path: model)
         let bench = Benchmark(model: loaded.model)
-        FileHandle.standardError.write(Data("loaded \(model) in \(String(format: "%.2f", loaded.loadSeconds)) s\n".utf8))
+        FileHandle.standardError.write(Data("loaded \(model) in \(String(format: "%.2f", loaded.loadSeconds)) s; OpenBLAS \(BLASInfo.coreName), \(BLASInfo.threads) threads\n".utf8))
         func line(_ text: String) { FileHandle.standardOutput.write(Data((text + "\n").utf8)) }
         line("| test | tokens | seconds | tok/s |")
         line("|---|---:|---:|---:|")

@@ -7,4 +7,18 @@ struct Tandem: AsyncParsableCommand {
         abstract: "One frozen base model, many LoRA adapters and role prompts, served over the OpenAI API.",
         subcommands: [GenerateCommand.self, BenchCommand.self]
     )
+
+    static func main() async {
+        OpenBLASCoreType.selectBeforeStart()
+        do {
+            var command = try parseAsRoot()
+            if var asyncCommand = command as? AsyncParsableCommand {
+                try await asyncCommand.run()
+            } else {
+                try command.run()
+            }
+        } catch {
+            exit(withError: error)
+        }
+    }
 }
