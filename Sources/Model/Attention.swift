@@ -1,11 +1,12 @@
-import CBLAS
 
 /// Causal grouped-query attention of one row against its sequence's cache.
 enum Attention {
     /// `out[heads × headDim]` = softmax(scale · q·Kᵀ) · V over cache positions `first...position`,
-    /// where `first` is `position - window + 1` on sliding layers and 0 otherwise.
-    /// Query heads `g·group ..< (g+1)·group` share KV head `g`, so each group is two small GEMMs.
-    /// `scores` needs `group × (position + 1)` floats.
+    /// where `first` is `position - window + 1` on sliding layers and 0 otherwise. Query heads
+    /// `g·group ..< (g+1)·group` share KV head `g`. `scores` needs `position + 1` floats.
+    ///
+    /// Plain SIMD loops rather than BLAS: the products are small (a few heads × a few hundred
+    /// positions) and OpenBLAS's thread hand-off costs more than the arithmetic at these sizes.
     @inline(__always)
     static func attend(query q: UnsafePointer<Float>, cache: KVCache, layer: Int, position: Int, window: Int?,
                        config c: ModelConfig, scores: UnsafeMutablePointer<Float>, into out: UnsafeMutablePointer<Float>) {
@@ -15,14 +16,37 @@ enum Attention {
         let hd = c.headDim, kvDim = c.kvDim
         let keys = cache.keys(layer: layer) + first * kvDim
         let values = cache.values(layer: layer) + first * kvDim
-        for g in 0..<c.kvHeadCount {
-            let qg = q + g * group * hd
-            let og = out + g * group * hd
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(group), Int32(n), Int32(hd),
-                        c.attentionScale, qg, Int32(hd), keys + g * hd, Int32(kvDim), 0, scores, Int32(n))
-            for h in 0..<group { Kernels.softmax(scores + h * n, count: n) }
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(group), Int32(hd), Int32(n),
-                        1, scores, Int32(n), values + g * hd, Int32(kvDim), 0, og, Int32(hd))
+        for h in 0..<c.headCount {
+            let g = h / group
+            let qh = q + h * hd
+            for t in 0..<n { scores[t] = dot(qh, keys + t * kvDim + g * hd, count: hd) * c.attentionScale }
+            Kernels.softmax(scores, count: n)
+            let oh = out + h * hd
+            oh.initialize(repeating: 0, count: hd)
+            for t in 0..<n { axpy(scores[t], values + t * kvDim + g * hd, into: oh, count: hd) }
+        }
+    }
+
+    /// Σ a[i]·b[i]; `count` is a multiple of 16 (head sizes are).
+    @inline(__always)
+    static func dot(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, count: Int) -> Float {
+        var acc = SIMD16<Float>()
+        let ra = UnsafeRawPointer(a), rb = UnsafeRawPointer(b)
+        for i in stride(from: 0, to: count, by: 16) {
+            acc = acc.addingProduct(ra.loadUnaligned(fromByteOffset: i * 4, as: SIMD16<Float>.self),
+                                    rb.loadUnaligned(fromByteOffset: i * 4, as: SIMD16<Float>.self))
+        }
+        return acc.sum()
+    }
+
+    /// y[i] += a·x[i].
+    @inline(__always)
+    static func axpy(_ a: Float, _ x: UnsafePointer<Float>, into y: UnsafeMutablePointer<Float>, count: Int) {
+        let va = SIMD16<Float>(repeating: a)
+        let rx = UnsafeRawPointer(x), ry = UnsafeMutableRawPointer(y)
+        for i in stride(from: 0, to: count, by: 16) {
+            let v = ry.loadUnaligned(fromByteOffset: i * 4, as: SIMD16<Float>.self).addingProduct(va, rx.loadUnaligned(fromByteOffset: i * 4, as: SIMD16<Float>.self))
+            ry.storeBytes(of: v, toByteOffset: i * 4, as: SIMD16<Float>.self)
         }
     }
 

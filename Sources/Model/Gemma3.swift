@@ -76,7 +76,7 @@ public final class Gemma3Model: LanguageModel, @unchecked Sendable {
         let attended = w.buffer(5, count: rows * qDim)    // attention output [rows × qDim]
         let gate = w.buffer(6, count: rows * ffn)         // gate, then gelu(gate)·up [rows × ffn]
         let up = w.buffer(7, count: rows * ffn)           // [rows × ffn]
-        let scores = w.buffer(8, count: (c.headCount / c.kvHeadCount) * (maxPosition + 1)) // [group × positions]
+        let scores = w.buffer(8, count: maxPosition + 1)     // attention weights [positions]
 
         // Embedding lookup, scaled by √hidden (rounded to Float like the reference).
         let embedScale = Float(Double(hidden).squareRoot())

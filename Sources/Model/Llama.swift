@@ -74,7 +74,7 @@ public final class LlamaModel: LanguageModel, @unchecked Sendable {
         let attended = w.buffer(5, count: rows * c.qDim)  // attention output [rows × qDim]
         let gate = w.buffer(6, count: rows * ffn)         // gate, then silu(gate)·up [rows × ffn]
         let up = w.buffer(7, count: rows * ffn)           // [rows × ffn]
-        let scores = w.buffer(8, count: (c.headCount / c.kvHeadCount) * (maxPosition + 1)) // [group × positions]
+        let scores = w.buffer(8, count: maxPosition + 1)     // attention weights [positions]
 
         for r in 0..<rows {
             (x + r * hidden).update(from: embedding.values.pointer + Int(batch.tokens[r]) * hidden, count: hidden)

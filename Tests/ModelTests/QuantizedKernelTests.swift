@@ -45,8 +45,16 @@ struct QuantizedKernelTests {
                     fast.withUnsafeMutableBufferPointer { quantized.apply(xp.baseAddress!, rows: rows, into: $0.baseAddress!) }
                     slow.withUnsafeMutableBufferPointer { plain.apply(xp.baseAddress!, rows: rows, into: $0.baseAddress!) }
                 }
-                let worst = zip(fast, slow).map { abs($0 - $1) / max(1, abs($1)) }.max()!
-                try #require(worst < 1e-4, "\(type.name), \(rows) rows: relative difference \(worst)")
+                // Float32 summation of `inputs` terms in another order: error ≤ ~n·ε·Σ|w·x|. A wrong bit
+                // in a block layout moves results by whole weights, far above this bound.
+                for r in 0..<rows {
+                    for o in 0..<outputs {
+                        var magnitude: Float = 0
+                        for i in 0..<inputs { magnitude += abs(values[o * inputs + i] * x[r * inputs + i]) }
+                        let difference = abs(fast[r * outputs + o] - slow[r * outputs + o])
+                        try #require(difference <= 1e-5 * magnitude + 1e-6, "\(type.name), \(rows) rows, row \(r), output \(o): \(fast[r * outputs + o]) vs \(slow[r * outputs + o])")
+                    }
+                }
             }
         }
     }
