@@ -1,0 +1,111 @@
+import Dispatch
+import Foundation
+import Model
+import Tokenizer
+
+/// A sequence inside the engine: its request, KV cache, sampler and text state. Owned by the engine
+/// thread; only `cancel()` is called from elsewhere.
+final class ActiveSequence: @unchecked Sendable {
+    let id: Int
+    let request: EngineRequest
+    let continuation: AsyncStream<GenerationEvent>.Continuation
+    var cache: KVCache?
+    var sampler: Sampler
+    var detokenizer: StreamingDetokenizer
+    var stops: StopStringMatcher
+    /// Prompt tokens already run through the model.
+    var promptOffset = 0
+    var generated = 0
+    var lastToken: Int32 = 0
+    private let cancelLock = NSLock()
+    private var cancelled = false
+
+    init(id: Int, request: EngineRequest, tokenizer: SentencePieceTokenizer, continuation: AsyncStream<GenerationEvent>.Continuation) {
+        self.id = id
+        self.request = request
+        self.continuation = continuation
+        sampler = Sampler(parameters: request.sampling)
+        detokenizer = StreamingDetokenizer(tokenizer: tokenizer)
+        stops = StopStringMatcher(stops: request.stopStrings)
+    }
+
+    var promptRemaining: Int { request.promptIDs.count - promptOffset }
+
+    var isCancelled: Bool {
+        cancelLock.lock()
+        defer { cancelLock.unlock() }
+        return cancelled
+    }
+
+    func cancel() {
+        cancelLock.lock()
+        cancelled = true
+        cancelLock.unlock()
+    }
+
+    /// Samples the next token from `logits`, reports it, and says whether the sequence is done.
+    func accept(logits: UnsafeMutableBufferPointer<Float>, tokenizer: SentencePieceTokenizer) -> Bool {
+        // Log-probabilities describe the model's distribution, so they come from the logits before the
+        // sampler applies bias and penalties in place.
+        let raw: [Float]? = request.topLogprobs == nil ? nil : Array(logits)
+        let token = sampler.sample(logits)
+        let logprob = raw.map { Logprobs.compute($0, chosen: token, top: request.topLogprobs ?? 0, tokenizer: tokenizer) }
+        sampler.observe(token)
+        generated += 1
+        lastToken = token
+        if !request.ignoreEOS && request.stopTokenIDs.contains(token) {
+            emit(token, text: flush(), logprob: nil)
+            return finish(.stop)
+        }
+        var piece = (try? detokenizer.append(token)) ?? ""
+        if generated >= request.maxTokens { piece += detokenizer.finish() }
+        var (text, stopped) = stops.append(piece)
+        if !stopped && generated >= request.maxTokens { text += stops.finish() }
+        emit(token, text: text, logprob: logprob)
+        if stopped { return finish(.stop) }
+        if generated >= request.maxTokens { return finish(.length) }
+        return false
+    }
+
+    private func flush() -> String {
+        stops.append(detokenizer.finish()).emit + stops.finish()
+    }
+
+    private func emit(_ token: Int32, text: String, logprob: TokenLogprob?) {
+        continuation.yield(.token(id: token, text: text, logprob: logprob))
+    }
+
+    /// Reports the end and returns true (the caller drops the sequence).
+    @discardableResult
+    func finish(_ reason: FinishReason) -> Bool {
+        continuation.yield(.finished(reason, promptTokens: request.promptIDs.count, completionTokens: generated))
+        continuation.finish()
+        cache = nil
+        return true
+    }
+
+    func fail(_ message: String) {
+        continuation.yield(.failed(message))
+        continuation.finish()
+        cache = nil
+    }
+}
+
+/// Log-probabilities from raw logits (before penalties and temperature, as OpenAI reports them).
+enum Logprobs {
+    static func compute(_ logits: [Float], chosen: Int32, top: Int, tokenizer: SentencePieceTokenizer) -> TokenLogprob {
+        let maximum = logits.max() ?? 0
+        var sum: Double = 0
+        for l in logits { sum += Double(expf(l - maximum)) }
+        let logZ = maximum + Float(log(sum))
+        var best: [(id: Int32, logit: Float)] = []
+        for i in 0..<logits.count where top > 0 && (best.count < top || logits[i] > best[best.count - 1].logit) {
+            best.append((Int32(i), logits[i]))
+            best.sort { $0.logit > $1.logit }
+            if best.count > top { best.removeLast() }
+        }
+        func bytes(_ id: Int32) -> [UInt8] { (try? tokenizer.bytes(of: id, includeSpecial: true)) ?? [] }
+        return TokenLogprob(id: chosen, logprob: logits[Int(chosen)] - logZ, bytes: bytes(chosen),
+                            top: best.map { ($0.id, $0.logit - logZ, bytes($0.id)) })
+    }
+}

@@ -1,0 +1,66 @@
+import Model
+
+/// One sequence the engine should generate: a prompt already tokenized and templated.
+public struct EngineRequest: Sendable {
+    public var promptIDs: [Int32]
+    public var maxTokens: Int
+    public var sampling: SamplingParameters
+    /// Ids that end the sequence (EOS, end of turn); ignored when `ignoreEOS`.
+    public var stopTokenIDs: Set<Int32>
+    public var stopStrings: [String]
+    /// Number of alternatives per token to report with log-probabilities; nil: no log-probabilities.
+    public var topLogprobs: Int?
+    public var ignoreEOS: Bool
+
+    public init(promptIDs: [Int32], maxTokens: Int, sampling: SamplingParameters = .init(), stopTokenIDs: Set<Int32> = [],
+                stopStrings: [String] = [], topLogprobs: Int? = nil, ignoreEOS: Bool = false) {
+        self.promptIDs = promptIDs
+        self.maxTokens = maxTokens
+        self.sampling = sampling
+        self.stopTokenIDs = stopTokenIDs
+        self.stopStrings = stopStrings
+        self.topLogprobs = topLogprobs
+        self.ignoreEOS = ignoreEOS
+    }
+}
+
+/// The log-probability of one generated token and of its best alternatives.
+public struct TokenLogprob: Sendable, Equatable {
+    public var id: Int32
+    public var logprob: Float
+    public var bytes: [UInt8]
+    /// Best alternatives, most likely first.
+    public var top: [(id: Int32, logprob: Float, bytes: [UInt8])]
+
+    public static func == (a: TokenLogprob, b: TokenLogprob) -> Bool {
+        a.id == b.id && a.logprob == b.logprob && a.bytes == b.bytes && a.top.map(\.id) == b.top.map(\.id)
+    }
+}
+
+/// What a generation reports, in order: tokens as they are sampled, then exactly one `finished`.
+public enum GenerationEvent: Sendable {
+    /// A sampled token and the text it completed (possibly empty: half a character, or held back
+    /// because it may start a stop string).
+    case token(id: Int32, text: String, logprob: TokenLogprob?)
+    case finished(FinishReason, promptTokens: Int, completionTokens: Int)
+    /// The engine could not run the sequence (the batch failed); nothing more follows.
+    case failed(String)
+}
+
+/// Why the engine refused a request before running it.
+public enum EngineError: Error, CustomStringConvertible, Equatable {
+    case queueFull(waiting: Int)
+    case shuttingDown
+    case emptyPrompt
+    case contextLengthExceeded(promptTokens: Int, maxTokens: Int, limit: Int)
+
+    public var description: String {
+        switch self {
+        case let .queueFull(waiting): return "the server is at capacity (\(waiting) requests waiting); retry shortly"
+        case .shuttingDown: return "the server is shutting down"
+        case .emptyPrompt: return "the prompt is empty"
+        case let .contextLengthExceeded(prompt, maxTokens, limit):
+            return "this model's maximum context length is \(limit) tokens, but \(prompt + maxTokens) were requested (\(prompt) in the prompt, \(maxTokens) for the completion)"
+        }
+    }
+}

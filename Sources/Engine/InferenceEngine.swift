@@ -1,0 +1,208 @@
+import Dispatch
+import Foundation
+import Model
+import Tokenizer
+
+/// The single owner of the model and the KV caches. Requests are submitted from any thread; one
+/// dedicated thread runs steps: admit waiting requests, run one batched forward over every running
+/// sequence (prompt chunks and decode tokens together), sample, stream events out.
+///
+/// A dedicated thread rather than an actor: a step is 10–100 ms of CPU work that must not occupy
+/// the cooperative pool the HTTP server runs on.
+public final class InferenceEngine: @unchecked Sendable {
+    public struct Configuration: Sendable {
+        public var limits = BatchScheduler.Limits()
+        /// Requests that may wait for a running slot before new ones are refused.
+        public var maxQueue = 256
+        /// KV cache positions per sequence (prompt + completion).
+        public var maxSequenceLength: Int
+
+        public init(limits: BatchScheduler.Limits = .init(), maxQueue: Int = 256, maxSequenceLength: Int) {
+            self.limits = limits
+            self.maxQueue = maxQueue
+            self.maxSequenceLength = maxSequenceLength
+        }
+    }
+
+    /// Counts for metrics and health.
+    public struct Snapshot: Sendable {
+        public var waiting: Int
+        public var running: Int
+        public var steps: Int
+        public var lastStepSeconds: Double
+        public var lastBatchRows: Int
+    }
+
+    public let model: any LanguageModel
+    public let tokenizer: SentencePieceTokenizer
+    public let configuration: Configuration
+
+    private let condition = NSCondition()
+    // Guarded by `condition`:
+    private var waiting: [ActiveSequence] = []
+    private var accepting = true
+    private var stopped = false
+    private var snapshotValue = Snapshot(waiting: 0, running: 0, steps: 0, lastStepSeconds: 0, lastBatchRows: 0)
+    private var nextID = 0
+    private var thread: Thread?
+    // Engine thread only:
+    private var running: [ActiveSequence] = []
+
+    public init(model: any LanguageModel, tokenizer: SentencePieceTokenizer, configuration: Configuration) {
+        self.model = model
+        self.tokenizer = tokenizer
+        self.configuration = configuration
+    }
+
+    /// Starts the engine thread (idempotent).
+    public func start() {
+        condition.lock()
+        defer { condition.unlock() }
+        guard thread == nil else { return }
+        let t = Thread { [self] in loop() }
+        t.name = "tandem-engine"
+        t.stackSize = 8 << 20
+        thread = t
+        t.start()
+    }
+
+    /// Queues a sequence. The stream ends with `.finished` or `.failed`; dropping or cancelling the
+    /// consumer cancels the sequence at the next step.
+    public func submit(_ request: EngineRequest) throws -> AsyncStream<GenerationEvent> {
+        guard !request.promptIDs.isEmpty else { throw EngineError.emptyPrompt }
+        let limit = configuration.maxSequenceLength
+        guard request.promptIDs.count + request.maxTokens <= limit else {
+            throw EngineError.contextLengthExceeded(promptTokens: request.promptIDs.count, maxTokens: request.maxTokens, limit: limit)
+        }
+        let (stream, continuation) = AsyncStream<GenerationEvent>.makeStream()
+        condition.lock()
+        defer { condition.unlock() }
+        guard accepting else { throw EngineError.shuttingDown }
+        guard waiting.count < configuration.maxQueue else { throw EngineError.queueFull(waiting: waiting.count) }
+        nextID += 1
+        let sequence = ActiveSequence(id: nextID, request: request, tokenizer: tokenizer, continuation: continuation)
+        continuation.onTermination = { @Sendable _ in sequence.cancel() }
+        waiting.append(sequence)
+        snapshotValue.waiting = waiting.count
+        condition.signal()
+        return stream
+    }
+
+    public var snapshot: Snapshot {
+        condition.lock()
+        defer { condition.unlock() }
+        return snapshotValue
+    }
+
+    /// Stops accepting requests, lets running and queued ones finish for up to `timeout`, then
+    /// cancels what is left and stops the thread.
+    public func shutdown(timeout: Duration) async {
+        withLock { accepting = false }
+        let deadline = ContinuousClock.now + timeout
+        while ContinuousClock.now < deadline {
+            let s = snapshot
+            if s.waiting == 0 && s.running == 0 { break }
+            try? await Task.sleep(for: .milliseconds(20))
+        }
+        withLock { stopped = true }
+    }
+
+    /// Runs `body` holding the lock, then wakes the engine thread.
+    private func withLock(_ body: () -> Void) {
+        condition.lock()
+        body()
+        condition.signal()
+        condition.unlock()
+    }
+
+    // MARK: engine thread
+
+    private func loop() {
+        while true {
+            condition.lock()
+            while waiting.isEmpty && running.isEmpty && !stopped { condition.wait() }
+            if stopped {
+                let left = waiting
+                waiting.removeAll()
+                condition.unlock()
+                (left + running).forEach { $0.fail("the server shut down before this request finished") }
+                running.removeAll()
+                return
+            }
+            let plan = BatchScheduler.plan(running: running.map(progress), waiting: waiting.map(progress), limits: configuration.limits)
+            running += waiting.prefix(plan.admit)
+            waiting.removeFirst(plan.admit)
+            snapshotValue.waiting = waiting.count
+            snapshotValue.running = running.count
+            condition.unlock()
+            step(plan)
+        }
+    }
+
+    private func progress(_ s: ActiveSequence) -> BatchScheduler.Progress {
+        .init(id: s.id, promptRemaining: s.promptRemaining)
+    }
+
+    /// Runs one planned step.
+    private func step(_ plan: BatchScheduler.Plan) {
+        // Cancelled sequences (client gone) leave before the forward pass, freeing their cache.
+        running.removeAll { s in
+            guard s.isCancelled else { return false }
+            s.fail("cancelled")
+            return true
+        }
+        let byID = Dictionary(uniqueKeysWithValues: running.map { ($0.id, $0) })
+        var tokens: [Int32] = [], positions: [Int] = [], caches: [KVCache] = []
+        var logitRows: [Int] = [], logitOwners: [ActiveSequence] = []
+        for id in plan.decode {
+            guard let s = byID[id], let cache = s.cache else { continue }
+            logitRows.append(tokens.count)
+            logitOwners.append(s)
+            tokens.append(s.lastToken)
+            positions.append(cache.count)
+            caches.append(cache)
+        }
+        for (id, n) in plan.prefill {
+            guard let s = byID[id] else { continue }
+            if s.cache == nil { s.cache = model.makeCache(maxPositions: s.request.promptIDs.count + s.request.maxTokens) }
+            let cache = s.cache!
+            let chunk = s.request.promptIDs[s.promptOffset..<s.promptOffset + n]
+            tokens += chunk
+            positions += Array(cache.count..<cache.count + n)
+            caches += Array(repeating: cache, count: n)
+            s.promptOffset += n
+            if s.promptRemaining == 0 {
+                logitRows.append(tokens.count - 1)
+                logitOwners.append(s)
+            }
+        }
+        guard !tokens.isEmpty else { return }
+
+        let start = DispatchTime.now()
+        let logits: Logits
+        do {
+            logits = try model.forward(ForwardBatch(tokens: tokens, positions: positions, caches: caches, logitRows: logitRows))
+        } catch {
+            // A batch that cannot run fails its sequences, never the engine.
+            let failed = Set(caches.map(ObjectIdentifier.init))
+            running.removeAll { s in
+                guard let c = s.cache, failed.contains(ObjectIdentifier(c)) else { return false }
+                s.fail("\(error)")
+                return true
+            }
+            return
+        }
+        var done = Set<Int>()
+        for (j, s) in logitOwners.enumerated() where s.accept(logits: logits.row(j), tokenizer: tokenizer) {
+            done.insert(s.id)
+        }
+        running.removeAll { done.contains($0.id) }
+
+        condition.lock()
+        snapshotValue.running = running.count
+        snapshotValue.steps += 1
+        snapshotValue.lastStepSeconds = seconds(since: start)
+        snapshotValue.lastBatchRows = tokens.count
+        condition.unlock()
+    }
+}

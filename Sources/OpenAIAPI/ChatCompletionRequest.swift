@@ -1,0 +1,137 @@
+/// `POST /v1/chat/completions` body. Field names follow OpenAI's JSON; unknown fields are ignored
+/// unless listed in `unsupportedFields`, which would change the answer if silently dropped.
+public struct ChatCompletionRequest: Decodable, Sendable {
+    public var model: String
+    public var messages: [ChatMessage]
+    public var sampling: SamplingFields
+    public var n: Int?
+    public var stream: Bool?
+    public var streamOptions: StreamOptions?
+    public var logprobs: Bool?
+    public var topLogprobs: Int?
+    public var user: String?
+    /// Names of fields present in the request that Tandem does not implement.
+    public var unsupportedFields: [String]
+
+    enum CodingKeys: String, CodingKey {
+        case model, messages, n, stream, logprobs, user
+        case streamOptions = "stream_options"
+        case topLogprobs = "top_logprobs"
+        case tools, toolChoice = "tool_choice", functions, functionCall = "function_call"
+        case responseFormat = "response_format", audio, modalities, prediction, parallelToolCalls = "parallel_tool_calls"
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        model = try c.decode(String.self, forKey: .model)
+        messages = try c.decode([ChatMessage].self, forKey: .messages)
+        n = try c.decodeIfPresent(Int.self, forKey: .n)
+        stream = try c.decodeIfPresent(Bool.self, forKey: .stream)
+        streamOptions = try c.decodeIfPresent(StreamOptions.self, forKey: .streamOptions)
+        logprobs = try c.decodeIfPresent(Bool.self, forKey: .logprobs)
+        topLogprobs = try c.decodeIfPresent(Int.self, forKey: .topLogprobs)
+        user = try c.decodeIfPresent(String.self, forKey: .user)
+        sampling = try SamplingFields(from: decoder)
+        var unsupported: [String] = []
+        for key in [CodingKeys.tools, .toolChoice, .functions, .functionCall, .audio, .modalities, .prediction] where c.contains(key) {
+            if try !c.decodeNil(forKey: key) { unsupported.append(key.stringValue) }
+        }
+        if c.contains(.responseFormat), !(try c.decodeNil(forKey: .responseFormat)) {
+            let format = try c.decode(ResponseFormat.self, forKey: .responseFormat)
+            if format.type != "text" { unsupported.append("response_format") }
+        }
+        unsupportedFields = unsupported
+    }
+}
+
+public struct StreamOptions: Codable, Sendable {
+    public var includeUsage: Bool?
+    enum CodingKeys: String, CodingKey { case includeUsage = "include_usage" }
+}
+
+struct ResponseFormat: Decodable {
+    var type: String
+}
+
+/// One chat message. `content` may be a string, an array of text parts, or null (assistant turns).
+public struct ChatMessage: Decodable, Sendable {
+    public var role: String
+    public var content: String
+    public var name: String?
+
+    enum CodingKeys: String, CodingKey { case role, content, name }
+
+    struct Part: Decodable {
+        var type: String
+        var text: String?
+    }
+
+    public init(role: String, content: String) {
+        self.role = role
+        self.content = content
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        role = try c.decode(String.self, forKey: .role)
+        name = try c.decodeIfPresent(String.self, forKey: .name)
+        if try !c.contains(.content) || c.decodeNil(forKey: .content) {
+            content = ""
+        } else if let text = try? c.decode(String.self, forKey: .content) {
+            content = text
+        } else {
+            let parts = try c.decode([Part].self, forKey: .content)
+            guard parts.allSatisfy({ $0.type == "text" }) else {
+                throw DecodingError.dataCorruptedError(forKey: .content, in: c, debugDescription: "only text content parts are supported")
+            }
+            content = parts.compactMap(\.text).joined()
+        }
+    }
+}
+
+/// Sampling fields shared by chat and text completions (OpenAI's plus common extensions).
+public struct SamplingFields: Decodable, Sendable {
+    public var maxTokens: Int?
+    public var maxCompletionTokens: Int?
+    public var temperature: Double?
+    public var topP: Double?
+    public var topK: Int?
+    public var minP: Double?
+    public var seed: Int64?
+    public var presencePenalty: Double?
+    public var frequencyPenalty: Double?
+    public var repetitionPenalty: Double?
+    public var logitBias: [String: Double]?
+    public var stop: [String]?
+    public var ignoreEOS: Bool?
+
+    enum CodingKeys: String, CodingKey {
+        case maxTokens = "max_tokens", maxCompletionTokens = "max_completion_tokens", temperature
+        case topP = "top_p", topK = "top_k", minP = "min_p", seed
+        case presencePenalty = "presence_penalty", frequencyPenalty = "frequency_penalty"
+        case repetitionPenalty = "repetition_penalty", logitBias = "logit_bias", stop, ignoreEOS = "ignore_eos"
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        maxTokens = try c.decodeIfPresent(Int.self, forKey: .maxTokens)
+        maxCompletionTokens = try c.decodeIfPresent(Int.self, forKey: .maxCompletionTokens)
+        temperature = try c.decodeIfPresent(Double.self, forKey: .temperature)
+        topP = try c.decodeIfPresent(Double.self, forKey: .topP)
+        topK = try c.decodeIfPresent(Int.self, forKey: .topK)
+        minP = try c.decodeIfPresent(Double.self, forKey: .minP)
+        seed = try c.decodeIfPresent(Int64.self, forKey: .seed)
+        presencePenalty = try c.decodeIfPresent(Double.self, forKey: .presencePenalty)
+        frequencyPenalty = try c.decodeIfPresent(Double.self, forKey: .frequencyPenalty)
+        repetitionPenalty = try c.decodeIfPresent(Double.self, forKey: .repetitionPenalty)
+        logitBias = try c.decodeIfPresent([String: Double].self, forKey: .logitBias)
+        ignoreEOS = try c.decodeIfPresent(Bool.self, forKey: .ignoreEOS)
+        if try !c.contains(.stop) || c.decodeNil(forKey: .stop) {
+            stop = nil
+        } else if let one = try? c.decode(String.self, forKey: .stop) {
+            stop = [one]
+        } else {
+            stop = try c.decode([String].self, forKey: .stop)
+        }
+    }
+}

@@ -1,0 +1,70 @@
+import Engine
+import Hummingbird
+import Logging
+import ServiceLifecycle
+
+/// Builds the Tandem HTTP application. Tests call this directly; `tandem serve` runs it.
+///
+/// With `serving` nil the model is loaded by a service after the server starts listening, so
+/// `/health` answers 503 while it loads.
+public func buildApplication(configuration: ServerConfiguration, serving: ServingModel? = nil, logger: Logger) -> some ApplicationProtocol {
+    let state = ServingState(model: serving)
+    let metrics = ServerMetrics()
+    let router = Router(context: BasicRequestContext.self)
+    router.add(middleware: OpenAIErrorMiddleware())
+    router.add(middleware: RequestLogMiddleware())
+    if let key = configuration.apiKey, !key.isEmpty {
+        router.add(middleware: APIKeyMiddleware(key: Array(key.utf8)))
+    }
+    CompletionRoutes(configuration: configuration, state: state, metrics: metrics).add(to: router)
+    ModelRoutes(state: state, metrics: metrics).add(to: router)
+    return Application(
+        router: router,
+        configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "tandem"),
+        services: [EngineService(configuration: configuration, state: state, logger: logger)],
+        logger: logger
+    )
+}
+
+/// Loads the model (unless it was given), runs the engine, and on graceful shutdown lets running
+/// requests finish for the grace period before stopping it.
+struct EngineService: Service {
+    let configuration: ServerConfiguration
+    let state: ServingState
+    let logger: Logger
+
+    func run() async throws {
+        let serving: ServingModel
+        if let current = state.current {
+            serving = current
+        } else {
+            do {
+                serving = try await Task.detached { [configuration, logger] in try ServingModel.load(configuration: configuration, logger: logger) }.value
+            } catch {
+                logger.critical("could not load the model: \(error)")
+                state.fail("\(error)")
+                throw error
+            }
+            state.set(serving)
+        }
+        serving.engine.start()
+        try? await gracefulShutdown()
+        logger.info("shutting down: finishing running requests", metadata: ["grace": "\(configuration.shutdownGracePeriod)"])
+        await serving.engine.shutdown(timeout: configuration.shutdownGracePeriod)
+    }
+}
+
+/// One log line per request: method, path, status, duration.
+struct RequestLogMiddleware<Context: RequestContext>: RouterMiddleware {
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        let start = ContinuousClock.now
+        do {
+            let response = try await next(request, context)
+            context.logger.info("\(request.method) \(request.uri.path) \(response.status.code) \(ContinuousClock.now - start)")
+            return response
+        } catch let error as APIError {
+            context.logger.info("\(request.method) \(request.uri.path) \(error.status.code) \(ContinuousClock.now - start): \(error.message)")
+            throw error
+        }
+    }
+}

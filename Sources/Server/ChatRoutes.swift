@@ -1,0 +1,138 @@
+import Engine
+import Foundation
+import Hummingbird
+import NIOCore
+import OpenAIAPI
+import Tokenizer
+
+/// `POST /v1/chat/completions` and `POST /v1/completions`.
+struct CompletionRoutes<Context: RequestContext> {
+    let configuration: ServerConfiguration
+    let state: ServingState
+    let metrics: ServerMetrics
+
+    func add(to router: Router<Context>) {
+        router.post("/v1/chat/completions") { request, context in try await chat(request, context: context) }
+        router.post("/v1/completions") { request, context in try await completion(request, context: context) }
+    }
+
+    // MARK: chat
+
+    func chat(_ request: Request, context: Context) async throws -> Response {
+        let body = try await decodeBody(ChatCompletionRequest.self, request)
+        let serving = try state.ready()
+        let check = RequestValidation(configuration: configuration, serving: serving)
+        if let field = body.unsupportedFields.first { throw APIError.unsupported(field) }
+        try check.model(body.model)
+        let n = try check.choices(body.n)
+        let topLogprobs = try logprobCount(enabled: body.logprobs ?? false, top: body.topLogprobs, param: "top_logprobs")
+        let prompt = try serving.template.encode(try check.turns(body.messages), tokenizer: serving.tokenizer)
+        let requests = try (0..<n).map { try check.engineRequest(promptIDs: prompt, sampling: body.sampling, choice: $0, topLogprobs: topLogprobs) }
+        let streams = try submit(requests, engine: serving.engine)
+        let id = "chatcmpl-" + UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased()
+        let reply = Reply(id: id, model: body.model, created: Int(Date().timeIntervalSince1970), metrics: metrics, tokenizer: serving.tokenizer, choicesPerPrompt: n)
+        if body.stream == true {
+            return reply.chatStream(request: request, streams: streams, includeUsage: body.streamOptions?.includeUsage == true, logprobs: topLogprobs != nil)
+        }
+        let results = try await reply.collect(request: request, streams: streams)
+        let choices = results.enumerated().map { i, r in
+            ChatCompletion.Choice(index: i, message: .init(content: r.text), logprobs: topLogprobs == nil ? nil : reply.chatLogprobs(r.tokens),
+                                  finishReason: (r.finishReason ?? .stop).rawValue)
+        }
+        return try json(ChatCompletion(id: id, created: reply.created, model: body.model, choices: choices, usage: reply.usage(results)))
+    }
+
+    // MARK: text completion
+
+    func completion(_ request: Request, context: Context) async throws -> Response {
+        let body = try await decodeBody(CompletionRequest.self, request)
+        let serving = try state.ready()
+        let check = RequestValidation(configuration: configuration, serving: serving)
+        if let field = body.unsupportedFields.first { throw APIError.unsupported(field) }
+        try check.model(body.model)
+        let n = try check.choices(body.n)
+        let topLogprobs = try logprobCount(enabled: body.logprobs != nil, top: body.logprobs, param: "logprobs")
+        guard !body.prompt.isEmpty, body.prompt.count * n <= configuration.maxChoices * 4 else {
+            throw APIError.invalid("prompt must hold between 1 and \(configuration.maxChoices * 4 / n) prompts", param: "prompt")
+        }
+        var requests: [EngineRequest] = []
+        for input in body.prompt {
+            let ids: [Int32]
+            switch input {
+            case let .text(text):
+                ids = try serving.tokenizer.encode(text, addBOS: serving.tokenizer.vocabulary.addBOS)
+            case let .tokens(tokens):
+                guard tokens.allSatisfy({ $0 >= 0 && Int($0) < serving.tokenizer.vocabulary.count }) else {
+                    throw APIError.invalid("prompt holds a token id outside the vocabulary", param: "prompt")
+                }
+                ids = tokens
+            }
+            guard !ids.isEmpty else { throw APIError.invalid("prompt must not be empty", param: "prompt") }
+            for choice in 0..<n { requests.append(try check.engineRequest(promptIDs: ids, sampling: body.sampling, choice: choice, topLogprobs: topLogprobs)) }
+        }
+        let streams = try submit(requests, engine: serving.engine)
+        let id = "cmpl-" + UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased()
+        let reply = Reply(id: id, model: body.model, created: Int(Date().timeIntervalSince1970), metrics: metrics, tokenizer: serving.tokenizer, choicesPerPrompt: n)
+        if body.stream == true {
+            return reply.completionStream(request: request, streams: streams, includeUsage: body.streamOptions?.includeUsage == true, logprobs: topLogprobs != nil)
+        }
+        let results = try await reply.collect(request: request, streams: streams)
+        let choices = results.enumerated().map { i, r in
+            Completion.Choice(index: i, text: r.text, logprobs: topLogprobs == nil ? nil : reply.completionLogprobs(r.tokens), finishReason: (r.finishReason ?? .stop).rawValue)
+        }
+        return try json(Completion(id: id, created: reply.created, model: body.model, choices: choices, usage: reply.usage(results)))
+    }
+
+    // MARK: helpers
+
+    /// Reads at most `maxBodyBytes` and decodes, naming the offending field on failure.
+    func decodeBody<T: Decodable>(_ type: T.Type, _ request: Request) async throws -> T {
+        if let length = request.headers[.contentLength].flatMap(Int.init), length > configuration.maxBodyBytes {
+            throw APIError.bodyTooLarge(configuration.maxBodyBytes)
+        }
+        let buffer: ByteBuffer
+        do {
+            buffer = try await request.body.collect(upTo: configuration.maxBodyBytes)
+        } catch let error as HTTPError where error.status == .contentTooLarge {
+            throw APIError.bodyTooLarge(configuration.maxBodyBytes)
+        }
+        do {
+            return try JSONDecoder().decode(T.self, from: Data(buffer.readableBytesView))
+        } catch let error as DecodingError {
+            throw APIError.decoding(error)
+        }
+    }
+
+    func logprobCount(enabled: Bool, top: Int?, param: String) throws -> Int? {
+        guard enabled else {
+            if let top, top > 0 { throw APIError.invalid("top_logprobs requires logprobs to be true", param: param) }
+            return nil
+        }
+        let count = top ?? 0
+        guard (0...20).contains(count) else { throw APIError.invalid("\(param) must be between 0 and 20", param: param) }
+        return count
+    }
+
+    func submit(_ requests: [EngineRequest], engine: InferenceEngine) throws -> [AsyncStream<GenerationEvent>] {
+        var streams: [AsyncStream<GenerationEvent>] = []
+        do {
+            for r in requests { streams.append(try engine.submit(r)) }
+        } catch let error as EngineError {
+            streams.removeAll() // dropping the streams cancels what was already queued
+            switch error {
+            case .queueFull: throw APIError.overloaded(error.description)
+            case .contextLengthExceeded: throw APIError.contextLengthExceeded(error.description)
+            case .emptyPrompt: throw APIError.invalid(error.description, param: "messages")
+            case .shuttingDown: throw APIError(status: .serviceUnavailable, message: error.description, type: "server_error")
+            }
+        }
+        return streams
+    }
+}
+
+func json<T: Encodable>(_ value: T, status: HTTPResponse.Status = .ok) throws -> Response {
+    let encoder = JSONEncoder()
+    encoder.outputFormatting = [.withoutEscapingSlashes]
+    let data = try encoder.encode(value)
+    return Response(status: status, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: data)))
+}

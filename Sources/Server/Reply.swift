@@ -1,0 +1,193 @@
+import Engine
+import Foundation
+import Hummingbird
+import NIOCore
+import OpenAIAPI
+import Tokenizer
+
+/// Builds the answer to one completion request from the engine's event streams: a JSON body, or
+/// server-sent events. Records the request's metrics on the way.
+struct Reply: Sendable {
+    let id: String
+    let model: String
+    let created: Int
+    let metrics: ServerMetrics
+    let tokenizer: SentencePieceTokenizer
+    /// Choices generated from each prompt (`n`); the streams are ordered prompt by prompt.
+    var choicesPerPrompt = 1
+    let started = ContinuousClock.now
+
+    /// Waits for every choice; a client that disconnects cancels them.
+    func collect(request: Request, streams: [AsyncStream<GenerationEvent>]) async throws -> [ChoiceResult] {
+        let results = try await request.body.consumeWithCancellationOnInboundClose { _ in
+            var results = [ChoiceResult](repeating: ChoiceResult(), count: streams.count)
+            var timing = Timing(count: streams.count)
+            try await forEachEvent(of: streams) { i, event in
+                apply(event, to: &results[i])
+                timing.observe(i, event, reply: self)
+            }
+            return results
+        }
+        try finish(results, route: "completions")
+        return results
+    }
+
+    /// Streams `chat.completion.chunk` events.
+    func chatStream(request: Request, streams: [AsyncStream<GenerationEvent>], includeUsage: Bool, logprobs: Bool) -> Response {
+        sse(request: request, streams: streams, includeUsage: includeUsage) { i, event, first in
+            switch event {
+            case let .token(_, text, logprob):
+                let role = first ? "assistant" : nil
+                guard first || !text.isEmpty || logprob != nil else { return nil }
+                return ChatCompletionChunk(id: id, created: created, model: model, choices: [
+                    .init(index: i, delta: .init(role: role, content: text), logprobs: logprobs ? logprob.map { chatLogprobs([$0]) } : nil),
+                ], includeUsageField: includeUsage)
+            case let .finished(reason, _, _):
+                return ChatCompletionChunk(id: id, created: created, model: model, choices: [
+                    .init(index: i, delta: first ? .init(role: "assistant", content: "") : .init(), finishReason: reason.rawValue),
+                ], includeUsageField: includeUsage)
+            case .failed:
+                return nil
+            }
+        } usageChunk: { usage in
+            ChatCompletionChunk(id: id, created: created, model: model, choices: [], usage: usage, includeUsageField: true)
+        }
+    }
+
+    /// Streams `text_completion` events.
+    func completionStream(request: Request, streams: [AsyncStream<GenerationEvent>], includeUsage: Bool, logprobs: Bool) -> Response {
+        sse(request: request, streams: streams, includeUsage: includeUsage) { i, event, _ in
+            switch event {
+            case let .token(_, text, logprob):
+                guard !text.isEmpty || logprob != nil else { return nil }
+                return Completion(id: id, created: created, model: model, choices: [
+                    .init(index: i, text: text, logprobs: logprobs ? logprob.map { completionLogprobs([$0]) } : nil, finishReason: nil),
+                ], usage: nil)
+            case let .finished(reason, _, _):
+                return Completion(id: id, created: created, model: model, choices: [.init(index: i, text: "", finishReason: reason.rawValue)], usage: nil)
+            case .failed:
+                return nil
+            }
+        } usageChunk: { usage in
+            Completion(id: id, created: created, model: model, choices: [], usage: usage)
+        }
+    }
+
+    /// The SSE response: one `data:` line per chunk, a usage chunk when asked, then `data: [DONE]`.
+    /// The loop runs under `consumeWithCancellationOnInboundClose`, so a disconnect cancels it at once.
+    private func sse<Chunk: Encodable & Sendable>(
+        request: Request, streams: [AsyncStream<GenerationEvent>], includeUsage: Bool,
+        chunk: @escaping @Sendable (Int, GenerationEvent, Bool) -> Chunk?, usageChunk: @escaping @Sendable (Usage) -> Chunk
+    ) -> Response {
+        let body = ResponseBody { writer in
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.withoutEscapingSlashes]
+            func send(_ value: some Encodable) async throws {
+                var line = "data: "
+                line += String(decoding: try encoder.encode(value), as: UTF8.self)
+                line += "\n\n"
+                try await writer.write(ByteBuffer(string: line))
+            }
+            var results = [ChoiceResult](repeating: ChoiceResult(), count: streams.count)
+            do {
+                try await request.body.consumeWithCancellationOnInboundClose { _ in
+                    var timing = Timing(count: streams.count)
+                    var started = [Bool](repeating: false, count: streams.count)
+                    try await forEachEvent(of: streams) { i, event in
+                        apply(event, to: &results[i])
+                        timing.observe(i, event, reply: self)
+                        if case let .failed(message) = event {
+                            try await send(ErrorBody(error: .init(message: message, type: "server_error", param: nil, code: nil)))
+                            return
+                        }
+                        if let c = chunk(i, event, !started[i]) {
+                            started[i] = true
+                            try await send(c)
+                        }
+                    }
+                }
+            } catch {
+                metrics.requestFinished(model: model, route: "completions", status: 499)
+                throw error
+            }
+            try? finish(results, route: "completions")
+            if includeUsage { try await send(usageChunk(usage(results))) }
+            try await writer.write(ByteBuffer(string: "data: [DONE]\n\n"))
+            try await writer.finish(nil)
+        }
+        return Response(status: .ok, headers: [.contentType: "text/event-stream", .cacheControl: "no-cache"], body: body)
+    }
+
+    func apply(_ event: GenerationEvent, to r: inout ChoiceResult) {
+        switch event {
+        case let .token(_, text, logprob):
+            r.text += text
+            if let logprob { r.tokens.append(logprob) }
+        case let .finished(reason, prompt, completion):
+            r.finishReason = reason
+            r.promptTokens = prompt
+            r.completionTokens = completion
+        case let .failed(message):
+            r.failure = message
+        }
+    }
+
+    /// Records metrics; a choice the engine failed turns the request into a 500.
+    func finish(_ results: [ChoiceResult], route: String) throws {
+        if let failure = results.compactMap(\.failure).first {
+            metrics.requestFinished(model: model, route: route, status: 500)
+            throw APIError.internal("generation failed: \(failure)")
+        }
+        let u = usage(results)
+        metrics.tokens(model: model, prompt: u.promptTokens, completion: u.completionTokens)
+        metrics.requestFinished(model: model, route: route, status: 200)
+    }
+
+    /// OpenAI counts each prompt once, however many choices it has, and sums the completions.
+    func usage(_ results: [ChoiceResult]) -> Usage {
+        let promptTokens = stride(from: 0, to: results.count, by: choicesPerPrompt).map { results[$0].promptTokens }.reduce(0, +)
+        return Usage(promptTokens: promptTokens, completionTokens: results.map(\.completionTokens).reduce(0, +))
+    }
+
+    func text(of bytes: [UInt8]) -> String { String(decoding: bytes, as: UTF8.self) }
+
+    func chatLogprobs(_ tokens: [TokenLogprob]) -> ChatLogprobs {
+        ChatLogprobs(content: tokens.map { t in
+            .init(token: text(of: t.bytes), logprob: t.logprob, bytes: t.bytes,
+                  topLogprobs: t.top.map { .init(token: text(of: $0.bytes), logprob: $0.logprob, bytes: $0.bytes) })
+        })
+    }
+
+    func completionLogprobs(_ tokens: [TokenLogprob]) -> CompletionLogprobs {
+        var offset = 0
+        var result = CompletionLogprobs()
+        for t in tokens {
+            result.tokens.append(text(of: t.bytes))
+            result.tokenLogprobs.append(t.logprob)
+            result.topLogprobs.append(Dictionary(t.top.map { (text(of: $0.bytes), $0.logprob) }, uniquingKeysWith: max))
+            result.textOffset.append(offset)
+            offset += text(of: t.bytes).count
+        }
+        return result
+    }
+}
+
+/// Time to first token and inter-token latency per choice.
+struct Timing {
+    var last: [ContinuousClock.Instant?]
+
+    init(count: Int) {
+        last = Array(repeating: nil, count: count)
+    }
+
+    mutating func observe(_ i: Int, _ event: GenerationEvent, reply: Reply) {
+        guard case .token = event else { return }
+        let now = ContinuousClock.now
+        if let previous = last[i] {
+            reply.metrics.interTokenLatency(model: reply.model, now - previous)
+        } else {
+            reply.metrics.timeToFirstToken(model: reply.model, now - reply.started)
+        }
+        last[i] = now
+    }
+}

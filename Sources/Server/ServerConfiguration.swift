@@ -1,0 +1,36 @@
+import Engine
+import Tokenizer
+
+/// Everything `tandem serve` can be told, with the defaults a user gets without flags.
+public struct ServerConfiguration: Sendable {
+    public var modelPath: String
+    public var adaptersDirectory: String
+    public var host: String
+    public var port: Int
+    /// The base model's id in `model` fields; nil derives it from the GGUF (`gemma-3-270m`).
+    public var servedModelName: String?
+    /// When set, every `/v1/*` route needs `Authorization: Bearer <key>`.
+    public var apiKey: String?
+    /// Prompt + completion tokens per sequence; nil: min(model context, 8192).
+    public var maxModelLength: Int?
+    public var maxBodyBytes = 4 << 20
+    /// Chat format; nil detects it from the GGUF.
+    public var chatTemplate: ChatTemplate?
+    /// `max_tokens` when a request gives none (capped by the context left).
+    public var defaultMaxTokens = 1024
+    public var maxChoices = 8
+    public var maxMessages = 1024
+    public var maxStopStrings = 8
+    public var maxRunning = 64
+    public var maxQueue = 256
+    public var maxPrefillTokensPerStep = 512
+    /// How long SIGTERM waits for running requests before cancelling them.
+    public var shutdownGracePeriod: Duration = .seconds(30)
+
+    public init(modelPath: String, adaptersDirectory: String = "adapters", host: String = "127.0.0.1", port: Int = 8000) {
+        self.modelPath = modelPath
+        self.adaptersDirectory = adaptersDirectory
+        self.host = host
+        self.port = port
+    }
+}

@@ -1,0 +1,86 @@
+import Dispatch
+import Engine
+import Foundation
+import GGUF
+import Logging
+import Model
+import Tokenizer
+
+/// The loaded model as the HTTP layer sees it: ids, tokenizer, template, engine.
+public struct ServingModel: Sendable {
+    public let id: String
+    public let created: Int
+    public let loaded: LoadedModel
+    public let engine: InferenceEngine
+    public let template: ChatTemplate
+    /// Ids that end an assistant turn (EOS and the template's end-of-turn).
+    public let stopTokenIDs: Set<Int32>
+    public let maxModelLength: Int
+
+    public var tokenizer: SentencePieceTokenizer { loaded.tokenizer }
+
+    /// A short id from GGUF metadata: `general.basename` + `general.size_label` ("gemma-3-270m"),
+    /// else the file name without extension.
+    public static func defaultID(gguf: GGUFFile) -> String {
+        if let base = gguf.metadata["general.basename"]?.string, let size = gguf.metadata["general.size_label"]?.string {
+            return "\(base)-\(size)".lowercased()
+        }
+        return URL(fileURLWithPath: gguf.path).deletingPathExtension().lastPathComponent
+    }
+
+    static func load(configuration c: ServerConfiguration, logger: Logger) throws -> ServingModel {
+        logger.info("loading model", metadata: ["path": "\(c.modelPath)"])
+        let loaded = try LoadedModel.load(path: c.modelPath)
+        let architecture = (try? loaded.gguf.string("general.architecture")) ?? "unknown"
+        let template = c.chatTemplate ?? ChatTemplate.detect(jinja: loaded.gguf.metadata["tokenizer.chat_template"]?.string, architecture: architecture)
+        var stops: Set<Int32> = [loaded.tokenizer.vocabulary.eosID]
+        if let end = template.endOfTurn, let id = loaded.tokenizer.vocabulary.id(of: end) { stops.insert(id) }
+        let maxLength = min(c.maxModelLength ?? 8192, loaded.model.config.contextLength)
+        let engine = InferenceEngine(model: loaded.model, tokenizer: loaded.tokenizer, configuration: .init(
+            limits: .init(maxRunning: c.maxRunning, maxPrefillTokensPerStep: c.maxPrefillTokensPerStep),
+            maxQueue: c.maxQueue, maxSequenceLength: maxLength))
+        let id = c.servedModelName ?? defaultID(gguf: loaded.gguf)
+        logger.info("model loaded", metadata: [
+            "id": "\(id)", "architecture": "\(architecture)", "seconds": "\(String(format: "%.2f", loaded.loadSeconds))",
+            "template": "\(template.rawValue)", "max_model_len": "\(maxLength)", "openblas": "\(BLASInfo.coreName)",
+        ])
+        return ServingModel(id: id, created: Int(Date().timeIntervalSince1970), loaded: loaded, engine: engine,
+                            template: template, stopTokenIDs: stops, maxModelLength: maxLength)
+    }
+}
+
+/// Loading → ready (or failed); routes ask for the model and get 503 while it loads.
+public final class ServingState: @unchecked Sendable {
+    private let lock = NSLock()
+    private var model: ServingModel?
+    private var failure: String?
+
+    public init(model: ServingModel? = nil) {
+        self.model = model
+    }
+
+    func set(_ model: ServingModel) {
+        lock.withLock { self.model = model }
+    }
+
+    func fail(_ message: String) {
+        lock.withLock { failure = message }
+    }
+
+    public var current: ServingModel? { lock.withLock { model } }
+
+    func ready() throws -> ServingModel {
+        try lock.withLock {
+            if let model { return model }
+            if let failure { throw APIError(status: .serviceUnavailable, message: "The model failed to load: \(failure)", type: "server_error") }
+            throw APIError.loading
+        }
+    }
+}
+
+/// Something that can report engine counts to the metrics endpoint.
+protocol InferenceEngineSnapshotSource {
+    var snapshot: InferenceEngine.Snapshot { get }
+}
+
+extension InferenceEngine: InferenceEngineSnapshotSource {}

@@ -1,0 +1,118 @@
+/// A chat message as templates see it.
+public struct ChatTurn: Sendable, Equatable {
+    public enum Role: String, Sendable { case system, user, assistant }
+    public var role: Role
+    public var content: String
+    public init(role: Role, content: String) {
+        self.role = role
+        self.content = content
+    }
+}
+
+/// Turns chat messages into prompt ids for the model's chat format.
+///
+/// Markup (`<start_of_turn>`, `[INST]`, …) is tokenized with control tokens parsed; message text is
+/// tokenized with them *not* parsed, so a user who types `<end_of_turn>` cannot forge a turn.
+public enum ChatTemplate: String, Sendable, CaseIterable {
+    /// `<bos><start_of_turn>user\n{system}\n\n{text}<end_of_turn>\n<start_of_turn>model\n`
+    case gemma
+    /// `<s>[INST] <<SYS>>\n{system}\n<</SYS>>\n\n{text} [/INST]`
+    case llama2
+    /// `<|im_start|>{role}\n{text}<|im_end|>\n … <|im_start|>assistant\n`
+    case chatml
+
+    /// The template a GGUF asks for: its `tokenizer.chat_template` when it matches a known format,
+    /// otherwise the architecture's usual one.
+    public static func detect(jinja: String?, architecture: String) -> ChatTemplate {
+        if let jinja {
+            if jinja.contains("<start_of_turn>") { return .gemma }
+            if jinja.contains("<|im_start|>") { return .chatml }
+            if jinja.contains("[INST]") { return .llama2 }
+        }
+        return architecture.hasPrefix("gemma") ? .gemma : .llama2
+    }
+
+    /// Pieces of the prompt: `(text, markup)`; markup pieces may contain control tokens.
+    public func render(_ turns: [ChatTurn]) -> [(text: String, markup: Bool)] {
+        let system = turns.filter { $0.role == .system }.map(\.content).joined(separator: "\n\n")
+        let dialogue = turns.filter { $0.role != .system }
+        var out: [(String, Bool)] = []
+        switch self {
+        case .gemma:
+            out.append(("<bos>", true))
+            var pendingSystem = system.isEmpty ? nil : system
+            for turn in dialogue {
+                out.append(("<start_of_turn>\(turn.role == .user ? "user" : "model")\n", true))
+                if turn.role == .user, let s = pendingSystem {
+                    out.append((s + "\n\n", false))
+                    pendingSystem = nil
+                }
+                out.append((turn.content, false))
+                out.append(("<end_of_turn>\n", true))
+            }
+            if let s = pendingSystem { // a system prompt with no user turn still reaches the model
+                out.append(("<start_of_turn>user\n", true))
+                out.append((s, false))
+                out.append(("<end_of_turn>\n", true))
+            }
+            out.append(("<start_of_turn>model\n", true))
+        case .llama2:
+            var pendingSystem = system.isEmpty ? nil : system
+            for turn in dialogue {
+                if turn.role == .user {
+                    out.append(("<s>[INST] ", true))
+                    if let s = pendingSystem {
+                        out.append(("<<SYS>>\n\(s)\n<</SYS>>\n\n", false))
+                        pendingSystem = nil
+                    }
+                    out.append((turn.content, false))
+                    out.append((" [/INST]", true))
+                } else {
+                    out.append((" " + turn.content + " ", false))
+                    out.append(("</s>", true))
+                }
+            }
+            if let s = pendingSystem {
+                out.append(("<s>[INST] ", true))
+                out.append(("<<SYS>>\n\(s)\n<</SYS>>\n\n", false))
+                out.append((" [/INST]", true))
+            }
+        case .chatml:
+            if !system.isEmpty {
+                out.append(("<|im_start|>system\n", true))
+                out.append((system, false))
+                out.append(("<|im_end|>\n", true))
+            }
+            for turn in dialogue {
+                out.append(("<|im_start|>\(turn.role.rawValue)\n", true))
+                out.append((turn.content, false))
+                out.append(("<|im_end|>\n", true))
+            }
+            out.append(("<|im_start|>assistant\n", true))
+        }
+        return out
+    }
+
+    /// The prompt as one string (markup and text together), e.g. for `tandem generate`.
+    public func renderText(_ turns: [ChatTurn]) -> String {
+        render(turns).map(\.text).joined()
+    }
+
+    /// Prompt ids for `turns`.
+    public func encode(_ turns: [ChatTurn], tokenizer: SentencePieceTokenizer) throws -> [Int32] {
+        var ids: [Int32] = []
+        for piece in render(turns) {
+            ids += try tokenizer.encode(piece.text, parseSpecial: piece.markup)
+        }
+        return ids
+    }
+
+    /// The piece that ends an assistant turn, when it is not EOS.
+    public var endOfTurn: String? {
+        switch self {
+        case .gemma: return "<end_of_turn>"
+        case .chatml: return "<|im_end|>"
+        case .llama2: return nil
+        }
+    }
+}
