@@ -145,6 +145,16 @@ public final class InferenceEngine: @unchecked Sendable {
 
     /// Runs one planned step.
     private func step(_ plan: BatchScheduler.Plan) {
+        let start = DispatchTime.now()
+        var rows = 0
+        defer {
+            condition.lock()
+            snapshotValue.running = running.count
+            snapshotValue.steps += 1
+            snapshotValue.lastStepSeconds = seconds(since: start)
+            snapshotValue.lastBatchRows = rows
+            condition.unlock()
+        }
         // Cancelled sequences (client gone) leave before the forward pass, freeing their cache.
         running.removeAll { s in
             guard s.isCancelled else { return false }
@@ -177,8 +187,7 @@ public final class InferenceEngine: @unchecked Sendable {
             }
         }
         guard !tokens.isEmpty else { return }
-
-        let start = DispatchTime.now()
+        rows = tokens.count
         let logits: Logits
         do {
             logits = try model.forward(ForwardBatch(tokens: tokens, positions: positions, caches: caches, logitRows: logitRows))
@@ -197,12 +206,5 @@ public final class InferenceEngine: @unchecked Sendable {
             done.insert(s.id)
         }
         running.removeAll { done.contains($0.id) }
-
-        condition.lock()
-        snapshotValue.running = running.count
-        snapshotValue.steps += 1
-        snapshotValue.lastStepSeconds = seconds(since: start)
-        snapshotValue.lastBatchRows = tokens.count
-        condition.unlock()
     }
 }

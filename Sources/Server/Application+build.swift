@@ -21,7 +21,7 @@ public func buildApplication(configuration: ServerConfiguration, serving: Servin
     return Application(
         router: router,
         configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "tandem"),
-        services: [EngineService(configuration: configuration, state: state, logger: logger)],
+        services: [EngineService(configuration: configuration, state: state, metrics: metrics, logger: logger)],
         logger: logger
     )
 }
@@ -31,6 +31,7 @@ public func buildApplication(configuration: ServerConfiguration, serving: Servin
 struct EngineService: Service {
     let configuration: ServerConfiguration
     let state: ServingState
+    let metrics: ServerMetrics
     let logger: Logger
 
     func run() async throws {
@@ -47,6 +48,7 @@ struct EngineService: Service {
             }
             state.set(serving)
         }
+        metrics.prepare(model: serving.id)
         serving.engine.start()
         try? await gracefulShutdown()
         logger.info("shutting down: finishing running requests", metadata: ["grace": "\(configuration.shutdownGracePeriod)"])

@@ -19,7 +19,8 @@ struct CompletionRoutes<Context: RequestContext> {
     // MARK: chat
 
     func chat(_ request: Request, context: Context) async throws -> Response {
-        let body = try await decodeBody(ChatCompletionRequest.self, request)
+        var request = request
+        let body = try await decodeBody(ChatCompletionRequest.self, &request)
         let serving = try state.ready()
         let check = RequestValidation(configuration: configuration, serving: serving)
         if let field = body.unsupportedFields.first { throw APIError.unsupported(field) }
@@ -45,7 +46,8 @@ struct CompletionRoutes<Context: RequestContext> {
     // MARK: text completion
 
     func completion(_ request: Request, context: Context) async throws -> Response {
-        let body = try await decodeBody(CompletionRequest.self, request)
+        var request = request
+        let body = try await decodeBody(CompletionRequest.self, &request)
         let serving = try state.ready()
         let check = RequestValidation(configuration: configuration, serving: serving)
         if let field = body.unsupportedFields.first { throw APIError.unsupported(field) }
@@ -86,13 +88,15 @@ struct CompletionRoutes<Context: RequestContext> {
     // MARK: helpers
 
     /// Reads at most `maxBodyBytes` and decodes, naming the offending field on failure.
-    func decodeBody<T: Decodable>(_ type: T.Type, _ request: Request) async throws -> T {
+    /// The body is collected *into* the request (not just read), so Hummingbird can still watch
+    /// the connection for a client that goes away while the answer is generated.
+    func decodeBody<T: Decodable>(_ type: T.Type, _ request: inout Request) async throws -> T {
         if let length = request.headers[.contentLength].flatMap(Int.init), length > configuration.maxBodyBytes {
             throw APIError.bodyTooLarge(configuration.maxBodyBytes)
         }
         let buffer: ByteBuffer
         do {
-            buffer = try await request.body.collect(upTo: configuration.maxBodyBytes)
+            buffer = try await request.collectBody(upTo: configuration.maxBodyBytes)
         } catch let error as HTTPError where error.status == .contentTooLarge {
             throw APIError.bodyTooLarge(configuration.maxBodyBytes)
         }

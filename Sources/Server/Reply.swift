@@ -17,16 +17,15 @@ struct Reply: Sendable {
     var choicesPerPrompt = 1
     let started = ContinuousClock.now
 
-    /// Waits for every choice; a client that disconnects cancels them.
+    /// Waits for every choice. (Not watched for disconnects: Hummingbird closes the connection after
+    /// a response watched that way, which breaks keep-alive for every client; a non-streamed answer
+    /// is bounded by max_tokens.)
     func collect(request: Request, streams: [AsyncStream<GenerationEvent>]) async throws -> [ChoiceResult] {
-        let results = try await request.body.consumeWithCancellationOnInboundClose { _ in
-            var results = [ChoiceResult](repeating: ChoiceResult(), count: streams.count)
-            var timing = Timing(count: streams.count)
-            try await forEachEvent(of: streams) { i, event in
-                apply(event, to: &results[i])
-                timing.observe(i, event, reply: self)
-            }
-            return results
+        var results = [ChoiceResult](repeating: ChoiceResult(), count: streams.count)
+        var timing = Timing(count: streams.count)
+        try await forEachEvent(of: streams) { i, event in
+            apply(event, to: &results[i])
+            timing.observe(i, event, reply: self)
         }
         try finish(results, route: "completions")
         return results
@@ -74,7 +73,9 @@ struct Reply: Sendable {
     }
 
     /// The SSE response: one `data:` line per chunk, a usage chunk when asked, then `data: [DONE]`.
-    /// The loop runs under `consumeWithCancellationOnInboundClose`, so a disconnect cancels it at once.
+    /// The loop runs under `consumeWithCancellationOnInboundClose`, so a client that goes away
+    /// cancels it at once, and with it the sequences in the engine. (That needs the body collected
+    /// with `Request.collectBody`; a body read with `body.collect` trips a precondition in NIO.)
     private func sse<Chunk: Encodable & Sendable>(
         request: Request, streams: [AsyncStream<GenerationEvent>], includeUsage: Bool,
         chunk: @escaping @Sendable (Int, GenerationEvent, Bool) -> Chunk?, usageChunk: @escaping @Sendable (Usage) -> Chunk
@@ -90,7 +91,8 @@ struct Reply: Sendable {
             }
             var results = [ChoiceResult](repeating: ChoiceResult(), count: streams.count)
             do {
-                try await request.body.consumeWithCancellationOnInboundClose { _ in
+                results = try await request.body.consumeWithCancellationOnInboundClose { _ in
+                    var results = results
                     var timing = Timing(count: streams.count)
                     var started = [Bool](repeating: false, count: streams.count)
                     try await forEachEvent(of: streams) { i, event in
@@ -105,6 +107,7 @@ struct Reply: Sendable {
                             try await send(c)
                         }
                     }
+                    return results
                 }
             } catch {
                 metrics.requestFinished(model: model, route: "completions", status: 499)

@@ -22,8 +22,16 @@ public final class ServerMetrics: Sendable {
         batchRows = Metrics.Gauge(label: "tandem_last_batch_rows", factory: factory)
     }
 
-    func requestFinished(model: String, route: String, status: Int) {
-        Metrics.Counter(label: "tandem_requests_total", dimensions: [("model", model), ("route", route), ("status", "\(status)")], factory: factory).increment()
+    /// Creates the per-model series at zero, so a scrape before the first request sees every name.
+    func prepare(model: String) {
+        requestFinished(model: model, route: "completions", status: 200, count: 0)
+        tokens(model: model, prompt: 0, completion: 0)
+        _ = Metrics.Timer(label: "tandem_time_to_first_token_seconds", dimensions: [("model", model)], factory: factory)
+        _ = Metrics.Timer(label: "tandem_inter_token_latency_seconds", dimensions: [("model", model)], factory: factory)
+    }
+
+    func requestFinished(model: String, route: String, status: Int, count: Int = 1) {
+        Metrics.Counter(label: "tandem_requests_total", dimensions: [("model", model), ("route", route), ("status", "\(status)")], factory: factory).increment(by: count)
     }
 
     func tokens(model: String, prompt: Int, completion: Int) {
