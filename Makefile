@@ -1,10 +1,12 @@
-# Tandem — the two commands a user needs: `make serve` (later) and `make test`.
+# Tandem. The README's two commands: `make serve` and `make test`.
 SWIFT ?= swift
+PYTHON ?= python3
+PORT ?= 8000
 # OpenBLAS 0.3.21 picks Haswell kernels on AVX-512 CPUs; SkylakeX ones are 1.5–1.7× faster here.
-# It reads this variable when the library loads, so it must be in the environment, not set in main.
+# It reads this variable when the library loads; `tandem` sets it itself, tests get it from here.
 export OPENBLAS_CORETYPE ?= $(shell grep -q avx512f /proc/cpuinfo 2>/dev/null && echo SKYLAKEX)
 
-.PHONY: setup build test generate bench
+.PHONY: setup build serve test unit-test e2e-test e2e-deps bench
 
 setup:
 	./scripts/setup.sh
@@ -12,9 +14,20 @@ setup:
 build: setup
 	$(SWIFT) build -c release
 
-test: setup
-	$(SWIFT) build -c release
+serve: build
+	.build/release/tandem serve --model models/gemma-3-270m-q4_k_m.gguf --adapters adapters --port $(PORT)
+
+# Unit, golden and in-process server tests, then the end-to-end suite against the real binary.
+test: build unit-test e2e-test
+
+unit-test:
 	$(SWIFT) test -c release
+
+e2e-deps:
+	@$(PYTHON) -c "import openai, pytest" 2>/dev/null || $(PYTHON) -m pip install --quiet -r e2e/requirements.txt
+
+e2e-test: e2e-deps
+	$(PYTHON) -m pytest e2e -q -p no:cacheprovider
 
 bench: build
 	./scripts/bench.sh
