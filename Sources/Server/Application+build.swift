@@ -27,7 +27,8 @@ public func buildApplication(configuration: ServerConfiguration, serving: Servin
 }
 
 /// Loads the model (unless it was given), runs the engine, and on graceful shutdown lets running
-/// requests finish for the grace period before stopping it.
+/// requests finish for the grace period before stopping it. An engine that was handed in belongs to
+/// the caller (tests share one across apps) and is left running.
 struct EngineService: Service {
     let configuration: ServerConfiguration
     let state: ServingState
@@ -37,7 +38,10 @@ struct EngineService: Service {
     func run() async throws {
         let serving: ServingModel
         if let current = state.current {
-            serving = current
+            current.engine.start()
+            metrics.prepare(model: current.id)
+            try? await gracefulShutdown()
+            return
         } else {
             do {
                 serving = try await Task.detached { [configuration, logger] in try ServingModel.load(configuration: configuration, logger: logger) }.value

@@ -28,7 +28,7 @@ public struct ServingModel: Sendable {
         return URL(fileURLWithPath: gguf.path).deletingPathExtension().lastPathComponent
     }
 
-    static func load(configuration c: ServerConfiguration, logger: Logger) throws -> ServingModel {
+    public static func load(configuration c: ServerConfiguration, logger: Logger) throws -> ServingModel {
         logger.info("loading model", metadata: ["path": "\(c.modelPath)"])
         let loaded = try LoadedModel.load(path: c.modelPath)
         let architecture = (try? loaded.gguf.string("general.architecture")) ?? "unknown"
