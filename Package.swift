@@ -29,6 +29,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-metrics", from: "2.5.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.1.0"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.6.0"),
+        .package(url: "https://github.com/jpsim/Yams", from: "5.0.0"),
     ],
     targets: [
         .systemLibrary(name: "CBLAS", path: "Sources/CBLAS"),
@@ -40,12 +41,16 @@ let package = Package(
         .target(name: "GGUF", swiftSettings: kernelFlags),
         .target(name: "Tokenizer", dependencies: ["GGUF", "CSentencePiece"]),
         .target(name: "Model", dependencies: ["GGUF", "CBLAS"], swiftSettings: kernelFlags),
-        .target(name: "Engine", dependencies: ["Model", "Tokenizer", "GGUF"]),
+        .target(
+            name: "Adapters",
+            dependencies: ["Model", "CBLAS", .product(name: "Yams", package: "Yams")]
+        ),
+        .target(name: "Engine", dependencies: ["Model", "Tokenizer", "GGUF", "Adapters"]),
         .target(name: "OpenAIAPI"),
         .target(
             name: "Server",
             dependencies: [
-                "Engine", "Model", "Tokenizer", "GGUF", "OpenAIAPI",
+                "Engine", "Model", "Tokenizer", "GGUF", "OpenAIAPI", "Adapters",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
@@ -65,6 +70,7 @@ let package = Package(
         .testTarget(name: "TokenizerTests", dependencies: ["Tokenizer", "GGUF"], exclude: ["Fixtures"]),
         .testTarget(name: "ModelTests", dependencies: ["Model", "Tokenizer", "GGUF", "Engine"], exclude: ["Fixtures"]),
         .testTarget(name: "EngineTests", dependencies: ["Engine", "Model", "Tokenizer", "GGUF"]),
+        .testTarget(name: "AdaptersTests", dependencies: ["Adapters", "Model", "GGUF", "Engine", "Tokenizer"], exclude: ["Fixtures"]),
         .testTarget(
             name: "ServerTests",
             dependencies: [

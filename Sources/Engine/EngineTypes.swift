@@ -1,3 +1,4 @@
+import Adapters
 import Model
 
 /// One sequence the engine should generate: a prompt already tokenized and templated.
@@ -11,9 +12,15 @@ public struct EngineRequest: Sendable {
     /// Number of alternatives per token to report with log-probabilities; nil: no log-probabilities.
     public var topLogprobs: Int?
     public var ignoreEOS: Bool
+    /// The LoRA adapter this sequence runs with (nil: the base model), and its `lora_scale`.
+    /// Holding the object keeps this version alive even if the adapter is reloaded or evicted.
+    public var adapter: LoRAAdapter?
+    public var loraScale: Float
 
     public init(promptIDs: [Int32], maxTokens: Int, sampling: SamplingParameters = .init(), stopTokenIDs: Set<Int32> = [],
-                stopStrings: [String] = [], topLogprobs: Int? = nil, ignoreEOS: Bool = false) {
+                stopStrings: [String] = [], topLogprobs: Int? = nil, ignoreEOS: Bool = false, adapter: LoRAAdapter? = nil, loraScale: Float = 1) {
+        self.adapter = adapter
+        self.loraScale = loraScale
         self.promptIDs = promptIDs
         self.maxTokens = maxTokens
         self.sampling = sampling

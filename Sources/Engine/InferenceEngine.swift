@@ -1,5 +1,6 @@
 import Dispatch
 import Foundation
+import Adapters
 import Model
 import Tokenizer
 
@@ -164,6 +165,7 @@ public final class InferenceEngine: @unchecked Sendable {
         let byID = Dictionary(uniqueKeysWithValues: running.map { ($0.id, $0) })
         var tokens: [Int32] = [], positions: [Int] = [], caches: [KVCache] = []
         var logitRows: [Int] = [], logitOwners: [ActiveSequence] = []
+        var rowAdapters: [(adapter: LoRAAdapter, scale: Float)?] = []
         for id in plan.decode {
             guard let s = byID[id], let cache = s.cache else { continue }
             logitRows.append(tokens.count)
@@ -171,6 +173,7 @@ public final class InferenceEngine: @unchecked Sendable {
             tokens.append(s.lastToken)
             positions.append(cache.count)
             caches.append(cache)
+            rowAdapters.append(s.request.adapter.map { ($0, s.request.loraScale) })
         }
         for (id, n) in plan.prefill {
             guard let s = byID[id] else { continue }
@@ -180,6 +183,7 @@ public final class InferenceEngine: @unchecked Sendable {
             tokens += chunk
             positions += Array(cache.count..<cache.count + n)
             caches += Array(repeating: cache, count: n)
+            rowAdapters += Array(repeating: s.request.adapter.map { ($0, s.request.loraScale) }, count: n)
             s.promptOffset += n
             if s.promptRemaining == 0 {
                 logitRows.append(tokens.count - 1)
@@ -190,7 +194,9 @@ public final class InferenceEngine: @unchecked Sendable {
         rows = tokens.count
         let logits: Logits
         do {
-            logits = try model.forward(ForwardBatch(tokens: tokens, positions: positions, caches: caches, logitRows: logitRows))
+            // Base projections run once over every row; each adapter's rows get its low-rank delta.
+            logits = try model.forward(ForwardBatch(tokens: tokens, positions: positions, caches: caches, logitRows: logitRows,
+                                                    delta: LoRABatchDelta(rowAdapters: rowAdapters)))
         } catch {
             // A batch that cannot run fails its sequences, never the engine.
             let failed = Set(caches.map(ObjectIdentifier.init))

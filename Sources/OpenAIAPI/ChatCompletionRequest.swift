@@ -104,12 +104,14 @@ public struct SamplingFields: Decodable, Sendable {
     public var logitBias: [String: Double]?
     public var stop: [String]?
     public var ignoreEOS: Bool?
+    /// Multiplier of the adapter's delta (Tandem extension, default 1).
+    public var loraScale: Double?
 
     enum CodingKeys: String, CodingKey {
         case maxTokens = "max_tokens", maxCompletionTokens = "max_completion_tokens", temperature
         case topP = "top_p", topK = "top_k", minP = "min_p", seed
         case presencePenalty = "presence_penalty", frequencyPenalty = "frequency_penalty"
-        case repetitionPenalty = "repetition_penalty", logitBias = "logit_bias", stop, ignoreEOS = "ignore_eos"
+        case repetitionPenalty = "repetition_penalty", logitBias = "logit_bias", stop, ignoreEOS = "ignore_eos", loraScale = "lora_scale"
     }
 
     public init(from decoder: any Decoder) throws {
@@ -126,6 +128,7 @@ public struct SamplingFields: Decodable, Sendable {
         repetitionPenalty = try c.decodeIfPresent(Double.self, forKey: .repetitionPenalty)
         logitBias = try c.decodeIfPresent([String: Double].self, forKey: .logitBias)
         ignoreEOS = try c.decodeIfPresent(Bool.self, forKey: .ignoreEOS)
+        loraScale = try c.decodeIfPresent(Double.self, forKey: .loraScale)
         if try !c.contains(.stop) || c.decodeNil(forKey: .stop) {
             stop = nil
         } else if let one = try? c.decode(String.self, forKey: .stop) {

@@ -228,13 +228,19 @@ public struct ModelCard: Codable, Sendable, Equatable {
     public var ownedBy: String
     public var parent: String?
     public var root: String?
-    enum CodingKeys: String, CodingKey { case id, object, created, ownedBy = "owned_by", parent, root }
-    public init(id: String, created: Int, ownedBy: String, parent: String? = nil, root: String? = nil) {
+    /// The LoRA adapter this id runs with (Tandem extension).
+    public var adapter: String?
+    /// The role whose system prompt and defaults this id applies (Tandem extension).
+    public var role: String?
+    enum CodingKeys: String, CodingKey { case id, object, created, ownedBy = "owned_by", parent, root, adapter, role }
+    public init(id: String, created: Int, ownedBy: String, parent: String? = nil, root: String? = nil, adapter: String? = nil, role: String? = nil) {
         self.id = id
         self.created = created
         self.ownedBy = ownedBy
         self.parent = parent
         self.root = root
+        self.adapter = adapter
+        self.role = role
     }
 }
 

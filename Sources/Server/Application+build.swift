@@ -21,7 +21,8 @@ public func buildApplication(configuration: ServerConfiguration, serving: Servin
     return Application(
         router: router,
         configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "tandem"),
-        services: [EngineService(configuration: configuration, state: state, metrics: metrics, logger: logger)],
+        services: [EngineService(configuration: configuration, state: state, metrics: metrics, logger: logger),
+                   AdapterWatchService(interval: configuration.adapterScanInterval, state: state)],
         logger: logger
     )
 }
@@ -71,6 +72,20 @@ struct RequestLogMiddleware<Context: RequestContext>: RouterMiddleware {
         } catch let error as APIError {
             context.logger.info("\(request.method) \(request.uri.path) \(error.status.code) \(ContinuousClock.now - start): \(error.message)")
             throw error
+        }
+    }
+}
+
+/// Rescans the adapters folder on an interval, so adapters dropped in, changed or removed are
+/// served (or not) without a restart.
+struct AdapterWatchService: Service {
+    let interval: Duration
+    let state: ServingState
+
+    func run() async throws {
+        while !Task.isCancelled && !Task.isShuttingDownGracefully {
+            try? await Task.sleep(for: interval)
+            state.current?.adapters.refresh()
         }
     }
 }

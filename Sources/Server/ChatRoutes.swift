@@ -24,11 +24,12 @@ struct CompletionRoutes<Context: RequestContext> {
         let serving = try state.ready()
         let check = RequestValidation(configuration: configuration, serving: serving)
         if let field = body.unsupportedFields.first { throw APIError.unsupported(field) }
-        try check.model(body.model)
         let n = try check.choices(body.n)
         let topLogprobs = try logprobCount(enabled: body.logprobs ?? false, top: body.topLogprobs, param: "top_logprobs")
-        let prompt = try serving.template.encode(try check.turns(body.messages), tokenizer: serving.tokenizer)
-        let requests = try (0..<n).map { try check.engineRequest(promptIDs: prompt, sampling: body.sampling, choice: $0, topLogprobs: topLogprobs) }
+        let turns = try check.turns(body.messages) // validated before an adapter is loaded
+        let model = try check.model(body.model)
+        let prompt = try serving.template.encode(check.withRole(model.role, turns), tokenizer: serving.tokenizer)
+        let requests = try (0..<n).map { try check.engineRequest(promptIDs: prompt, sampling: body.sampling, model: model, choice: $0, topLogprobs: topLogprobs) }
         let streams = try submit(requests, engine: serving.engine)
         let id = "chatcmpl-" + UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased()
         let reply = Reply(id: id, model: body.model, created: Int(Date().timeIntervalSince1970), metrics: metrics, tokenizer: serving.tokenizer, choicesPerPrompt: n)
@@ -51,9 +52,9 @@ struct CompletionRoutes<Context: RequestContext> {
         let serving = try state.ready()
         let check = RequestValidation(configuration: configuration, serving: serving)
         if let field = body.unsupportedFields.first { throw APIError.unsupported(field) }
-        try check.model(body.model)
         let n = try check.choices(body.n)
         let topLogprobs = try logprobCount(enabled: body.logprobs != nil, top: body.logprobs, param: "logprobs")
+        let model = try check.model(body.model)
         guard !body.prompt.isEmpty, body.prompt.count * n <= configuration.maxChoices * 4 else {
             throw APIError.invalid("prompt must hold between 1 and \(configuration.maxChoices * 4 / n) prompts", param: "prompt")
         }
@@ -70,7 +71,7 @@ struct CompletionRoutes<Context: RequestContext> {
                 ids = tokens
             }
             guard !ids.isEmpty else { throw APIError.invalid("prompt must not be empty", param: "prompt") }
-            for choice in 0..<n { requests.append(try check.engineRequest(promptIDs: ids, sampling: body.sampling, choice: choice, topLogprobs: topLogprobs)) }
+            for choice in 0..<n { requests.append(try check.engineRequest(promptIDs: ids, sampling: body.sampling, model: model, choice: choice, topLogprobs: topLogprobs)) }
         }
         let streams = try submit(requests, engine: serving.engine)
         let id = "cmpl-" + UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased()

@@ -1,3 +1,5 @@
+import Adapters
+import Foundation
 import Hummingbird
 import OpenAIAPI
 
@@ -15,6 +17,10 @@ struct ModelRoutes<Context: RequestContext> {
             guard let card = try cards().first(where: { $0.id == id }) else { throw APIError.modelNotFound(id) }
             return try json(card)
         }
+        router.get("/v1/adapters") { _, _ in
+            let serving = try state.ready()
+            return try json(AdapterList(data: serving.adapters.statuses.map(AdapterInfo.init)))
+        }
         router.get("/health") { _, _ in
             guard state.current != nil else { throw APIError.loading }
             return try json(["status": "ok"])
@@ -25,8 +31,57 @@ struct ModelRoutes<Context: RequestContext> {
         }
     }
 
+    /// The base, its roles, every adapter and every adapter's roles.
     func cards() throws -> [ModelCard] {
         let serving = try state.ready()
-        return [ModelCard(id: serving.id, created: serving.created, ownedBy: "tandem", parent: nil, root: serving.id)]
+        let base = serving.id, created = serving.created, registry = serving.adapters
+        var cards = [ModelCard(id: base, created: created, ownedBy: "tandem", root: base)]
+        for role in registry.baseRoles.roles.keys.sorted() {
+            cards.append(ModelCard(id: "\(base):\(role)", created: created, ownedBy: "tandem", parent: base, root: base, role: role))
+        }
+        for status in registry.statuses {
+            cards.append(ModelCard(id: status.name, created: created, ownedBy: "tandem", parent: base, root: base, adapter: status.name))
+            for role in status.roles {
+                cards.append(ModelCard(id: "\(status.name):\(role)", created: created, ownedBy: "tandem", parent: base, root: base, adapter: status.name, role: role))
+            }
+        }
+        return cards
     }
+}
+
+/// An entry of `GET /v1/adapters`.
+struct AdapterInfo: Encodable {
+    var name: String
+    var source: String
+    var rank: Int?
+    var targets: [String]
+    var bytes: Int?
+    var loaded: Bool
+    var lastUsed: Double?
+    var loadSeconds: Double?
+    var error: String?
+    var roles: [String]
+
+    init(_ s: AdapterRegistry.Status) {
+        name = s.name
+        source = s.source
+        rank = s.rank
+        targets = s.targets
+        bytes = s.bytes
+        loaded = s.loaded
+        lastUsed = s.lastUsed?.timeIntervalSince1970
+        loadSeconds = s.loadSeconds
+        error = s.error
+        roles = s.roles
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case name, source, rank, targets, bytes, loaded, error, roles
+        case lastUsed = "last_used", loadSeconds = "load_seconds"
+    }
+}
+
+struct AdapterList: Encodable {
+    var object = "list"
+    var data: [AdapterInfo]
 }

@@ -1,3 +1,4 @@
+import Adapters
 import Engine
 import Model
 import OpenAIAPI
@@ -9,7 +10,14 @@ struct RequestValidation {
     let serving: ServingModel
 
     /// Checks the shared sampling fields and builds the engine request for `promptIDs`.
-    func engineRequest(promptIDs: [Int32], sampling f: SamplingFields, choice: Int, topLogprobs: Int?) throws -> EngineRequest {
+    func engineRequest(promptIDs: [Int32], sampling requested: SamplingFields, model: ResolvedModel, choice: Int, topLogprobs: Int?) throws -> EngineRequest {
+        var f = requested
+        if let role = model.role { // the request's own fields win over the role's defaults
+            f.temperature = f.temperature ?? role.temperature
+            f.topP = f.topP ?? role.topP
+            if f.maxTokens == nil && f.maxCompletionTokens == nil { f.maxTokens = role.maxTokens }
+            f.stop = f.stop ?? role.stop
+        }
         if let t = f.temperature, !(0...2).contains(t) { throw APIError.invalid("temperature must be between 0 and 2", param: "temperature") }
         if let p = f.topP, !(p > 0 && p <= 1) { throw APIError.invalid("top_p must be in (0, 1]", param: "top_p") }
         if let k = f.topK, k < 0 { throw APIError.invalid("top_k must be ≥ 0", param: "top_k") }
@@ -43,8 +51,10 @@ struct RequestValidation {
             temperature: Float(f.temperature ?? 1), topK: f.topK ?? 0, topP: Float(f.topP ?? 1), minP: Float(f.minP ?? 0),
             seed: seed, repetitionPenalty: Float(f.repetitionPenalty ?? 1), presencePenalty: Float(f.presencePenalty ?? 0),
             frequencyPenalty: Float(f.frequencyPenalty ?? 0), logitBias: bias)
+        if let s = f.loraScale, !(0...4).contains(s) { throw APIError.invalid("lora_scale must be between 0 and 4", param: "lora_scale") }
         return EngineRequest(promptIDs: promptIDs, maxTokens: maxTokens, sampling: sampling, stopTokenIDs: serving.stopTokenIDs,
-                             stopStrings: stops, topLogprobs: topLogprobs, ignoreEOS: f.ignoreEOS ?? false)
+                             stopStrings: stops, topLogprobs: topLogprobs, ignoreEOS: f.ignoreEOS ?? false,
+                             adapter: model.adapter, loraScale: Float(f.loraScale ?? 1))
     }
 
     func choices(_ n: Int?) throws -> Int {
@@ -55,7 +65,12 @@ struct RequestValidation {
         return n
     }
 
-    /// Chat messages to template turns.
+    /// Chat messages to template turns, after the role's system prompt (which always comes first;
+    /// a client system message is kept, after it).
+    func withRole(_ role: Role?, _ turns: [ChatTurn]) -> [ChatTurn] {
+        (role?.systemPrompt.map { [ChatTurn(role: .system, content: $0)] } ?? []) + turns
+    }
+
     func turns(_ messages: [ChatMessage]) throws -> [ChatTurn] {
         guard !messages.isEmpty else { throw APIError.invalid("messages must contain at least one message", param: "messages") }
         guard messages.count <= configuration.maxMessages else {
@@ -71,7 +86,7 @@ struct RequestValidation {
         }
     }
 
-    func model(_ requested: String) throws {
-        guard requested == serving.id else { throw APIError.modelNotFound(requested) }
+    func model(_ requested: String) throws -> ResolvedModel {
+        try serving.resolver.resolve(requested)
     }
 }

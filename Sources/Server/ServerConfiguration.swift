@@ -24,6 +24,13 @@ public struct ServerConfiguration: Sendable {
     public var maxRunning = 64
     public var maxQueue = 256
     public var maxPrefillTokensPerStep = 512
+    /// Largest LoRA rank accepted.
+    public var maxLoRARank = 64
+    /// Adapters kept in memory at once (least recently used are dropped first).
+    public var maxLoadedAdapters = 16
+    public var adapterMemoryMB = 512
+    /// How often the adapters folder is rescanned for new, changed and removed adapters.
+    public var adapterScanInterval: Duration = .milliseconds(500)
     /// How long SIGTERM waits for running requests before cancelling them.
     public var shutdownGracePeriod: Duration = .seconds(30)
 

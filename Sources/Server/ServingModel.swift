@@ -1,3 +1,4 @@
+import Adapters
 import Dispatch
 import Engine
 import Foundation
@@ -16,6 +17,9 @@ public struct ServingModel: Sendable {
     /// Ids that end an assistant turn (EOS and the template's end-of-turn).
     public let stopTokenIDs: Set<Int32>
     public let maxModelLength: Int
+    public let adapters: AdapterRegistry
+
+    var resolver: ModelResolver { ModelResolver(baseID: id, registry: adapters) }
 
     public var tokenizer: SentencePieceTokenizer { loaded.tokenizer }
 
@@ -40,12 +44,16 @@ public struct ServingModel: Sendable {
             limits: .init(maxRunning: c.maxRunning, maxPrefillTokensPerStep: c.maxPrefillTokensPerStep),
             maxQueue: c.maxQueue, maxSequenceLength: maxLength))
         let id = c.servedModelName ?? defaultID(gguf: loaded.gguf)
+        let adapters = AdapterRegistry(directory: c.adaptersDirectory, base: loaded.model.config,
+                                       limits: .init(maxRank: c.maxLoRARank, maxLoaded: c.maxLoadedAdapters, memoryBytes: c.adapterMemoryMB << 20))
+        logger.info("adapters discovered", metadata: ["folder": "\(c.adaptersDirectory)", "adapters": "\(adapters.names.joined(separator: ","))",
+                                                      "base_roles": "\(adapters.baseRoles.roles.keys.sorted().joined(separator: ","))"])
         logger.info("model loaded", metadata: [
             "id": "\(id)", "architecture": "\(architecture)", "seconds": "\(String(format: "%.2f", loaded.loadSeconds))",
             "template": "\(template.rawValue)", "max_model_len": "\(maxLength)", "openblas": "\(BLASInfo.coreName)",
         ])
         return ServingModel(id: id, created: Int(Date().timeIntervalSince1970), loaded: loaded, engine: engine,
-                            template: template, stopTokenIDs: stops, maxModelLength: maxLength)
+                            template: template, stopTokenIDs: stops, maxModelLength: maxLength, adapters: adapters)
     }
 }
 

@@ -49,6 +49,15 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(name: .customLong("max-prefill-tokens-per-step"), help: "Prompt tokens processed per engine step.")
     var maxPrefillTokensPerStep = 512
 
+    @Option(name: .customLong("max-lora-rank"), help: "Largest LoRA rank accepted.")
+    var maxLoRARank = 64
+
+    @Option(name: .customLong("max-loaded-adapters"), help: "Adapters kept in memory at once (least recently used dropped first).")
+    var maxLoadedAdapters = 16
+
+    @Option(name: .customLong("adapter-memory-mb"), help: "Memory for loaded adapters.")
+    var adapterMemoryMB = 512
+
     @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error or critical.")
     var logLevel = "info"
 
@@ -62,6 +71,9 @@ struct ServeCommand: AsyncParsableCommand {
         configuration.maxRunning = maxRunning
         configuration.maxQueue = maxQueue
         configuration.maxPrefillTokensPerStep = maxPrefillTokensPerStep
+        configuration.maxLoRARank = maxLoRARank
+        configuration.maxLoadedAdapters = maxLoadedAdapters
+        configuration.adapterMemoryMB = adapterMemoryMB
         if let name = chatTemplate {
             guard let template = ChatTemplate(rawValue: name) else {
                 throw ValidationError("unknown chat template '\(name)' (gemma, llama2, chatml)")

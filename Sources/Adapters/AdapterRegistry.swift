@@ -1,0 +1,196 @@
+import Foundation
+import Model
+
+/// Every adapter of the adapters folder: discovered by name, loaded on first use, kept in an LRU
+/// bounded by count and memory, reloaded when its files change.
+///
+/// A running request holds its `LoRAAdapter` object, so eviction or a reload never takes weights
+/// away from it: the old version is freed when its last request ends.
+public final class AdapterRegistry: @unchecked Sendable {
+    public struct Limits: Sendable {
+        public var maxRank = 64
+        public var maxLoaded = 16
+        public var memoryBytes = 512 << 20
+        public init(maxRank: Int = 64, maxLoaded: Int = 16, memoryBytes: Int = 512 << 20) {
+            self.maxRank = maxRank
+            self.maxLoaded = maxLoaded
+            self.memoryBytes = memoryBytes
+        }
+    }
+
+    /// What `GET /v1/adapters` shows of one adapter.
+    public struct Status: Sendable {
+        public var name: String
+        public var source: String
+        public var rank: Int?
+        public var targets: [String]
+        public var bytes: Int?
+        public var loaded: Bool
+        public var lastUsed: Date?
+        public var loadSeconds: Double?
+        public var error: String?
+        public var roles: [String]
+    }
+
+    struct Entry {
+        var folder: String
+        var fingerprint: String
+        var roles: RoleBook
+        var loaded: LoRAAdapter?
+        var error: String?
+        var lastUsed: Date?
+    }
+
+    public let directory: String
+    public let base: ModelConfig
+    public let limits: Limits
+    private let lock = NSLock()
+    private var entries: [String: Entry] = [:]
+    private var baseRoleBook = RoleBook()
+    private var baseRolesError: String?
+    private var nextVersion = 1
+
+    public init(directory: String, base: ModelConfig, limits: Limits = .init()) {
+        self.directory = directory
+        self.base = base
+        self.limits = limits
+        refresh()
+    }
+
+    /// Roles of the bare base model (`adapters/roles.yaml`).
+    public var baseRoles: RoleBook { lock.withLock { baseRoleBook } }
+
+    /// Adapter names, sorted.
+    public var names: [String] { lock.withLock { entries.keys.sorted() } }
+
+    public func roles(ofAdapter name: String) throws -> RoleBook {
+        try lock.withLock {
+            guard let entry = entries[name] else { throw AdapterError.notFound(name) }
+            return entry.roles
+        }
+    }
+
+    /// The loaded adapter `name`, loading it now if needed.
+    public func adapter(named name: String) throws -> LoRAAdapter {
+        try AdapterError.validate(name: name)
+        lock.lock()
+        guard var entry = entries[name] else {
+            lock.unlock()
+            throw AdapterError.notFound(name)
+        }
+        if let loaded = entry.loaded {
+            entry.lastUsed = Date()
+            entries[name] = entry
+            lock.unlock()
+            return loaded
+        }
+        let version = nextVersion
+        nextVersion += 1
+        lock.unlock()
+        let adapter: LoRAAdapter
+        do {
+            adapter = try PEFTLoader.load(name: name, folder: entry.folder, base: base, maxRank: limits.maxRank, version: version)
+        } catch {
+            lock.withLock { entries[name]?.error = "\(error)" }
+            throw error
+        }
+        lock.withLock {
+            entries[name]?.loaded = adapter
+            entries[name]?.error = nil
+            entries[name]?.lastUsed = Date()
+            evictLocked(keeping: name)
+        }
+        return adapter
+    }
+
+    /// Rescans the folder: new adapters become servable, removed ones disappear, changed ones that
+    /// were loaded are reloaded (a failed reload keeps the old version and records why).
+    public func refresh() {
+        let found = scan()
+        var toReload: [(String, String)] = []
+        lock.withLock {
+            for name in entries.keys where found[name] == nil { entries[name] = nil }
+            for (name, item) in found {
+                if var entry = entries[name] {
+                    if entry.fingerprint != item.fingerprint {
+                        entry.fingerprint = item.fingerprint
+                        entry.roles = item.roles.book
+                        entry.error = item.roles.error
+                        if entry.loaded != nil { toReload.append((name, item.folder)) }
+                        entries[name] = entry
+                    }
+                } else {
+                    entries[name] = Entry(folder: item.folder, fingerprint: item.fingerprint, roles: item.roles.book, error: item.roles.error)
+                }
+            }
+            let baseRoles = Self.readRoles(directory + "/roles.yaml")
+            baseRoleBook = baseRoles.book
+            baseRolesError = baseRoles.error
+        }
+        for (name, folder) in toReload {
+            let version = lock.withLock { defer { nextVersion += 1 }; return nextVersion }
+            do {
+                let fresh = try PEFTLoader.load(name: name, folder: folder, base: base, maxRank: limits.maxRank, version: version)
+                lock.withLock {
+                    entries[name]?.loaded = fresh
+                    entries[name]?.error = nil
+                }
+            } catch {
+                lock.withLock { entries[name]?.error = "reload failed, still serving the previous version: \(error)" }
+            }
+        }
+    }
+
+    public var statuses: [Status] {
+        lock.withLock {
+            entries.sorted { $0.key < $1.key }.map { name, e in
+                Status(name: name, source: e.folder, rank: e.loaded?.rank, targets: e.loaded?.targets.map(\.rawValue) ?? [],
+                       bytes: e.loaded?.byteCount, loaded: e.loaded != nil, lastUsed: e.lastUsed, loadSeconds: e.loaded?.loadSeconds,
+                       error: e.error, roles: e.roles.roles.keys.sorted())
+            }
+        }
+    }
+
+    public var baseRolesStatus: String? { lock.withLock { baseRolesError } }
+
+    // MARK: internals
+
+    /// Drops least recently used adapters beyond the count and memory limits (never `keeping`).
+    private func evictLocked(keeping: String) {
+        func loaded() -> [(String, Entry)] { entries.filter { $0.value.loaded != nil }.sorted { ($0.value.lastUsed ?? .distantPast) < ($1.value.lastUsed ?? .distantPast) } }
+        var candidates = loaded()
+        var bytes = candidates.reduce(0) { $0 + ($1.1.loaded?.byteCount ?? 0) }
+        while candidates.count > limits.maxLoaded || bytes > limits.memoryBytes, let victim = candidates.first(where: { $0.0 != keeping }) {
+            bytes -= victim.1.loaded?.byteCount ?? 0
+            entries[victim.0]?.loaded = nil
+            candidates.removeAll { $0.0 == victim.0 }
+        }
+    }
+
+    private func scan() -> [String: (folder: String, fingerprint: String, roles: (book: RoleBook, error: String?))] {
+        let fm = FileManager.default
+        guard let names = try? fm.contentsOfDirectory(atPath: directory) else { return [:] }
+        var found: [String: (String, String, (RoleBook, String?))] = [:]
+        for name in names {
+            guard (try? AdapterError.validate(name: name)) != nil else { continue }
+            let folder = directory + "/" + name
+            guard fm.fileExists(atPath: folder + "/adapter_config.json") else { continue }
+            let fingerprint = ["adapter_config.json", "adapter_model.safetensors", "roles.yaml"].map { file -> String in
+                let attributes = try? fm.attributesOfItem(atPath: folder + "/" + file)
+                let date = (attributes?[.modificationDate] as? Date)?.timeIntervalSince1970 ?? 0
+                let size = (attributes?[.size] as? Int) ?? -1
+                return "\(date):\(size)"
+            }.joined(separator: "|")
+            found[name] = (folder, fingerprint, Self.readRoles(folder + "/roles.yaml"))
+        }
+        return found
+    }
+
+    private static func readRoles(_ path: String) -> (book: RoleBook, error: String?) {
+        do {
+            return (try RoleBook.load(path: path), nil)
+        } catch {
+            return (RoleBook(), "\(error)")
+        }
+    }
+}

@@ -1,0 +1,41 @@
+import Foundation
+import Model
+
+/// One loaded LoRA adapter: for each (layer, projection) it targets, `A [rank × inputs]`,
+/// `B [outputs × rank]` and the scale, so that the projection becomes `y + scale · (x·Aᵀ)·Bᵀ`.
+/// Immutable once loaded: a reload builds a new one, and requests keep the version they started with.
+public final class LoRAAdapter: @unchecked Sendable {
+    public struct Site: Hashable, Sendable {
+        public let layer: Int
+        public let projection: ProjectionSite
+    }
+
+    public struct Weights: Sendable {
+        public let rank: Int
+        public let inputs: Int
+        public let outputs: Int
+        public let scale: Float
+        let a: FloatBuffer // [rank × inputs]
+        let b: FloatBuffer // [outputs × rank]
+    }
+
+    public let name: String
+    public let source: String
+    /// Changes on every reload; part of any cache key derived from this adapter.
+    public let version: Int
+    public let weights: [Site: Weights]
+    public let loadedAt = Date()
+    public let loadSeconds: Double
+
+    init(name: String, source: String, version: Int, weights: [Site: Weights], loadSeconds: Double) {
+        self.name = name
+        self.source = source
+        self.version = version
+        self.weights = weights
+        self.loadSeconds = loadSeconds
+    }
+
+    public var rank: Int { weights.values.map(\.rank).max() ?? 0 }
+    public var targets: [ProjectionSite] { ProjectionSite.allCases.filter { p in weights.keys.contains { $0.projection == p } } }
+    public var byteCount: Int { weights.values.reduce(0) { $0 + 4 * ($1.a.count + $1.b.count) } }
+}

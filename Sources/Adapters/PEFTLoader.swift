@@ -1,0 +1,141 @@
+import Dispatch
+import Foundation
+import Model
+
+/// Reads a PEFT LoRA folder (`adapter_config.json` + `adapter_model.safetensors`) and checks every
+/// tensor against the base model before anything is served.
+public enum PEFTLoader {
+    /// PEFT / Hugging Face module names → the projection sites of `Model`.
+    static let moduleSites: [String: ProjectionSite] = [
+        "q_proj": .q, "k_proj": .k, "v_proj": .v, "o_proj": .o,
+        "gate_proj": .gate, "up_proj": .up, "down_proj": .down,
+    ]
+
+    struct Config: Decodable {
+        var r: Int
+        var lora_alpha: Double?
+        var use_rslora: Bool?
+        var target_modules: TargetModules?
+        var rank_pattern: [String: Int]?
+        var alpha_pattern: [String: Double]?
+        var layers_to_transform: LayerList?
+        var base_model_name_or_path: String?
+        var peft_type: String?
+
+        enum TargetModules: Decodable {
+            case list([String]), regex(String)
+            init(from decoder: any Decoder) throws {
+                let c = try decoder.singleValueContainer()
+                if let s = try? c.decode(String.self) { self = .regex(s) } else { self = .list(try c.decode([String].self)) }
+            }
+        }
+
+        enum LayerList: Decodable {
+            case one(Int), many([Int])
+            init(from decoder: any Decoder) throws {
+                let c = try decoder.singleValueContainer()
+                if let i = try? c.decode(Int.self) { self = .one(i) } else { self = .many(try c.decode([Int].self)) }
+            }
+            var values: Set<Int> {
+                switch self {
+                case let .one(i): return [i]
+                case let .many(list): return Set(list)
+                }
+            }
+        }
+    }
+
+    /// Loads `folder` for a base model with `config`. `maxRank` bounds every tensor's rank.
+    public static func load(name: String, folder: String, base config: ModelConfig, maxRank: Int, version: Int) throws -> LoRAAdapter {
+        let start = DispatchTime.now()
+        let configPath = folder + "/adapter_config.json"
+        let tensorPath = folder + "/adapter_model.safetensors"
+        guard let configData = FileManager.default.contents(atPath: configPath) else {
+            throw AdapterError.io(file: configPath, reason: "missing (a PEFT adapter folder needs adapter_config.json)")
+        }
+        let peft: Config
+        do {
+            peft = try JSONDecoder().decode(Config.self, from: configData)
+        } catch {
+            throw AdapterError.invalidConfig(file: configPath, reason: "cannot be read as a PEFT LoRA config: \(error)")
+        }
+        if let type = peft.peft_type, type.uppercased() != "LORA" {
+            throw AdapterError.invalidConfig(file: configPath, reason: "peft_type \(type) is not LORA")
+        }
+        if case let .list(modules)? = peft.target_modules {
+            for m in modules where moduleSites[m] == nil { throw AdapterError.unknownTarget(file: configPath, module: m) }
+        }
+        let file = try SafetensorsFile(path: tensorPath)
+        let allowedLayers = peft.layers_to_transform?.values
+
+        // Pair lora_A / lora_B tensors by their module path.
+        var pairs: [Site: (a: SafetensorsFile.Tensor?, b: SafetensorsFile.Tensor?)] = [:]
+        for (tensorName, tensor) in file.tensors {
+            guard let (site, isA) = parse(tensorName) else {
+                if tensorName.contains("lora_") {
+                    throw AdapterError.incompatible(file: tensorPath, tensor: tensorName, reason: "not a q/k/v/o/gate/up/down projection of a decoder layer")
+                }
+                continue // e.g. saved embeddings or biases this server does not apply
+            }
+            guard site.layer < config.layerCount else {
+                throw AdapterError.incompatible(file: tensorPath, tensor: tensorName, reason: "layer \(site.layer) but the base has \(config.layerCount)")
+            }
+            if let allowedLayers, !allowedLayers.contains(site.layer) { continue }
+            var pair = pairs[site] ?? (nil, nil)
+            if isA { pair.a = tensor } else { pair.b = tensor }
+            pairs[site] = pair
+        }
+        guard !pairs.isEmpty else { throw AdapterError.invalidSafetensors(file: tensorPath, reason: "holds no lora_A/lora_B tensors") }
+
+        var weights: [LoRAAdapter.Site: LoRAAdapter.Weights] = [:]
+        for (site, pair) in pairs {
+            guard let a = pair.a, let b = pair.b else {
+                throw AdapterError.incompatible(file: tensorPath, tensor: (pair.a ?? pair.b)!.name, reason: "its lora_A/lora_B partner is missing")
+            }
+            let (inputs, outputs) = dimensions(site.projection, config)
+            guard a.shape.count == 2, b.shape.count == 2, a.shape[1] == inputs, b.shape[0] == outputs, a.shape[0] == b.shape[1], a.shape[0] > 0 else {
+                throw AdapterError.incompatible(file: tensorPath, tensor: a.name,
+                                                reason: "lora_A \(a.shape) / lora_B \(b.shape) do not fit a \(outputs)×\(inputs) projection")
+            }
+            let rank = a.shape[0]
+            guard rank <= maxRank else { throw AdapterError.rankTooLarge(file: tensorPath, tensor: a.name, rank: rank, limit: maxRank) }
+            let r = Double(peft.rank_pattern?.first { a.name.contains($0.key) }?.value ?? peft.r)
+            let alpha = peft.alpha_pattern?.first { a.name.contains($0.key) }?.value ?? peft.lora_alpha ?? r
+            let scale = Float(peft.use_rslora == true ? alpha / r.squareRoot() : alpha / r)
+            let av = file.floats(a), bv = file.floats(b)
+            if let bad = [(a, av), (b, bv)].first(where: { !$0.1.allSatisfy(\.isFinite) }) {
+                throw AdapterError.nonFinite(file: tensorPath, tensor: bad.0.name)
+            }
+            weights[site] = .init(rank: rank, inputs: inputs, outputs: outputs, scale: scale, a: buffer(av), b: buffer(bv))
+        }
+        let seconds = Double(DispatchTime.now().uptimeNanoseconds - start.uptimeNanoseconds) / 1e9
+        return LoRAAdapter(name: name, source: folder, version: version, weights: weights, loadSeconds: seconds)
+    }
+
+    typealias Site = LoRAAdapter.Site
+
+    /// `…layers.{i}.(self_attn|mlp).{module}.lora_{A,B}[.default].weight` → (site, isA).
+    static func parse(_ name: String) -> (Site, Bool)? {
+        let parts = name.split(separator: ".").map(String.init)
+        guard let layersIndex = parts.firstIndex(of: "layers"), layersIndex + 1 < parts.count, let layer = Int(parts[layersIndex + 1]) else { return nil }
+        guard let loraIndex = parts.firstIndex(where: { $0 == "lora_A" || $0 == "lora_B" }), loraIndex > 0,
+              let projection = moduleSites[parts[loraIndex - 1]] else { return nil }
+        return (Site(layer: layer, projection: projection), parts[loraIndex] == "lora_A")
+    }
+
+    static func dimensions(_ p: ProjectionSite, _ c: ModelConfig) -> (inputs: Int, outputs: Int) {
+        switch p {
+        case .q: return (c.hiddenSize, c.qDim)
+        case .k, .v: return (c.hiddenSize, c.kvDim)
+        case .o: return (c.qDim, c.hiddenSize)
+        case .gate, .up: return (c.hiddenSize, c.feedForwardSize)
+        case .down: return (c.feedForwardSize, c.hiddenSize)
+        }
+    }
+
+    static func buffer(_ values: [Float]) -> FloatBuffer {
+        let b = FloatBuffer(count: values.count)
+        values.withUnsafeBufferPointer { b.pointer.update(from: $0.baseAddress!, count: values.count) }
+        return b
+    }
+}
