@@ -1,0 +1,151 @@
+import Adapters
+import Foundation
+import GGUF
+import Model
+import Testing
+
+/// Safetensors parsing, PEFT validation, roles and the registry, on the fixture adapters.
+@Suite(.serialized)
+struct AdapterValidationTests {
+    var base: ModelConfig { LoRAGoldenTests.model.config }
+    let fixtures = LoRAGoldenTests.fixtures
+
+    /// A temporary adapters folder holding copies of the named fixture adapters.
+    func folder(_ adapters: [String: String]) throws -> String {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("tandem-adapters-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        for (name, fixture) in adapters {
+            try FileManager.default.copyItem(atPath: fixtures.appendingPathComponent(fixture).path, toPath: dir + "/" + name)
+        }
+        return dir
+    }
+
+    func safetensors(header: String, data: [UInt8] = []) -> Data {
+        var bytes = [UInt8](repeating: 0, count: 8)
+        let h = Array(header.utf8)
+        for i in 0..<8 { bytes[i] = UInt8((h.count >> (8 * i)) & 0xFF) }
+        return Data(bytes + h + data)
+    }
+
+    @Test("malformed safetensors headers are errors, never crashes or huge allocations")
+    func malformedSafetensors() {
+        let cases: [Data] = [
+            Data([1, 2, 3]),
+            safetensors(header: "not json"),
+            safetensors(header: #"{"t":{"dtype":"F32","shape":[2],"data_offsets":[0,8]}}"#, data: [0, 0, 0]),
+            safetensors(header: #"{"t":{"dtype":"F32","shape":[4],"data_offsets":[0,8]}}"#, data: Array(repeating: 0, count: 8)),
+            safetensors(header: #"{"t":{"dtype":"I64","shape":[1],"data_offsets":[0,8]}}"#, data: Array(repeating: 0, count: 8)),
+            safetensors(header: #"{"t":{"dtype":"F32","shape":[1099511627776,1099511627776],"data_offsets":[0,8]}}"#, data: Array(repeating: 0, count: 8)),
+            safetensors(header: #"{"t":{"dtype":"F32","shape":[2],"data_offsets":[8,0]}}"#, data: Array(repeating: 0, count: 8)),
+            Data([0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0x7F]),
+        ]
+        for (i, data) in cases.enumerated() {
+            #expect(throws: AdapterError.self, "case \(i)") { try SafetensorsFile(data: data, path: "x.safetensors") }
+        }
+        let ok = safetensors(header: #"{"__metadata__":{"format":"pt"},"t":{"dtype":"F16","shape":[2],"data_offsets":[0,4]}}"#, data: [0x00, 0x3C, 0x00, 0xC0])
+        let file = try? SafetensorsFile(data: ok, path: "x.safetensors")
+        #expect(file.map { $0.floats($0.tensors["t"]!) } == [1, -2])
+    }
+
+    @Test func rankOverTheLimitIsRefusedNamingTheTensor() throws {
+        do {
+            _ = try PEFTLoader.load(name: "r16", folder: fixtures.appendingPathComponent("random-r16").path, base: base, maxRank: 8, version: 1)
+            Issue.record("expected a rank error")
+        } catch let AdapterError.rankTooLarge(file, tensor, rank, limit) {
+            #expect(file.hasSuffix("adapter_model.safetensors") && tensor.contains("lora_A") && rank == 16 && limit == 8)
+        }
+    }
+
+    @Test func adapterForAnotherModelIsRefusedNamingTheTensor() throws {
+        let llama = try ModelLoader.load(GGUFFile(path: URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+            .appendingPathComponent("../ModelTests/Fixtures/tiny_llama.gguf").standardized.path)).config
+        do {
+            _ = try PEFTLoader.load(name: "r4", folder: fixtures.appendingPathComponent("random-r4").path, base: llama, maxRank: 64, version: 1)
+            Issue.record("expected an incompatibility")
+        } catch let error as AdapterError {
+            let text = "\(error)"
+            #expect(text.contains("adapter_model.safetensors") && text.contains("lora_"))
+        }
+    }
+
+    @Test func unknownTargetModuleAndNonFiniteValuesAreRefused() throws {
+        let dir = try folder(["bad": "random-r4"])
+        let config = dir + "/bad/adapter_config.json"
+        var json = try String(contentsOfFile: config, encoding: .utf8)
+        json = json.replacingOccurrences(of: "\"q_proj\"", with: "\"lm_head\"")
+        try json.write(toFile: config, atomically: true, encoding: .utf8)
+        #expect(throws: AdapterError.unknownTarget(file: config, module: "lm_head")) {
+            try PEFTLoader.load(name: "bad", folder: dir + "/bad", base: base, maxRank: 64, version: 1)
+        }
+        // NaN: overwrite the first float of the data section of an F32 adapter.
+        let nanDir = try folder(["nan": "random-r4"])
+        let path = nanDir + "/nan/adapter_model.safetensors"
+        var bytes = try Data(contentsOf: URL(fileURLWithPath: path))
+        let headerLength = Int(bytes.prefix(8).enumerated().reduce(UInt64(0)) { $0 | UInt64($1.element) << (8 * UInt64($1.offset)) })
+        bytes.replaceSubrange(8 + headerLength..<12 + headerLength, with: [0x00, 0x00, 0xC0, 0x7F])
+        try bytes.write(to: URL(fileURLWithPath: path))
+        #expect(throws: AdapterError.self) { try PEFTLoader.load(name: "nan", folder: nanDir + "/nan", base: base, maxRank: 64, version: 1) }
+    }
+
+    @Test("hostile names are refused", arguments: ["../etc", "a/b", "..", ".hidden", "", "name with space", "x:y", String(repeating: "a", count: 200)])
+    func hostileNames(_ name: String) {
+        #expect(throws: AdapterError.invalidName(name)) { try AdapterError.validate(name: name) }
+    }
+
+    @Test func registryDiscoversLazilyAndFollowsTheFolder() throws {
+        let dir = try folder(["alpha": "random-r4"])
+        try "roles:\n  plain:\n    system_prompt: Be plain.\n    temperature: 0.5\n".write(toFile: dir + "/roles.yaml", atomically: true, encoding: .utf8)
+        try "roles:\n  strict:\n    system_prompt: JSON only.\n    max_tokens: 12\n    stop: \"}\"\n    default: true\n".write(toFile: dir + "/alpha/roles.yaml", atomically: true, encoding: .utf8)
+        let registry = AdapterRegistry(directory: dir, base: base)
+        #expect(registry.names == ["alpha"])
+        #expect(registry.statuses.first?.loaded == false)
+        #expect(registry.baseRoles.roles["plain"] == Role(systemPrompt: "Be plain.", temperature: 0.5))
+        let roles = try registry.roles(ofAdapter: "alpha")
+        #expect(roles.defaultRole?.name == "strict" && roles.roles["strict"]?.stop == ["}"] && roles.roles["strict"]?.maxTokens == 12)
+
+        let first = try registry.adapter(named: "alpha")
+        #expect(registry.statuses.first?.loaded == true && registry.statuses.first?.rank == 4)
+        #expect(try registry.adapter(named: "alpha") === first)
+
+        // A new folder appears, a removed one disappears.
+        try FileManager.default.copyItem(atPath: fixtures.appendingPathComponent("random-r8").path, toPath: dir + "/beta")
+        registry.refresh()
+        #expect(registry.names == ["alpha", "beta"])
+        try FileManager.default.removeItem(atPath: dir + "/beta")
+        registry.refresh()
+        #expect(registry.names == ["alpha"])
+        #expect(throws: AdapterError.notFound("beta")) { try registry.adapter(named: "beta") }
+
+        // A corrupt replacement keeps the old version serving and reports why.
+        try Data("garbage".utf8).write(to: URL(fileURLWithPath: dir + "/alpha/adapter_model.safetensors"))
+        registry.refresh()
+        #expect(try registry.adapter(named: "alpha") === first)
+        #expect(registry.statuses.first?.error?.contains("adapter_model.safetensors") == true)
+
+        // A good replacement is a new version; the old object stays valid for whoever holds it.
+        try FileManager.default.removeItem(atPath: dir + "/alpha")
+        try FileManager.default.copyItem(atPath: fixtures.appendingPathComponent("random-r16").path, toPath: dir + "/alpha")
+        registry.refresh()
+        let second = try registry.adapter(named: "alpha")
+        #expect(second !== first && second.rank == 16 && second.version > first.version && first.rank == 4)
+    }
+
+    @Test func leastRecentlyUsedAdaptersAreDroppedBeyondTheLimit() throws {
+        let dir = try folder(["a": "random-r4", "b": "random-r4", "c": "random-r4"])
+        let registry = AdapterRegistry(directory: dir, base: base, limits: .init(maxLoaded: 2))
+        let a = try registry.adapter(named: "a")
+        _ = try registry.adapter(named: "b")
+        _ = try registry.adapter(named: "c")
+        #expect(registry.statuses.filter(\.loaded).map(\.name) == ["b", "c"])
+        // The evicted object still works for a request that holds it.
+        #expect(a.weights.count == 7 * base.layerCount)
+    }
+
+    @Test func malformedRolesAreReported() throws {
+        let dir = try folder(["alpha": "random-r4"])
+        try "roles: [not, a, map]".write(toFile: dir + "/alpha/roles.yaml", atomically: true, encoding: .utf8)
+        let registry = AdapterRegistry(directory: dir, base: base)
+        #expect(registry.statuses.first?.error?.contains("roles.yaml") == true)
+        #expect(try registry.roles(ofAdapter: "alpha").roles.isEmpty)
+    }
+}
