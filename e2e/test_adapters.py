@@ -143,3 +143,46 @@ def test_removed_adapter_stops_being_listed(adapter_server):
     assert "gamma" not in {m.id for m in client(adapter_server).models.list().data}
     with pytest.raises(openai.NotFoundError):
         greedy(adapter_server, "gamma")
+
+
+def test_admin_routes_need_a_key(adapter_server):
+    status, _, body = post_json(adapter_server.url + "/v1/load_lora_adapter",
+                                {"lora_name": "delta", "lora_path": str(adapter_server.folder / "zero")})
+    assert status == 403 and json.loads(body)["error"]["code"] == "admin_disabled"
+
+
+@pytest.fixture(scope="module")
+def admin_server(tandem_binary, model_path, tmp_path_factory):
+    folder = tmp_path_factory.mktemp("adapters-admin")
+    shutil.copytree(FIXTURES / "random-r4", folder / "stash")
+    server = TandemServer("admin", tandem_binary, model_path, folder, tmp_path_factory.mktemp("admin-logs"), ["--api-key", "k"])
+    server.start()
+    server.folder = folder
+    yield server
+    assert server.terminate(SHUTDOWN_TIMEOUT_S) == 0, server.log_tail()
+
+
+def test_load_and_unload_with_the_key(admin_server, tmp_path):
+    auth = {"Authorization": "Bearer k"}
+    url = admin_server.url
+    status, _, _ = post_json(url + "/v1/load_lora_adapter", {"lora_name": "extra", "lora_path": str(admin_server.folder / "stash")})
+    assert status == 401
+    status, _, body = post_json(url + "/v1/load_lora_adapter", {"lora_name": "extra", "lora_path": str(admin_server.folder / "stash")}, headers=auth)
+    assert status == 200, body
+    c = openai.OpenAI(base_url=url + "/v1", api_key="k", max_retries=0)
+    assert "extra" in {m.id for m in c.models.list().data}
+    r = c.chat.completions.create(model="extra", messages=[{"role": "user", "content": "hi"}], max_tokens=2, temperature=0)
+    assert r.choices[0].message.content is not None
+    # Outside the adapters folder, and escapes with '..', are refused.
+    outside = tmp_path / "outside"
+    shutil.copytree(FIXTURES / "random-r4", outside)
+    for path in [str(outside), str(admin_server.folder / ".." / outside.name)]:
+        status, _, body = post_json(url + "/v1/load_lora_adapter", {"lora_name": "evil", "lora_path": path}, headers=auth)
+        assert status == 400 and json.loads(body)["error"]["param"] == "lora_path"
+    status, _, body = post_json(url + "/v1/load_lora_adapter", {"lora_name": "../evil", "lora_path": str(admin_server.folder / "stash")}, headers=auth)
+    assert status == 400 and json.loads(body)["error"]["param"] == "lora_name"
+    status, _, _ = post_json(url + "/v1/unload_lora_adapter", {"lora_name": "extra"}, headers=auth)
+    assert status == 200
+    assert "extra" not in {m.id for m in c.models.list().data}
+    status, _, _ = post_json(url + "/v1/unload_lora_adapter", {"lora_name": "extra"}, headers=auth)
+    assert status == 404

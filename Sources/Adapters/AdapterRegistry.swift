@@ -39,6 +39,8 @@ public final class AdapterRegistry: @unchecked Sendable {
         var loaded: LoRAAdapter?
         var error: String?
         var lastUsed: Date?
+        /// Registered through the admin API rather than found in the folder: rescans keep it.
+        var explicit = false
     }
 
     public let directory: String
@@ -109,7 +111,7 @@ public final class AdapterRegistry: @unchecked Sendable {
         let found = scan()
         var toReload: [(String, String)] = []
         lock.withLock {
-            for name in entries.keys where found[name] == nil { entries[name] = nil }
+            for (name, entry) in entries where found[name] == nil && !entry.explicit { entries[name] = nil }
             for (name, item) in found {
                 if var entry = entries[name] {
                     if entry.fingerprint != item.fingerprint {
@@ -139,6 +141,39 @@ public final class AdapterRegistry: @unchecked Sendable {
                 lock.withLock { entries[name]?.error = "reload failed, still serving the previous version: \(error)" }
             }
         }
+    }
+
+    /// Registers `folder` as adapter `name` and loads it now, so a bad adapter is reported to the
+    /// caller (the admin API) instead of on first use. Replaces an adapter of the same name.
+    @discardableResult
+    public func register(name: String, folder: String) throws -> LoRAAdapter {
+        try AdapterError.validate(name: name)
+        let version = lock.withLock { defer { nextVersion += 1 }; return nextVersion }
+        let adapter = try PEFTLoader.load(name: name, folder: folder, base: base, maxRank: limits.maxRank, version: version)
+        let roles = Self.readRoles(folder + "/roles.yaml")
+        lock.withLock {
+            entries[name] = Entry(folder: folder, fingerprint: "explicit", roles: roles.book, loaded: adapter, error: roles.error, lastUsed: Date(), explicit: true)
+            evictLocked(keeping: name)
+        }
+        return adapter
+    }
+
+    /// Forgets an adapter registered through the admin API, or frees the weights of a folder
+    /// adapter (which stays listed while its folder exists). Running requests keep their copy.
+    public func unregister(name: String) throws {
+        try lock.withLock {
+            guard let entry = entries[name] else { throw AdapterError.notFound(name) }
+            if entry.explicit { entries[name] = nil } else { entries[name]?.loaded = nil }
+        }
+    }
+
+    /// Loads every discovered adapter now (`--preload`); returns the errors by name.
+    public func preloadAll() -> [String: String] {
+        var errors: [String: String] = [:]
+        for name in names {
+            do { _ = try adapter(named: name) } catch { errors[name] = "\(error)" }
+        }
+        return errors
     }
 
     public var statuses: [Status] {

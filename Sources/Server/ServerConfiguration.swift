@@ -31,6 +31,12 @@ public struct ServerConfiguration: Sendable {
     public var adapterMemoryMB = 512
     /// How often the adapters folder is rescanned for new, changed and removed adapters.
     public var adapterScanInterval: Duration = .milliseconds(500)
+    /// Load every adapter at start-up instead of on first use.
+    public var preloadAdapters = false
+    /// Let the admin routes load adapters from paths outside the adapters folder.
+    public var allowAdapterPathsOutside = false
+    /// Let the admin routes run without an API key when none is configured.
+    public var allowUnauthenticatedAdmin = false
     /// How long SIGTERM waits for running requests before cancelling them.
     public var shutdownGracePeriod: Duration = .seconds(30)
 

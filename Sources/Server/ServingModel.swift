@@ -46,6 +46,9 @@ public struct ServingModel: Sendable {
         let id = c.servedModelName ?? defaultID(gguf: loaded.gguf)
         let adapters = AdapterRegistry(directory: c.adaptersDirectory, base: loaded.model.config,
                                        limits: .init(maxRank: c.maxLoRARank, maxLoaded: c.maxLoadedAdapters, memoryBytes: c.adapterMemoryMB << 20))
+        if c.preloadAdapters {
+            for (name, error) in adapters.preloadAll() { logger.error("adapter refused", metadata: ["adapter": "\(name)", "error": "\(error)"]) }
+        }
         logger.info("adapters discovered", metadata: ["folder": "\(c.adaptersDirectory)", "adapters": "\(adapters.names.joined(separator: ","))",
                                                       "base_roles": "\(adapters.baseRoles.roles.keys.sorted().joined(separator: ","))"])
         logger.info("model loaded", metadata: [

@@ -58,6 +58,15 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(name: .customLong("adapter-memory-mb"), help: "Memory for loaded adapters.")
     var adapterMemoryMB = 512
 
+    @Flag(help: "Load every adapter at start-up instead of on first use.")
+    var preload = false
+
+    @Flag(name: .customLong("allow-adapter-paths-outside"), help: "Let /v1/load_lora_adapter read folders outside --adapters.")
+    var allowAdapterPathsOutside = false
+
+    @Flag(name: .customLong("allow-unauthenticated-admin"), help: "Allow the adapter admin routes without --api-key.")
+    var allowUnauthenticatedAdmin = false
+
     @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error or critical.")
     var logLevel = "info"
 
@@ -74,6 +83,9 @@ struct ServeCommand: AsyncParsableCommand {
         configuration.maxLoRARank = maxLoRARank
         configuration.maxLoadedAdapters = maxLoadedAdapters
         configuration.adapterMemoryMB = adapterMemoryMB
+        configuration.preloadAdapters = preload
+        configuration.allowAdapterPathsOutside = allowAdapterPathsOutside
+        configuration.allowUnauthenticatedAdmin = allowUnauthenticatedAdmin
         if let name = chatTemplate {
             guard let template = ChatTemplate(rawValue: name) else {
                 throw ValidationError("unknown chat template '\(name)' (gemma, llama2, chatml)")
