@@ -12,14 +12,21 @@ struct RouterTests {
     static let modelPath = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
         .appendingPathComponent("../../models/gemma-3-270m-q4_k_m.gguf").standardized.path
 
+    /// An empty adapters folder, so these tests see only the base model whatever `adapters/` holds.
+    static let emptyAdapters: String = {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("tandem-router-\(UUID().uuidString)").path
+        try! FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        return dir
+    }()
+
     static let serving: ServingModel = {
-        let model = try! ServingModel.load(configuration: ServerConfiguration(modelPath: modelPath), logger: Logger(label: "test"))
+        let model = try! ServingModel.load(configuration: ServerConfiguration(modelPath: modelPath, adaptersDirectory: emptyAdapters), logger: Logger(label: "test"))
         model.engine.start()
         return model
     }()
 
     func app(_ configure: (inout ServerConfiguration) -> Void = { _ in }) -> some ApplicationProtocol {
-        var configuration = ServerConfiguration(modelPath: Self.modelPath)
+        var configuration = ServerConfiguration(modelPath: Self.modelPath, adaptersDirectory: Self.emptyAdapters)
         configure(&configuration)
         return buildApplication(configuration: configuration, serving: Self.serving, logger: Logger(label: "test"))
     }
