@@ -17,7 +17,8 @@ What it does
        zero-r8     r=8,  alpha=16, scaling 2.0, lora_B all zeros   float16
      save_pretrained always writes float32 here; the tensors are then
      converted to the folder's dtype and the file is rewritten (same tensor
-     names, same {"format": "pt"} metadata). adapter_config.json is rewritten
+     names, same {"format": "pt"} metadata) and the model-card README.md that
+     save_pretrained also writes is deleted. adapter_config.json is rewritten
      with sorted target_modules (PEFT stores a set, so its order varies run to
      run) and base_model_name_or_path "gemma-3-270m" (instead of a local path).
   3. Reference: every adapter is loaded back FROM DISK with
@@ -146,11 +147,14 @@ def make_adapter(base, name, r, alpha, rslora, dtype, std_a, std_b, seed):
                     p.copy_(torch.randn(p.shape, generator=gen) * std_b)
     pm.save_pretrained(folder)
     base = pm.unload()  # removes the LoRA layers without merging
+    # save_pretrained also writes a model-card README.md (with local paths); not part of the fixture.
+    os.remove(os.path.join(folder, "README.md"))
 
     st_path = os.path.join(folder, "adapter_model.safetensors")
     tensors = load_file(st_path)
     tensors = {k: v.to(dtype).contiguous() for k, v in sorted(tensors.items())}
     save_file(tensors, st_path, metadata={"format": "pt"})
+    os.chmod(st_path, 0o644)
 
     cfg_path = os.path.join(folder, "adapter_config.json")
     with open(cfg_path, encoding="utf-8") as f:
