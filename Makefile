@@ -31,3 +31,14 @@ e2e-test: e2e-deps
 
 bench: build
 	./scripts/bench.sh
+
+# The compare page (`/`) in headless Chromium against a live server (started here unless TANDEM_URL
+# is set); saves docs/compare-page.png. BROWSER_TEST_ARGS=--via-proxy serves the page from
+# Sources/Server/ComparePage.swift when the binary predates the `/` route.
+.PHONY: browser-test
+browser-test:
+	@$(PYTHON) -c "import selenium" 2>/dev/null || $(PYTHON) -m pip install --quiet -r e2e/browser/requirements.txt
+	@command -v chromium >/dev/null 2>&1 && command -v chromedriver >/dev/null 2>&1 || { \
+		echo "browser-test needs Debian's Chromium and its driver:"; \
+		echo "  sudo apt-get update && sudo apt-get install -y chromium chromium-driver"; exit 1; }
+	$(PYTHON) e2e/browser/compare_page_test.py $(BROWSER_TEST_ARGS)
