@@ -33,7 +33,7 @@ public final class AdapterRegistry: @unchecked Sendable {
     }
 
     struct Entry {
-        var folder: String
+        var location: AdapterLocation
         var fingerprint: String
         var roles: RoleBook
         var loaded: LoRAAdapter?
@@ -91,7 +91,7 @@ public final class AdapterRegistry: @unchecked Sendable {
         lock.unlock()
         let adapter: LoRAAdapter
         do {
-            adapter = try PEFTLoader.load(name: name, folder: entry.folder, base: base, maxRank: limits.maxRank, version: version)
+            adapter = try entry.location.load(name: name, base: base, maxRank: limits.maxRank, version: version)
         } catch {
             lock.withLock { entries[name]?.error = "\(error)" }
             throw error
@@ -109,30 +109,31 @@ public final class AdapterRegistry: @unchecked Sendable {
     /// were loaded are reloaded (a failed reload keeps the old version and records why).
     public func refresh() {
         let found = scan()
-        var toReload: [(String, String)] = []
+        var toReload: [(String, AdapterLocation)] = []
         lock.withLock {
             for (name, entry) in entries where found[name] == nil && !entry.explicit { entries[name] = nil }
             for (name, item) in found {
                 if var entry = entries[name] {
-                    if entry.fingerprint != item.fingerprint {
+                    if entry.fingerprint != item.fingerprint || entry.location != item.location {
+                        entry.location = item.location
                         entry.fingerprint = item.fingerprint
                         entry.roles = item.roles.book
                         entry.error = item.roles.error
-                        if entry.loaded != nil { toReload.append((name, item.folder)) }
+                        if entry.loaded != nil { toReload.append((name, item.location)) }
                         entries[name] = entry
                     }
                 } else {
-                    entries[name] = Entry(folder: item.folder, fingerprint: item.fingerprint, roles: item.roles.book, error: item.roles.error)
+                    entries[name] = Entry(location: item.location, fingerprint: item.fingerprint, roles: item.roles.book, error: item.roles.error)
                 }
             }
             let baseRoles = Self.readRoles(directory + "/roles.yaml")
             baseRoleBook = baseRoles.book
             baseRolesError = baseRoles.error
         }
-        for (name, folder) in toReload {
+        for (name, location) in toReload {
             let version = lock.withLock { defer { nextVersion += 1 }; return nextVersion }
             do {
-                let fresh = try PEFTLoader.load(name: name, folder: folder, base: base, maxRank: limits.maxRank, version: version)
+                let fresh = try location.load(name: name, base: base, maxRank: limits.maxRank, version: version)
                 lock.withLock {
                     entries[name]?.loaded = fresh
                     entries[name]?.error = nil
@@ -143,16 +144,20 @@ public final class AdapterRegistry: @unchecked Sendable {
         }
     }
 
-    /// Registers `folder` as adapter `name` and loads it now, so a bad adapter is reported to the
-    /// caller (the admin API) instead of on first use. Replaces an adapter of the same name.
+    /// Registers `path` (a PEFT folder, a folder with one `.gguf`, or a `.gguf` file) as adapter
+    /// `name` and loads it now, so a bad adapter is reported to the caller (the admin API) instead
+    /// of on first use. Replaces an adapter of the same name.
     @discardableResult
-    public func register(name: String, folder: String) throws -> LoRAAdapter {
+    public func register(name: String, path: String) throws -> LoRAAdapter {
         try AdapterError.validate(name: name)
+        guard let location = AdapterLocation.find(at: path) else {
+            throw AdapterError.io(file: path, reason: "holds no adapter: expected a PEFT folder (adapter_config.json), a folder with one .gguf LoRA, or a .gguf LoRA file")
+        }
         let version = lock.withLock { defer { nextVersion += 1 }; return nextVersion }
-        let adapter = try PEFTLoader.load(name: name, folder: folder, base: base, maxRank: limits.maxRank, version: version)
-        let roles = Self.readRoles(folder + "/roles.yaml")
+        let adapter = try location.load(name: name, base: base, maxRank: limits.maxRank, version: version)
+        let roles: (book: RoleBook, error: String?) = location.rolesPath.map(Self.readRoles) ?? (RoleBook(), nil)
         lock.withLock {
-            entries[name] = Entry(folder: folder, fingerprint: "explicit", roles: roles.book, loaded: adapter, error: roles.error, lastUsed: Date(), explicit: true)
+            entries[name] = Entry(location: location, fingerprint: "explicit", roles: roles.book, loaded: adapter, error: roles.error, lastUsed: Date(), explicit: true)
             evictLocked(keeping: name)
         }
         return adapter
@@ -179,7 +184,7 @@ public final class AdapterRegistry: @unchecked Sendable {
     public var statuses: [Status] {
         lock.withLock {
             entries.sorted { $0.key < $1.key }.map { name, e in
-                Status(name: name, source: e.folder, rank: e.loaded?.rank, targets: e.loaded?.targets.map(\.rawValue) ?? [],
+                Status(name: name, source: e.location.path, rank: e.loaded?.rank, targets: e.loaded?.targets.map(\.rawValue) ?? [],
                        bytes: e.loaded?.byteCount, loaded: e.loaded != nil, lastUsed: e.lastUsed, loadSeconds: e.loaded?.loadSeconds,
                        error: e.error, roles: e.roles.roles.keys.sorted())
             }
@@ -202,21 +207,22 @@ public final class AdapterRegistry: @unchecked Sendable {
         }
     }
 
-    private func scan() -> [String: (folder: String, fingerprint: String, roles: (book: RoleBook, error: String?))] {
+    /// Every adapter in the folder: sub-folders (PEFT or one `.gguf`) and loose `NAME.gguf` files.
+    private func scan() -> [String: (location: AdapterLocation, fingerprint: String, roles: (book: RoleBook, error: String?))] {
         let fm = FileManager.default
-        guard let names = try? fm.contentsOfDirectory(atPath: directory) else { return [:] }
-        var found: [String: (String, String, (RoleBook, String?))] = [:]
-        for name in names {
-            guard (try? AdapterError.validate(name: name)) != nil else { continue }
-            let folder = directory + "/" + name
-            guard fm.fileExists(atPath: folder + "/adapter_config.json") else { continue }
-            let fingerprint = ["adapter_config.json", "adapter_model.safetensors", "roles.yaml"].map { file -> String in
-                let attributes = try? fm.attributesOfItem(atPath: folder + "/" + file)
+        guard let entries = try? fm.contentsOfDirectory(atPath: directory) else { return [:] }
+        var found: [String: (AdapterLocation, String, (RoleBook, String?))] = [:]
+        for entry in entries {
+            let name = entry.hasSuffix(".gguf") ? String(entry.dropLast(5)) : entry
+            guard (try? AdapterError.validate(name: name)) != nil, found[name] == nil,
+                  let location = AdapterLocation.find(at: directory + "/" + entry) else { continue }
+            let fingerprint = location.watchedFiles.map { file -> String in
+                let attributes = try? fm.attributesOfItem(atPath: file)
                 let date = (attributes?[.modificationDate] as? Date)?.timeIntervalSince1970 ?? 0
                 let size = (attributes?[.size] as? Int) ?? -1
                 return "\(date):\(size)"
             }.joined(separator: "|")
-            found[name] = (folder, fingerprint, Self.readRoles(folder + "/roles.yaml"))
+            found[name] = (location, fingerprint, location.rolesPath.map(Self.readRoles) ?? (RoleBook(), nil))
         }
         return found
     }

@@ -8,6 +8,10 @@ public final class LoRAAdapter: @unchecked Sendable {
     public struct Site: Hashable, Sendable {
         public let layer: Int
         public let projection: ProjectionSite
+        public init(layer: Int, projection: ProjectionSite) {
+            self.layer = layer
+            self.projection = projection
+        }
     }
 
     public struct Weights: Sendable {

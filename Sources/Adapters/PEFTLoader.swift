@@ -92,27 +92,20 @@ public enum PEFTLoader {
             guard let a = pair.a, let b = pair.b else {
                 throw AdapterError.incompatible(file: tensorPath, tensor: (pair.a ?? pair.b)!.name, reason: "its lora_A/lora_B partner is missing")
             }
-            let (inputs, outputs) = dimensions(site.projection, config)
-            guard a.shape.count == 2, b.shape.count == 2, a.shape[1] == inputs, b.shape[0] == outputs, a.shape[0] == b.shape[1], a.shape[0] > 0 else {
-                throw AdapterError.incompatible(file: tensorPath, tensor: a.name,
-                                                reason: "lora_A \(a.shape) / lora_B \(b.shape) do not fit a \(outputs)×\(inputs) projection")
+            weights[site] = try LoRAShapeCheck.weights(
+                site: site, file: tensorPath, aName: a.name, bName: b.name, aShape: a.shape, bShape: b.shape,
+                a: { file.floats(a) }, b: { permutedForRoPE(file.floats(b), site: site, base: config) }, base: config, maxRank: maxRank
+            ) { _ in
+                let r = Double(peft.rank_pattern?.first { a.name.contains($0.key) }?.value ?? peft.r)
+                let alpha = peft.alpha_pattern?.first { a.name.contains($0.key) }?.value ?? peft.lora_alpha ?? r
+                return Float(peft.use_rslora == true ? alpha / r.squareRoot() : alpha / r)
             }
-            let rank = a.shape[0]
-            guard rank <= maxRank else { throw AdapterError.rankTooLarge(file: tensorPath, tensor: a.name, rank: rank, limit: maxRank) }
-            let r = Double(peft.rank_pattern?.first { a.name.contains($0.key) }?.value ?? peft.r)
-            let alpha = peft.alpha_pattern?.first { a.name.contains($0.key) }?.value ?? peft.lora_alpha ?? r
-            let scale = Float(peft.use_rslora == true ? alpha / r.squareRoot() : alpha / r)
-            let av = file.floats(a), bv = file.floats(b)
-            if let bad = [(a, av), (b, bv)].first(where: { !$0.1.allSatisfy(\.isFinite) }) {
-                throw AdapterError.nonFinite(file: tensorPath, tensor: bad.0.name)
-            }
-            weights[site] = .init(rank: rank, inputs: inputs, outputs: outputs, scale: scale, a: buffer(av), b: buffer(bv))
         }
         let seconds = Double(DispatchTime.now().uptimeNanoseconds - start.uptimeNanoseconds) / 1e9
         return LoRAAdapter(name: name, source: folder, version: version, weights: weights, loadSeconds: seconds)
     }
 
-    typealias Site = LoRAAdapter.Site
+    public typealias Site = LoRAAdapter.Site
 
     /// `…layers.{i}.(self_attn|mlp).{module}.lora_{A,B}[.default].weight` → (site, isA).
     static func parse(_ name: String) -> (Site, Bool)? {
@@ -123,19 +116,24 @@ public enum PEFTLoader {
         return (Site(layer: layer, projection: projection), parts[loraIndex] == "lora_A")
     }
 
-    static func dimensions(_ p: ProjectionSite, _ c: ModelConfig) -> (inputs: Int, outputs: Int) {
-        switch p {
-        case .q: return (c.hiddenSize, c.qDim)
-        case .k, .v: return (c.hiddenSize, c.kvDim)
-        case .o: return (c.qDim, c.hiddenSize)
-        case .gate, .up: return (c.hiddenSize, c.feedForwardSize)
-        case .down: return (c.feedForwardSize, c.hiddenSize)
+    /// Llama GGUFs store q/k rows permuted for interleaved RoPE (llama.cpp's converter does it to
+    /// the base weights). PEFT's lora_B rows are in Hugging Face order, so q/k get the same
+    /// permutation: per head, row `t·half + j` moves to `2j + t`.
+    public static func permutedForRoPE(_ b: [Float], site: Site, base: ModelConfig) -> [Float] {
+        guard base.architecture == "llama", site.projection == .q || site.projection == .k else { return b }
+        let heads = site.projection == .q ? base.headCount : base.kvHeadCount
+        let rows = site.projection == .q ? base.qDim : base.kvDim
+        guard rows > 0, b.count % rows == 0 else { return b }
+        let rank = b.count / rows, headDim = rows / heads, half = headDim / 2
+        var out = b
+        for h in 0..<heads {
+            for t in 0..<2 {
+                for j in 0..<half {
+                    let from = (h * headDim + t * half + j) * rank, to = (h * headDim + 2 * j + t) * rank
+                    for c in 0..<rank { out[to + c] = b[from + c] }
+                }
+            }
         }
-    }
-
-    static func buffer(_ values: [Float]) -> FloatBuffer {
-        let b = FloatBuffer(count: values.count)
-        values.withUnsafeBufferPointer { b.pointer.update(from: $0.baseAddress!, count: values.count) }
-        return b
+        return out
     }
 }

@@ -28,9 +28,11 @@ struct AdminRoutes<Context: RequestContext> {
             let body: LoadBody = try await decode(request)
             let serving = try state.ready()
             try validateName(body.lora_name)
-            let folder = try allowedFolder(body.lora_path ?? (configuration.adaptersDirectory + "/" + body.lora_name))
+            let inFolder = configuration.adaptersDirectory + "/" + body.lora_name
+            let defaultPath = FileManager.default.fileExists(atPath: inFolder + ".gguf") ? inFolder + ".gguf" : inFolder
+            let path = try allowedFolder(body.lora_path ?? defaultPath)
             do {
-                let adapter = try serving.adapters.register(name: body.lora_name, folder: folder)
+                let adapter = try serving.adapters.register(name: body.lora_name, path: path)
                 return try json(["status": "loaded", "lora_name": adapter.name, "rank": "\(adapter.rank)"])
             } catch {
                 throw APIError.invalid("Adapter '\(body.lora_name)' was not loaded: \(error)", param: "lora_path", code: "adapter_unusable")

@@ -19,6 +19,7 @@ public func buildApplication(configuration: ServerConfiguration, serving: Servin
     CompletionRoutes(configuration: configuration, state: state, metrics: metrics).add(to: router)
     ModelRoutes(state: state, metrics: metrics).add(to: router)
     AdminRoutes(configuration: configuration, state: state).add(to: router)
+    PageRoutes().add(to: router)
     return Application(
         router: router,
         configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "tandem"),

@@ -92,6 +92,79 @@ struct AdapterValidationTests {
         #expect(throws: AdapterError.invalidName(name)) { try AdapterError.validate(name: name) }
     }
 
+    @Test("GGUF LoRA files: wrong kind, wrong architecture, truncated and rank over the limit are refused naming the file")
+    func ggufLoRAValidation() throws {
+        let good = fixtures.appendingPathComponent("random-r4-gguf/adapter.gguf").path
+        let modelPath = LoRAGoldenTests.modelPath
+        #expect(try GGUFLoRALoader.load(name: "g", file: good, base: base, maxRank: 64, version: 1).rank == 4)
+        do {
+            _ = try GGUFLoRALoader.load(name: "g", file: good, base: base, maxRank: 2, version: 1)
+            Issue.record("expected a rank error")
+        } catch let AdapterError.rankTooLarge(file, tensor, rank, _) {
+            #expect(file == good && tensor.hasSuffix(".lora_a") && rank == 4)
+        }
+        // The base model itself is a GGUF, but not an adapter.
+        #expect(throws: AdapterError.self) { try GGUFLoRALoader.load(name: "g", file: modelPath, base: self.base, maxRank: 64, version: 1) }
+        // Truncated copies.
+        let bytes = try Data(contentsOf: URL(fileURLWithPath: good))
+        let dir = try folder([:])
+        for cut in [0, 7, 100, 5000, bytes.count / 2, bytes.count - 1] {
+            let path = dir + "/cut-\(cut).gguf"
+            try bytes.prefix(cut).write(to: URL(fileURLWithPath: path))
+            do {
+                _ = try GGUFLoRALoader.load(name: "g", file: path, base: base, maxRank: 64, version: 1)
+                Issue.record("a file cut at \(cut) bytes loaded")
+            } catch let error as AdapterError {
+                #expect("\(error)".contains(path), "\(error)")
+            }
+        }
+        // Made for another architecture: the tiny Llama fixture's config.
+        let llama = try ModelLoader.load(GGUFFile(path: URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+            .appendingPathComponent("../ModelTests/Fixtures/tiny_llama.gguf").standardized.path)).config
+        do {
+            _ = try GGUFLoRALoader.load(name: "g", file: good, base: llama, maxRank: 64, version: 1)
+            Issue.record("expected an architecture error")
+        } catch let error as AdapterError {
+            #expect("\(error)".contains("gemma3") && "\(error)".contains("llama"))
+        }
+    }
+
+    @Test("PEFT lora_B rows of q/k follow llama.cpp's interleaved-RoPE permutation on Llama bases only")
+    func llamaQKPermutation() throws {
+        let llama = try ModelLoader.load(GGUFFile(path: URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+            .appendingPathComponent("../ModelTests/Fixtures/tiny_llama.gguf").standardized.path)).config
+        let rows = llama.qDim, headDim = llama.headDim, half = headDim / 2
+        let b = (0..<rows).map(Float.init) // rank 1: each row holds its own index
+        let q = PEFTLoader.permutedForRoPE(b, site: .init(layer: 0, projection: .q), base: llama)
+        // llama.cpp: w.reshape(heads, 2, half, …).swapaxes(1, 2) → head h row 2j+t comes from row t·half+j.
+        let expectedHead0 = (0..<half).flatMap { j in [Float(j), Float(half + j)] }
+        #expect(Array(q[0..<headDim]) == expectedHead0)
+        #expect(q[headDim] == Float(headDim) && q.sorted() == b)
+        #expect(PEFTLoader.permutedForRoPE(b, site: .init(layer: 0, projection: .v), base: llama) == b)
+        let gemmaRows = base.qDim
+        let g = (0..<gemmaRows).map(Float.init)
+        #expect(PEFTLoader.permutedForRoPE(g, site: .init(layer: 0, projection: .q), base: base) == g)
+    }
+
+    @Test func registryFindsGGUFLoRAFoldersAndLooseFiles() throws {
+        let dir = try folder(["peft": "random-r4", "folder": "random-r4-gguf"])
+        try FileManager.default.copyItem(atPath: fixtures.appendingPathComponent("random-r4-gguf/adapter.gguf").path, toPath: dir + "/loose.gguf")
+        try Data("not an adapter".utf8).write(to: URL(fileURLWithPath: dir + "/notes.txt"))
+        let registry = AdapterRegistry(directory: dir, base: base)
+        #expect(registry.names == ["folder", "loose", "peft"])
+        let fromGGUF = try registry.adapter(named: "loose"), fromPEFT = try registry.adapter(named: "peft")
+        #expect(fromGGUF.rank == 4 && fromGGUF.weights.count == fromPEFT.weights.count && fromGGUF.targets == fromPEFT.targets)
+        #expect(try registry.adapter(named: "folder").weights.count == 126)
+        // Replacing the loose file with garbage keeps the loaded version and reports the file.
+        try Data("garbage".utf8).write(to: URL(fileURLWithPath: dir + "/loose.gguf"))
+        registry.refresh()
+        #expect(try registry.adapter(named: "loose") === fromGGUF)
+        #expect(registry.statuses.first { $0.name == "loose" }?.error?.contains("loose.gguf") == true)
+        // Admin-style registration of a .gguf path.
+        #expect(try registry.register(name: "late", path: dir + "/folder/adapter.gguf").rank == 4)
+        #expect(throws: AdapterError.self) { try registry.register(name: "nothing", path: dir + "/notes.txt") }
+    }
+
     @Test func registryDiscoversLazilyAndFollowsTheFolder() throws {
         let dir = try folder(["alpha": "random-r4"])
         try "roles:\n  plain:\n    system_prompt: Be plain.\n    temperature: 0.5\n".write(toFile: dir + "/roles.yaml", atomically: true, encoding: .utf8)

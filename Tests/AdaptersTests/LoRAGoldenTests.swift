@@ -44,14 +44,25 @@ struct LoRAGoldenTests {
         .appendingPathComponent("../../models/gemma-3-270m-q4_k_m.gguf").standardized.path
     static let model: any LanguageModel = try! ModelLoader.load(GGUFFile(path: modelPath))
 
+    /// `NAME` is a PEFT fixture folder; `NAME-gguf` the same adapter converted to llama.cpp's GGUF
+    /// LoRA format by tools/peft_to_gguf_lora.py (so it must give the same goldens).
     static func adapter(_ name: String) throws -> LoRAAdapter? {
-        name == "base" ? nil : try PEFTLoader.load(name: name, folder: fixtures.appendingPathComponent(name).path, base: model.config, maxRank: 64, version: 1)
+        if name == "base" { return nil }
+        if name.hasSuffix("-gguf") {
+            return try GGUFLoRALoader.load(name: name, file: fixtures.appendingPathComponent(name + "/adapter.gguf").path, base: model.config, maxRank: 64, version: 1)
+        }
+        return try PEFTLoader.load(name: name, folder: fixtures.appendingPathComponent(name).path, base: model.config, maxRank: 64, version: 1)
+    }
+
+    /// Golden cases, plus the random-r4 ones again through its GGUF LoRA copy.
+    static let cases = fixture.cases + fixture.cases.filter { $0.adapter == "random-r4" }.map {
+        Case(adapter: "random-r4-gguf", name: $0.name, prompt_ids: $0.prompt_ids, greedy_ids: $0.greedy_ids, top5: $0.top5)
     }
 
     /// Same bound as the base model's golden test: fp32 summation order only.
     static let tolerance: Float = 2e-3
 
-    @Test("greedy ids and top-5 logits match peft", arguments: fixture.cases)
+    @Test("greedy ids and top-5 logits match peft", arguments: cases)
     func golden(_ c: Case) throws {
         let adapter = try Self.adapter(c.adapter)
         let model = Self.model
@@ -76,9 +87,10 @@ struct LoRAGoldenTests {
         print("lora \(c.testDescription): max |Δlogit| = \(worst)")
     }
 
-    @Test("the delta of one projection equals scaling · B·(A·x)", arguments: fixture.adapters.filter { $0.name != "zero-r8" })
-    func deltaProbe(_ info: AdapterInfo) throws {
-        let adapter = try #require(try Self.adapter(info.name))
+    @Test("the delta of one projection equals scaling · B·(A·x)",
+          arguments: fixture.adapters.filter { $0.name != "zero-r8" }.map { ($0, $0.name) } + fixture.adapters.filter { $0.name == "random-r4" }.map { ($0, "random-r4-gguf") })
+    func deltaProbe(_ info: AdapterInfo, _ source: String) throws {
+        let adapter = try #require(try Self.adapter(source))
         let delta = try #require(LoRABatchDelta(rowAdapters: [(adapter: adapter, scale: Float(1))]))
         let sites: [String: ProjectionSite] = ["self_attn.q_proj": .q, "self_attn.v_proj": .v, "mlp.down_proj": .down]
         for probe in info.delta_probe {

@@ -159,4 +159,19 @@ struct RouterTests {
             #expect(try error(r).message.contains("/v1/embeddings"))
         }
     }
+
+    @Test("the compare page and the OpenAPI description are served, the latter identical to openapi.yaml")
+    func pages() async throws {
+        let specFile = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../../openapi.yaml").standardized
+        let spec = try String(contentsOf: specFile, encoding: .utf8)
+        try await app { $0.apiKey = "secret" }.test(.router) { client in
+            let page = try await client.execute(uri: "/", method: .get)
+            #expect(page.status == .ok && page.headers[.contentType]?.hasPrefix("text/html") == true)
+            let html = String(buffer: page.body)
+            #expect(html.contains("/v1/models") && html.contains("/v1/chat/completions") && html.contains("</html>"))
+            let yaml = try await client.execute(uri: "/openapi.yaml", method: .get)
+            #expect(yaml.status == .ok)
+            #expect(String(buffer: yaml.body) == spec, "Sources/Server/OpenAPIDocument.swift is stale: run python3 scripts/embed_openapi.py")
+        }
+    }
 }

@@ -1,0 +1,80 @@
+import Dispatch
+import Foundation
+import GGUF
+import Model
+
+/// Reads a llama.cpp GGUF LoRA file (what `convert_lora_to_gguf.py` or
+/// `tools/peft_to_gguf_lora.py` writes) and checks it against the base model like a PEFT folder.
+///
+/// Format: `general.type = adapter`, `adapter.type = lora`, `adapter.lora.alpha`, and tensor pairs
+/// `blk.{i}.{attn_q|…|ffn_down}.weight.lora_a` (ggml shape [inputs, rank], i.e. rank rows of
+/// inputs) and `….lora_b` ([rank, outputs]). llama.cpp scales each pair by alpha / rank (alpha 0
+/// means scale 1). Tensors are already in the GGUF base's row order, so nothing is permuted.
+public enum GGUFLoRALoader {
+    static let moduleSites: [String: ProjectionSite] = [
+        "attn_q": .q, "attn_k": .k, "attn_v": .v, "attn_output": .o,
+        "ffn_gate": .gate, "ffn_up": .up, "ffn_down": .down,
+    ]
+
+    public static func load(name: String, file path: String, base config: ModelConfig, maxRank: Int, version: Int) throws -> LoRAAdapter {
+        let start = DispatchTime.now()
+        let gguf: GGUFFile
+        do {
+            gguf = try GGUFFile(path: path)
+        } catch {
+            throw AdapterError.invalidConfig(file: path, reason: "not a readable GGUF file: \(error)")
+        }
+        if let type = gguf.metadata["general.type"]?.string, type != "adapter" {
+            throw AdapterError.invalidConfig(file: path, reason: "general.type is '\(type)', not 'adapter' (is this a model rather than a LoRA?)")
+        }
+        let adapterType = gguf.metadata["adapter.type"]?.string
+        guard adapterType == "lora" else {
+            throw AdapterError.invalidConfig(file: path, reason: "adapter.type is \(adapterType.map { "'\($0)'" } ?? "missing"), expected 'lora'")
+        }
+        if let arch = gguf.metadata["general.architecture"]?.string, arch != config.architecture {
+            throw AdapterError.invalidConfig(file: path, reason: "made for architecture '\(arch)', but the base model is '\(config.architecture)'")
+        }
+        let alpha = gguf.metadata["adapter.lora.alpha"]?.double ?? 0
+
+        var pairs: [LoRAAdapter.Site: (a: TensorInfo?, b: TensorInfo?)] = [:]
+        for tensorName in gguf.tensorNames {
+            let info = gguf.tensors[tensorName]!
+            guard let (site, isA) = parse(tensorName) else {
+                if tensorName.hasSuffix(".lora_a") || tensorName.hasSuffix(".lora_b") {
+                    throw AdapterError.incompatible(file: path, tensor: tensorName, reason: "not a q/k/v/o/gate/up/down projection of a decoder layer")
+                }
+                continue // e.g. norms that mergekit exports; this server applies only LoRA pairs
+            }
+            guard site.layer < config.layerCount else {
+                throw AdapterError.incompatible(file: path, tensor: tensorName, reason: "layer \(site.layer) but the base has \(config.layerCount)")
+            }
+            var pair = pairs[site] ?? (nil, nil)
+            if isA { pair.a = info } else { pair.b = info }
+            pairs[site] = pair
+        }
+        guard !pairs.isEmpty else { throw AdapterError.invalidConfig(file: path, reason: "holds no lora_a/lora_b tensors") }
+
+        var weights: [LoRAAdapter.Site: LoRAAdapter.Weights] = [:]
+        for (site, pair) in pairs {
+            guard let a = pair.a, let b = pair.b else {
+                throw AdapterError.incompatible(file: path, tensor: (pair.a ?? pair.b)!.name, reason: "its lora_a/lora_b partner is missing")
+            }
+            // ggml lists dimensions fastest first; row-major shapes are the reverse.
+            weights[site] = try LoRAShapeCheck.weights(
+                site: site, file: path, aName: a.name, bName: b.name,
+                aShape: Array(a.shape.reversed()), bShape: Array(b.shape.reversed()),
+                a: { gguf.dequantized(a) }, b: { gguf.dequantized(b) }, base: config, maxRank: maxRank
+            ) { rank in alpha == 0 ? 1 : Float(alpha / Double(rank)) }
+        }
+        let seconds = Double(DispatchTime.now().uptimeNanoseconds - start.uptimeNanoseconds) / 1e9
+        return LoRAAdapter(name: name, source: path, version: version, weights: weights, loadSeconds: seconds)
+    }
+
+    /// `blk.{i}.{module}.weight.lora_{a,b}` → (site, isA).
+    static func parse(_ name: String) -> (LoRAAdapter.Site, Bool)? {
+        let parts = name.split(separator: ".")
+        guard parts.count == 5, parts[0] == "blk", let layer = Int(parts[1]), parts[3] == "weight",
+              let projection = moduleSites[String(parts[2])], parts[4] == "lora_a" || parts[4] == "lora_b" else { return nil }
+        return (LoRAAdapter.Site(layer: layer, projection: projection), parts[4] == "lora_a")
+    }
+}
