@@ -42,3 +42,11 @@ browser-test:
 		echo "browser-test needs Debian's Chromium and its driver:"; \
 		echo "  sudo apt-get update && sudo apt-get install -y chromium chromium-driver"; exit 1; }
 	$(PYTHON) e2e/browser/compare_page_test.py $(BROWSER_TEST_ARGS)
+
+# Concurrent streaming load on `tandem serve` (bench/load_bench.py, see bench/README.md). With
+# LLAMA_SERVER=/path/to/llama-server the same load runs on llama-server too, with ratios.
+# Extra flags: make load-bench LOAD_BENCH_ARGS="--concurrency 1,4 --json-out results.json"
+.PHONY: load-bench
+load-bench: build
+	@$(PYTHON) -c "import numpy, gguf" 2>/dev/null || $(PYTHON) -m pip install --quiet numpy gguf
+	$(PYTHON) bench/load_bench.py --tandem-bin .build/release/tandem $(LOAD_BENCH_ARGS)
