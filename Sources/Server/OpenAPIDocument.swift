@@ -25,7 +25,7 @@ info:
 
     Every error is OpenAI's body `{"error": {"message", "type", "param", "code"}}` (`param` and `code`
     are present and may be null). When the server runs with `--api-key`, every `/v1/*` route needs
-    `Authorization: Bearer KEY`; `/health`, `/metrics` and `/openapi.yaml` never do.
+    `Authorization: Bearer KEY`; `/health`, `/metrics`, `/` and `/openapi.yaml` never do.
 
     Unknown request fields are ignored, except those whose silent omission would change the answer
     (`tools`, `tool_choice`, `functions`, `function_call`, `audio`, `modalities`, `prediction`,
@@ -78,10 +78,7 @@ paths:
               schema: {$ref: "#/components/schemas/ChatCompletion"}
             text/event-stream:
               schema:
-                type: string
-                description: >-
-                  `data: ` lines, each holding a ChatCompletionChunk (schema
-                  `#/components/schemas/ChatCompletionChunk`), then `data: [DONE]`.
+                $ref: "#/components/schemas/ChatCompletionStreamEvent"
         "400": {$ref: "#/components/responses/BadRequest"}
         "401": {$ref: "#/components/responses/Unauthorized"}
         "404": {$ref: "#/components/responses/NotFound"}
@@ -118,10 +115,7 @@ paths:
               schema: {$ref: "#/components/schemas/Completion"}
             text/event-stream:
               schema:
-                type: string
-                description: >-
-                  `data: ` lines, each holding a Completion chunk (schema
-                  `#/components/schemas/CompletionChunk`), then `data: [DONE]`.
+                $ref: "#/components/schemas/CompletionStreamEvent"
         "400": {$ref: "#/components/responses/BadRequest"}
         "401": {$ref: "#/components/responses/Unauthorized"}
         "404": {$ref: "#/components/responses/NotFound"}
@@ -276,6 +270,21 @@ paths:
           description: The metrics.
           content:
             text/plain:
+              schema: {type: string}
+        "500": {$ref: "#/components/responses/InternalError"}
+
+  /:
+    get:
+      tags: [operations]
+      operationId: comparePage
+      summary: The compare page (HTML)
+      description: One message sent to two to four model ids at once, the answers streamed side by side with token counts and timings; the page asks for the API key itself.
+      security: []
+      responses:
+        "200":
+          description: The page.
+          content:
+            text/html:
               schema: {type: string}
         "500": {$ref: "#/components/responses/InternalError"}
 
@@ -650,6 +659,24 @@ components:
               logprobs: {$ref: "#/components/schemas/ChatLogprobs"}
               finish_reason: {$ref: "#/components/schemas/FinishReason"}
         usage: {$ref: "#/components/schemas/Usage"}
+
+    ChatCompletionStreamEvent:
+      type: object
+      description: |
+        One server-sent event of a streamed chat completion (`data: ...` then a blank line). `data` is a
+        ChatCompletionChunk as JSON, or `[DONE]` in the last event. No `event:` or `id:` fields are sent.
+      required: [data]
+      properties:
+        data: {type: string, example: "{\"id\": \"chatcmpl-...\", \"object\": \"chat.completion.chunk\", ...}"}
+
+    CompletionStreamEvent:
+      type: object
+      description: |
+        One server-sent event of a streamed text completion. `data` is a CompletionChunk as JSON, or
+        `[DONE]` in the last event.
+      required: [data]
+      properties:
+        data: {type: string}
 
     ChatCompletionChunk:
       type: object
