@@ -50,3 +50,16 @@ browser-test:
 load-bench: build
 	@$(PYTHON) -c "import numpy, gguf" 2>/dev/null || $(PYTHON) -m pip install --quiet numpy gguf
 	$(PYTHON) bench/load_bench.py --tandem-bin .build/release/tandem $(LOAD_BENCH_ARGS)
+
+# Fuzzes the HTTP API with Schemathesis against openapi.yaml (scripts/fuzz_api.sh, a few minutes):
+# no 5xx, responses as the spec says, every error OpenAI-shaped. MAX_EXAMPLES=N per operation
+# (default 50), SEED=S to replay a run.
+.PHONY: fuzz
+fuzz: build
+	./scripts/fuzz_api.sh
+
+# 64 clients for 10 minutes with adapters added, changed and removed under load (scripts/soak.py);
+# not part of `make test`. A short run: make soak SOAK_ARGS="--duration 30 --clients 8"
+.PHONY: soak
+soak: build
+	$(PYTHON) scripts/soak.py $(SOAK_ARGS)
