@@ -299,7 +299,14 @@ paths:
           description: The OpenAPI description of the server, as YAML.
           content:
             application/yaml:
-              schema: {type: string}
+              schema:
+                type: object
+                description: An OpenAPI 3.0 document (this one).
+                required: [openapi, info, paths]
+                properties:
+                  openapi: {type: string}
+                  info: {type: object}
+                  paths: {type: object}
         "500": {$ref: "#/components/responses/InternalError"}
 
 components:
