@@ -32,6 +32,11 @@ e2e-test: e2e-deps
 bench: build
 	./scripts/bench.sh
 
+# Proves the Dockerfile's runtime stage without a Docker engine (debootstrap + chroot, needs root).
+.PHONY: chroot-check
+chroot-check:
+	./scripts/chroot_check.sh
+
 # The compare page (`/`) in headless Chromium against a live server (started here unless TANDEM_URL
 # is set); saves docs/compare-page.png. BROWSER_TEST_ARGS=--via-proxy serves the page from
 # Sources/Server/ComparePage.swift when the binary predates the `/` route.
