@@ -17,11 +17,18 @@ final class ActiveSequence: @unchecked Sendable {
     var promptOffset = 0
     var generated = 0
     var lastToken: Int32 = 0
+    /// Sampled tokens, for the prefix cache (a finished chat turn is the next turn's prefix).
+    var generatedIDs: [Int32] = []
+    /// Prompt tokens whose KV came from the prefix cache.
+    var cachedTokens = 0
+    /// Worst-case KV pages, committed while the sequence runs (see `BatchScheduler.plan`).
+    let worstCasePages: Int
     private let cancelLock = NSLock()
     private var cancelled = false
 
-    init(id: Int, request: EngineRequest, tokenizer: SentencePieceTokenizer, continuation: AsyncStream<GenerationEvent>.Continuation) {
+    init(id: Int, request: EngineRequest, worstCasePages: Int, tokenizer: SentencePieceTokenizer, continuation: AsyncStream<GenerationEvent>.Continuation) {
         self.id = id
+        self.worstCasePages = worstCasePages
         self.request = request
         self.continuation = continuation
         sampler = Sampler(parameters: request.sampling)
@@ -52,6 +59,7 @@ final class ActiveSequence: @unchecked Sendable {
         let logprob = raw.map { Logprobs.compute($0, chosen: token, top: request.topLogprobs ?? 0, tokenizer: tokenizer) }
         sampler.observe(token)
         generated += 1
+        generatedIDs.append(token)
         lastToken = token
         if !request.ignoreEOS && request.stopTokenIDs.contains(token) {
             emit(token, text: flush(), logprob: nil)
@@ -75,13 +83,20 @@ final class ActiveSequence: @unchecked Sendable {
         continuation.yield(.token(id: token, text: text, logprob: logprob))
     }
 
-    /// Reports the end and returns true (the caller drops the sequence).
+    /// Reports the end and returns true (the caller drops the sequence and its cache).
     @discardableResult
     func finish(_ reason: FinishReason) -> Bool {
-        continuation.yield(.finished(reason, promptTokens: request.promptIDs.count, completionTokens: generated))
+        continuation.yield(.finished(reason, promptTokens: request.promptIDs.count, completionTokens: generated, cachedTokens: cachedTokens))
         continuation.finish()
-        cache = nil
         return true
+    }
+
+    /// Tokens whose keys and values the cache holds: the prompt, then generated tokens (the last
+    /// sampled one has not been run yet).
+    var cachedPositionTokens: [Int32] {
+        let count = cache?.count ?? 0
+        let prompt = request.promptIDs
+        return count <= prompt.count ? Array(prompt[..<count]) : prompt + generatedIDs.prefix(count - prompt.count)
     }
 
     func fail(_ message: String) {

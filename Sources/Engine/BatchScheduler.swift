@@ -21,10 +21,13 @@ public enum BatchScheduler {
         public var id: Int
         /// Prompt tokens not yet run through the model (0 once decoding).
         public var promptRemaining: Int
+        /// KV pages the sequence may hold at its longest (prompt + max_tokens); committed while it runs.
+        public var pages: Int
 
-        public init(id: Int, promptRemaining: Int) {
+        public init(id: Int, promptRemaining: Int, pages: Int = 0) {
             self.id = id
             self.promptRemaining = promptRemaining
+            self.pages = pages
         }
     }
 
@@ -43,10 +46,18 @@ public enum BatchScheduler {
         public var isEmpty: Bool { decode.isEmpty && prefill.isEmpty }
     }
 
-    /// Plans one step. `running` is in arrival order; `waiting` are the prompt lengths of queued
-    /// requests in arrival order (they are appended to `running` in that order when admitted).
-    public static func plan(running: [Progress], waiting: [Progress], limits: Limits) -> Plan {
-        let admit = max(0, min(waiting.count, limits.maxRunning - running.count))
+    /// Plans one step. `running` is in arrival order; `waiting` are the queued requests in arrival
+    /// order (they are appended to `running` in that order when admitted). `totalPages` is the KV
+    /// budget: a request joins only if its worst case fits beside the worst cases of those running,
+    /// so a running sequence never finds the pool empty and nothing is ever preempted. Admission is
+    /// first come first served: a request that does not fit yet blocks those behind it.
+    public static func plan(running: [Progress], waiting: [Progress], limits: Limits, totalPages: Int = .max) -> Plan {
+        var admit = 0, committed = running.reduce(0) { $0 + $1.pages }
+        for w in waiting {
+            guard running.count + admit < limits.maxRunning, w.pages <= totalPages - committed else { break }
+            committed += w.pages
+            admit += 1
+        }
         let all = running + waiting.prefix(admit)
         var budget = limits.maxPrefillTokensPerStep
         var prefill: [(id: Int, tokens: Int)] = []

@@ -17,6 +17,10 @@ public struct EngineRequest: Sendable {
     public var adapter: LoRAAdapter?
     public var loraScale: Float
 
+    /// What the prefix cache keys this sequence's KV by: KV computed under one adapter version and
+    /// scale is never reused under another.
+    var cacheKey: String { adapter.map { "\($0.name)#\($0.version)@\(loraScale)" } ?? "base" }
+
     public init(promptIDs: [Int32], maxTokens: Int, sampling: SamplingParameters = .init(), stopTokenIDs: Set<Int32> = [],
                 stopStrings: [String] = [], topLogprobs: Int? = nil, ignoreEOS: Bool = false, adapter: LoRAAdapter? = nil, loraScale: Float = 1) {
         self.adapter = adapter
@@ -49,7 +53,8 @@ public enum GenerationEvent: Sendable {
     /// A sampled token and the text it completed (possibly empty: half a character, or held back
     /// because it may start a stop string).
     case token(id: Int32, text: String, logprob: TokenLogprob?)
-    case finished(FinishReason, promptTokens: Int, completionTokens: Int)
+    /// `cachedTokens` of the prompt were served from the prefix cache.
+    case finished(FinishReason, promptTokens: Int, completionTokens: Int, cachedTokens: Int)
     /// The engine could not run the sequence (the batch failed); nothing more follows.
     case failed(String)
 }
@@ -60,6 +65,7 @@ public enum EngineError: Error, CustomStringConvertible, Equatable {
     case shuttingDown
     case emptyPrompt
     case contextLengthExceeded(promptTokens: Int, maxTokens: Int, limit: Int)
+    case kvCacheTooSmall(pagesNeeded: Int, pagesTotal: Int)
 
     public var description: String {
         switch self {
@@ -68,6 +74,8 @@ public enum EngineError: Error, CustomStringConvertible, Equatable {
         case .emptyPrompt: return "the prompt is empty"
         case let .contextLengthExceeded(prompt, maxTokens, limit):
             return "this model's maximum context length is \(limit) tokens, but \(prompt + maxTokens) were requested (\(prompt) in the prompt, \(maxTokens) for the completion)"
+        case let .kvCacheTooSmall(needed, total):
+            return "this request needs \(needed) KV cache pages but the whole cache has \(total) (--kv-cache-mb); lower max_tokens or shorten the prompt"
         }
     }
 }

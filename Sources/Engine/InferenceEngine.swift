@@ -17,11 +17,18 @@ public final class InferenceEngine: @unchecked Sendable {
         public var maxQueue = 256
         /// KV cache positions per sequence (prompt + completion).
         public var maxSequenceLength: Int
+        /// Memory for KV pages of every sequence and of the prefix cache (`--kv-cache-mb`).
+        public var kvCacheMegabytes: Int
+        /// Reuse KV pages of earlier prompts with the same tokens and adapter.
+        public var prefixCaching: Bool
 
-        public init(limits: BatchScheduler.Limits = .init(), maxQueue: Int = 256, maxSequenceLength: Int) {
+        public init(limits: BatchScheduler.Limits = .init(), maxQueue: Int = 256, maxSequenceLength: Int,
+                    kvCacheMegabytes: Int = 2048, prefixCaching: Bool = true) {
             self.limits = limits
             self.maxQueue = maxQueue
             self.maxSequenceLength = maxSequenceLength
+            self.kvCacheMegabytes = kvCacheMegabytes
+            self.prefixCaching = prefixCaching
         }
     }
 
@@ -32,11 +39,24 @@ public final class InferenceEngine: @unchecked Sendable {
         public var steps: Int
         public var lastStepSeconds: Double
         public var lastBatchRows: Int
+        public var kvPagesUsed = 0
+        public var kvPagesTotal = 0
+        /// Pages committed to running sequences' worst cases (admission waits when they fill the budget).
+        public var kvPagesCommitted = 0
+        /// Prompt tokens looked up in the prefix cache, and those found there.
+        public var prefixQueriedTokens = 0
+        public var prefixHitTokens = 0
+        public var prefixEntries = 0
+        /// Rows per forward step and seconds per step.
+        public var batchRows = Histogram(bounds: [1, 2, 4, 8, 16, 32, 64, 128, 256, 512])
+        public var stepTime = Histogram(bounds: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5])
     }
 
     public let model: any LanguageModel
     public let tokenizer: SentencePieceTokenizer
     public let configuration: Configuration
+    public let pages: KVPagePool
+    private let prefixCache: PrefixCache
 
     private let condition = NSCondition()
     // Guarded by `condition`:
@@ -53,6 +73,15 @@ public final class InferenceEngine: @unchecked Sendable {
         self.model = model
         self.tokenizer = tokenizer
         self.configuration = configuration
+        pages = model.makePagePool(megabytes: configuration.kvCacheMegabytes)
+        prefixCache = PrefixCache(pool: pages, windows: model.slidingWindows)
+        snapshotValue.kvPagesTotal = pages.pageCount
+    }
+
+    /// The most KV pages `request` can hold at once.
+    func worstCasePages(_ request: EngineRequest) -> Int {
+        KVCache.worstCasePages(positions: request.promptIDs.count + request.maxTokens, chunk: configuration.limits.maxPrefillTokensPerStep,
+                               pageSize: pages.pageSize, windows: model.slidingWindows)
     }
 
     /// Starts the engine thread (idempotent).
@@ -75,13 +104,15 @@ public final class InferenceEngine: @unchecked Sendable {
         guard request.promptIDs.count + request.maxTokens <= limit else {
             throw EngineError.contextLengthExceeded(promptTokens: request.promptIDs.count, maxTokens: request.maxTokens, limit: limit)
         }
+        let needed = worstCasePages(request)
+        guard needed <= pages.pageCount else { throw EngineError.kvCacheTooSmall(pagesNeeded: needed, pagesTotal: pages.pageCount) }
         let (stream, continuation) = AsyncStream<GenerationEvent>.makeStream()
         condition.lock()
         defer { condition.unlock() }
         guard accepting else { throw EngineError.shuttingDown }
         guard waiting.count < configuration.maxQueue else { throw EngineError.queueFull(waiting: waiting.count) }
         nextID += 1
-        let sequence = ActiveSequence(id: nextID, request: request, tokenizer: tokenizer, continuation: continuation)
+        let sequence = ActiveSequence(id: nextID, request: request, worstCasePages: needed, tokenizer: tokenizer, continuation: continuation)
         continuation.onTermination = { @Sendable _ in sequence.cancel() }
         waiting.append(sequence)
         snapshotValue.waiting = waiting.count
@@ -130,7 +161,8 @@ public final class InferenceEngine: @unchecked Sendable {
                 running.removeAll()
                 return
             }
-            let plan = BatchScheduler.plan(running: running.map(progress), waiting: waiting.map(progress), limits: configuration.limits)
+            let plan = BatchScheduler.plan(running: running.map(progress), waiting: waiting.map(progress), limits: configuration.limits,
+                                           totalPages: pages.pageCount)
             running += waiting.prefix(plan.admit)
             waiting.removeFirst(plan.admit)
             snapshotValue.waiting = waiting.count
@@ -141,7 +173,7 @@ public final class InferenceEngine: @unchecked Sendable {
     }
 
     private func progress(_ s: ActiveSequence) -> BatchScheduler.Progress {
-        .init(id: s.id, promptRemaining: s.promptRemaining)
+        .init(id: s.id, promptRemaining: s.promptRemaining, pages: s.worstCasePages)
     }
 
     /// Runs one planned step.
@@ -154,6 +186,15 @@ public final class InferenceEngine: @unchecked Sendable {
             snapshotValue.steps += 1
             snapshotValue.lastStepSeconds = seconds(since: start)
             snapshotValue.lastBatchRows = rows
+            if rows > 0 {
+                snapshotValue.batchRows.observe(Double(rows))
+                snapshotValue.stepTime.observe(snapshotValue.lastStepSeconds)
+            }
+            snapshotValue.kvPagesUsed = pages.usedCount
+            snapshotValue.kvPagesCommitted = running.reduce(0) { $0 + $1.worstCasePages }
+            snapshotValue.prefixQueriedTokens = prefixCache.stats.queriedTokens
+            snapshotValue.prefixHitTokens = prefixCache.stats.hitTokens
+            snapshotValue.prefixEntries = prefixCache.stats.entries
             condition.unlock()
         }
         // Cancelled sequences (client gone) leave before the forward pass, freeing their cache.
@@ -175,10 +216,15 @@ public final class InferenceEngine: @unchecked Sendable {
             caches.append(cache)
             rowAdapters.append(s.request.adapter.map { ($0, s.request.loraScale) })
         }
-        for (id, n) in plan.prefill {
+        var newPages = 0
+        for (id, planned) in plan.prefill {
             guard let s = byID[id] else { continue }
-            if s.cache == nil { s.cache = model.makeCache(maxPositions: s.request.promptIDs.count + s.request.maxTokens) }
+            if s.cache == nil { startCache(s) }
             let cache = s.cache!
+            // The prefix cache may have covered part of what was planned.
+            let n = min(planned, s.promptRemaining)
+            guard n > 0 else { continue }
+            newPages += model.config.layerCount * ((n + pages.pageSize - 1) / pages.pageSize + 1)
             let chunk = s.request.promptIDs[s.promptOffset..<s.promptOffset + n]
             tokens += chunk
             positions += Array(cache.count..<cache.count + n)
@@ -192,6 +238,9 @@ public final class InferenceEngine: @unchecked Sendable {
         }
         guard !tokens.isEmpty else { return }
         rows = tokens.count
+        // Decode rows may each open a page on every layer; cached prefixes give way to running work.
+        newPages += plan.decode.count * model.config.layerCount
+        prefixCache.evict(untilFree: min(newPages, pages.pageCount))
         let logits: Logits
         do {
             // Base projections run once over every row; each adapter's rows get its low-rank delta.
@@ -208,9 +257,35 @@ public final class InferenceEngine: @unchecked Sendable {
             return
         }
         var done = Set<Int>()
-        for (j, s) in logitOwners.enumerated() where s.accept(logits: logits.row(j), tokenizer: tokenizer) {
-            done.insert(s.id)
+        for (j, s) in logitOwners.enumerated() {
+            // A prompt just completed is a prefix worth keeping even while the sequence decodes.
+            if s.generated == 0, let cache = s.cache { remember(s, cache) }
+            if s.accept(logits: logits.row(j), tokenizer: tokenizer) { done.insert(s.id) }
         }
-        running.removeAll { done.contains($0.id) }
+        running.removeAll { s in
+            guard done.contains(s.id) else { return false }
+            if let cache = s.cache { remember(s, cache) }
+            s.cache = nil
+            return true
+        }
+    }
+
+    /// Gives `s` its cache, adopting the longest cached prefix of its prompt.
+    private func startCache(_ s: ActiveSequence) {
+        let cache = model.makeCache(maxPositions: s.request.promptIDs.count + s.request.maxTokens, pool: pages)
+        if configuration.prefixCaching {
+            let blocks = prefixCache.lookup(adapterKey: s.request.cacheKey, prompt: s.request.promptIDs)
+            if !blocks.isEmpty {
+                cache.adopt(prefix: blocks)
+                s.promptOffset = cache.count
+                s.cachedTokens = cache.count
+            }
+        }
+        s.cache = cache
+    }
+
+    private func remember(_ s: ActiveSequence, _ cache: KVCache) {
+        guard configuration.prefixCaching else { return }
+        prefixCache.insert(adapterKey: s.request.cacheKey, tokens: s.cachedPositionTokens, cache: cache)
     }
 }

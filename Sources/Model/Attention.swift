@@ -13,17 +13,28 @@ enum Attention {
         let first = window.map { max(0, position - $0 + 1) } ?? 0
         let n = position - first + 1
         let group = c.headCount / c.kvHeadCount
-        let hd = c.headDim, kvDim = c.kvDim
-        let keys = cache.keys(layer: layer) + first * kvDim
-        let values = cache.values(layer: layer) + first * kvDim
+        let hd = c.headDim, kvDim = c.kvDim, pageSize = cache.pageSize
         for h in 0..<c.headCount {
             let g = h / group
             let qh = q + h * hd
-            for t in 0..<n { scores[t] = dot(qh, keys + t * kvDim + g * hd, count: hd) * c.attentionScale }
+            // Positions are contiguous within a page; walk the pages.
+            var p = first
+            while p <= position {
+                let end = min(position + 1, (p & ~(pageSize - 1)) + pageSize)
+                let keys = cache.keys(layer: layer, position: p) + g * hd
+                for i in 0..<(end - p) { scores[p - first + i] = dot(qh, keys + i * kvDim, count: hd) * c.attentionScale }
+                p = end
+            }
             Kernels.softmax(scores, count: n)
             let oh = out + h * hd
             oh.initialize(repeating: 0, count: hd)
-            for t in 0..<n { axpy(scores[t], values + t * kvDim + g * hd, into: oh, count: hd) }
+            p = first
+            while p <= position {
+                let end = min(position + 1, (p & ~(pageSize - 1)) + pageSize)
+                let values = cache.values(layer: layer, position: p) + g * hd
+                for i in 0..<(end - p) { axpy(scores[p - first + i], values + i * kvDim, into: oh, count: hd) }
+                p = end
+            }
         }
     }
 
@@ -71,8 +82,8 @@ enum Attention {
     /// Stores one row's keys and values at its position.
     @inline(__always)
     static func store(keys k: UnsafePointer<Float>, values v: UnsafePointer<Float>, cache: KVCache, layer: Int, position: Int, kvDim: Int) {
-        (cache.keys(layer: layer) + position * kvDim).update(from: k, count: kvDim)
-        (cache.values(layer: layer) + position * kvDim).update(from: v, count: kvDim)
+        cache.keys(layer: layer, position: position).update(from: k, count: kvDim)
+        cache.values(layer: layer, position: position).update(from: v, count: kvDim)
     }
 }
 

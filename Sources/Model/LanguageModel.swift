@@ -9,10 +9,27 @@ public protocol LanguageModel: AnyObject, Sendable {
 }
 
 extension LanguageModel {
-    /// A cache for one sequence of up to `maxPositions` tokens.
-    public func makeCache(maxPositions: Int? = nil) -> KVCache {
-        KVCache(layerCount: config.layerCount, kvDim: config.kvDim, maxPositions: min(maxPositions ?? config.contextLength, config.contextLength))
+    /// A cache for one sequence of up to `maxPositions` tokens, drawing pages from `pool`; without a
+    /// pool it gets a private one just large enough (tools and tests that run one sequence).
+    public func makeCache(maxPositions: Int? = nil, pool: KVPagePool? = nil) -> KVCache {
+        let positions = min(maxPositions ?? config.contextLength, config.contextLength)
+        let pool = pool ?? KVPagePool(pageSize: Self.defaultPageSize, kvDim: config.kvDim,
+                                      pageCount: KVCache.worstCasePages(positions: positions, chunk: positions, pageSize: Self.defaultPageSize, windows: slidingWindows))
+        return KVCache(layerCount: config.layerCount, kvDim: config.kvDim, maxPositions: positions, windows: slidingWindows, pool: pool)
     }
+
+    /// A page pool of `megabytes` for the engine's sequences and prefix cache.
+    public func makePagePool(megabytes: Int, pageSize: Int = Self.defaultPageSize) -> KVPagePool {
+        let pageBytes = KVPagePool.pageBytes(pageSize: pageSize, kvDim: config.kvDim)
+        return KVPagePool(pageSize: pageSize, kvDim: config.kvDim, pageCount: max(1, (megabytes << 20) / pageBytes))
+    }
+
+    /// Positions per KV page: small enough that a short prompt wastes little, large enough that
+    /// attention runs over long contiguous stretches.
+    public static var defaultPageSize: Int { 16 }
+
+    /// Per layer, its sliding window (nil for full attention).
+    public var slidingWindows: [Int?] { (0..<config.layerCount).map { config.isSliding(layer: $0) ? config.slidingWindow : nil } }
 
     /// Bytes of KV cache per token of one sequence.
     public var kvBytesPerToken: Int { 2 * config.layerCount * config.kvDim * 4 }

@@ -7,6 +7,7 @@ public enum ModelError: Error, CustomStringConvertible {
     case gguf(GGUFError)
     case invalidBatch(String)
     case contextFull(position: Int, capacity: Int)
+    case kvCacheFull(pages: Int)
 
     public var description: String {
         switch self {
@@ -16,6 +17,7 @@ public enum ModelError: Error, CustomStringConvertible {
         case let .gguf(error): return error.description
         case let .invalidBatch(reason): return "invalid batch: \(reason)"
         case let .contextFull(position, capacity): return "position \(position) is beyond the KV cache capacity \(capacity)"
+        case let .kvCacheFull(pages): return "the KV cache is full (all \(pages) pages are in use)"
         }
     }
 }

@@ -126,7 +126,7 @@ struct CompletionRoutes<Context: RequestContext> {
             streams.removeAll() // dropping the streams cancels what was already queued
             switch error {
             case .queueFull: throw APIError.overloaded(error.description)
-            case .contextLengthExceeded: throw APIError.contextLengthExceeded(error.description)
+            case .contextLengthExceeded, .kvCacheTooSmall: throw APIError.contextLengthExceeded(error.description)
             case .emptyPrompt: throw APIError.invalid(error.description, param: "messages")
             case .shuttingDown: throw APIError(status: .serviceUnavailable, message: error.description, type: "server_error")
             }

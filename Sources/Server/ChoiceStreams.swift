@@ -37,5 +37,7 @@ struct ChoiceResult {
     var finishReason: FinishReason?
     var promptTokens = 0
     var completionTokens = 0
+    /// Prompt tokens served from the prefix cache.
+    var cachedTokens = 0
     var failure: String?
 }

@@ -41,7 +41,7 @@ struct Reply: Sendable {
                 return ChatCompletionChunk(id: id, created: created, model: model, choices: [
                     .init(index: i, delta: .init(role: role, content: text), logprobs: logprobs ? logprob.map { chatLogprobs([$0]) } : nil),
                 ], includeUsageField: includeUsage)
-            case let .finished(reason, _, _):
+            case let .finished(reason, _, _, _):
                 return ChatCompletionChunk(id: id, created: created, model: model, choices: [
                     .init(index: i, delta: first ? .init(role: "assistant", content: "") : .init(), finishReason: reason.rawValue),
                 ], includeUsageField: includeUsage)
@@ -62,7 +62,7 @@ struct Reply: Sendable {
                 return Completion(id: id, created: created, model: model, choices: [
                     .init(index: i, text: text, logprobs: logprobs ? logprob.map { completionLogprobs([$0]) } : nil, finishReason: nil),
                 ], usage: nil)
-            case let .finished(reason, _, _):
+            case let .finished(reason, _, _, _):
                 return Completion(id: id, created: created, model: model, choices: [.init(index: i, text: "", finishReason: reason.rawValue)], usage: nil)
             case .failed:
                 return nil
@@ -126,10 +126,11 @@ struct Reply: Sendable {
         case let .token(_, text, logprob):
             r.text += text
             if let logprob { r.tokens.append(logprob) }
-        case let .finished(reason, prompt, completion):
+        case let .finished(reason, prompt, completion, cached):
             r.finishReason = reason
             r.promptTokens = prompt
             r.completionTokens = completion
+            r.cachedTokens = cached
         case let .failed(message):
             r.failure = message
         }
@@ -148,8 +149,9 @@ struct Reply: Sendable {
 
     /// OpenAI counts each prompt once, however many choices it has, and sums the completions.
     func usage(_ results: [ChoiceResult]) -> Usage {
-        let promptTokens = stride(from: 0, to: results.count, by: choicesPerPrompt).map { results[$0].promptTokens }.reduce(0, +)
-        return Usage(promptTokens: promptTokens, completionTokens: results.map(\.completionTokens).reduce(0, +))
+        let firsts = stride(from: 0, to: results.count, by: choicesPerPrompt).map { results[$0] }
+        return Usage(promptTokens: firsts.map(\.promptTokens).reduce(0, +), completionTokens: results.map(\.completionTokens).reduce(0, +),
+                     cachedTokens: firsts.map(\.cachedTokens).reduce(0, +))
     }
 
     func text(of bytes: [UInt8]) -> String { String(decoding: bytes, as: UTF8.self) }

@@ -24,6 +24,10 @@ public struct ServerConfiguration: Sendable {
     public var maxRunning = 64
     public var maxQueue = 256
     public var maxPrefillTokensPerStep = 512
+    /// Memory for KV cache pages (running sequences and the prefix cache).
+    public var kvCacheMB = 2048
+    /// Reuse KV pages of earlier prompts with the same tokens and adapter.
+    public var prefixCaching = true
     /// Largest LoRA rank accepted.
     public var maxLoRARank = 64
     /// Adapters kept in memory at once (least recently used are dropped first).

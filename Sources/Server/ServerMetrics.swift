@@ -1,3 +1,4 @@
+import Engine
 import Metrics
 import Prometheus
 
@@ -57,7 +58,26 @@ public final class ServerMetrics: Sendable {
         }
         var buffer: [UInt8] = []
         registry.emit(into: &buffer)
-        return String(decoding: buffer, as: UTF8.self)
+        var text = String(decoding: buffer, as: UTF8.self)
+        if let s = engine?.snapshot { text += Self.engineExposition(s) }
+        return text
+    }
+
+    /// KV pages, prefix cache and step histograms, straight from the engine's snapshot.
+    static func engineExposition(_ s: InferenceEngine.Snapshot) -> String {
+        func gauge(_ name: String, _ help: String, _ value: some Numeric) -> String {
+            "# HELP \(name) \(help)\n# TYPE \(name) gauge\n\(name) \(value)\n"
+        }
+        let hitRatio = s.prefixQueriedTokens == 0 ? 0 : Double(s.prefixHitTokens) / Double(s.prefixQueriedTokens)
+        return gauge("tandem_kv_pages_used", "KV cache pages held by sequences and the prefix cache.", s.kvPagesUsed)
+            + gauge("tandem_kv_pages_total", "KV cache pages in the --kv-cache-mb budget.", s.kvPagesTotal)
+            + gauge("tandem_kv_pages_committed", "Worst-case KV pages committed to running sequences.", s.kvPagesCommitted)
+            + gauge("tandem_prefix_cache_queried_tokens", "Prompt tokens looked up in the prefix cache.", s.prefixQueriedTokens)
+            + gauge("tandem_prefix_cache_hit_tokens", "Prompt tokens served from the prefix cache.", s.prefixHitTokens)
+            + gauge("tandem_prefix_cache_hit_ratio", "Share of prompt tokens served from the prefix cache.", hitRatio)
+            + gauge("tandem_prefix_cache_entries", "Page-sized prompt blocks kept in the prefix cache.", s.prefixEntries)
+            + s.batchRows.exposition(name: "tandem_batch_rows", help: "Token rows per forward step.")
+            + s.stepTime.exposition(name: "tandem_step_seconds", help: "Seconds per engine step.")
     }
 }
 

@@ -42,7 +42,7 @@ public struct ServingModel: Sendable {
         let maxLength = min(c.maxModelLength ?? 8192, loaded.model.config.contextLength)
         let engine = InferenceEngine(model: loaded.model, tokenizer: loaded.tokenizer, configuration: .init(
             limits: .init(maxRunning: c.maxRunning, maxPrefillTokensPerStep: c.maxPrefillTokensPerStep),
-            maxQueue: c.maxQueue, maxSequenceLength: maxLength))
+            maxQueue: c.maxQueue, maxSequenceLength: maxLength, kvCacheMegabytes: c.kvCacheMB, prefixCaching: c.prefixCaching))
         let id = c.servedModelName ?? defaultID(gguf: loaded.gguf)
         let adapters = AdapterRegistry(directory: c.adaptersDirectory, base: loaded.model.config,
                                        limits: .init(maxRank: c.maxLoRARank, maxLoaded: c.maxLoadedAdapters, memoryBytes: c.adapterMemoryMB << 20))

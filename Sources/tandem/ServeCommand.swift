@@ -49,6 +49,12 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(name: .customLong("max-prefill-tokens-per-step"), help: "Prompt tokens processed per engine step.")
     var maxPrefillTokensPerStep = 512
 
+    @Option(name: .customLong("kv-cache-mb"), help: "Memory for KV cache pages of running sequences and the prefix cache; requests wait while it is committed.")
+    var kvCacheMB = 2048
+
+    @Flag(name: .customLong("no-prefix-cache"), help: "Do not reuse KV pages of earlier prompts with the same tokens and adapter.")
+    var noPrefixCache = false
+
     @Option(name: .customLong("max-lora-rank"), help: "Largest LoRA rank accepted.")
     var maxLoRARank = 64
 
@@ -80,6 +86,8 @@ struct ServeCommand: AsyncParsableCommand {
         configuration.maxRunning = maxRunning
         configuration.maxQueue = maxQueue
         configuration.maxPrefillTokensPerStep = maxPrefillTokensPerStep
+        configuration.kvCacheMB = kvCacheMB
+        configuration.prefixCaching = !noPrefixCache
         configuration.maxLoRARank = maxLoRARank
         configuration.maxLoadedAdapters = maxLoadedAdapters
         configuration.adapterMemoryMB = adapterMemoryMB

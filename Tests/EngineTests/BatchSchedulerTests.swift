@@ -1,4 +1,5 @@
 import Engine
+import Model
 import Testing
 
 struct BatchSchedulerTests {
@@ -37,5 +38,27 @@ struct BatchSchedulerTests {
         let running = (0..<4).map { P(id: $0, promptRemaining: 0) }
         let plan = BatchScheduler.plan(running: running, waiting: [P(id: 9, promptRemaining: 3)], limits: .init(maxRunning: 4, maxPrefillTokensPerStep: 64))
         #expect(plan.admit == 0 && plan.decode == [0, 1, 2, 3] && plan.prefill.isEmpty)
+    }
+
+    @Test("admission waits for KV pages, first come first served")
+    func admissionWaitsForPages() {
+        let plan = BatchScheduler.plan(running: [P(id: 1, promptRemaining: 0, pages: 60)],
+                                       waiting: [P(id: 2, promptRemaining: 4, pages: 30), P(id: 3, promptRemaining: 4, pages: 20), P(id: 4, promptRemaining: 4, pages: 5)],
+                                       limits: .init(maxRunning: 8, maxPrefillTokensPerStep: 100), totalPages: 100)
+        // 60 + 30 fits; 20 more does not, and the small request behind it must not overtake it.
+        #expect(plan.admit == 1)
+        #expect(plan.prefill.map(\.id) == [2])
+        let empty = BatchScheduler.plan(running: [], waiting: [P(id: 5, promptRemaining: 4, pages: 100)],
+                                        limits: .init(maxRunning: 8, maxPrefillTokensPerStep: 100), totalPages: 100)
+        #expect(empty.admit == 1)
+    }
+
+    @Test("worst-case pages: every page on global layers, window plus one chunk on sliding ones")
+    func worstCasePages() {
+        // 2 global + 2 sliding layers, window 32, pages of 16.
+        let windows: [Int?] = [nil, 32, 32, nil]
+        #expect(KVCache.worstCasePages(positions: 20, chunk: 8, pageSize: 16, windows: windows) == 4 * 2)
+        // 1000 positions: 63 pages on global layers; sliding layers hold at most (32 + 8 + 15) / 16 + 1 = 4.
+        #expect(KVCache.worstCasePages(positions: 1000, chunk: 8, pageSize: 16, windows: windows) == 2 * 63 + 2 * 4)
     }
 }

@@ -11,25 +11,28 @@ struct InferenceEngineTests {
     static let loaded: LoadedModel = try! LoadedModel.load(path: URL(fileURLWithPath: #filePath).deletingLastPathComponent()
         .appendingPathComponent("../../models/gemma-3-270m-q4_k_m.gguf").standardized.path)
 
-    func engine(maxRunning: Int = 16, maxQueue: Int = 64, prefill: Int = 512) -> InferenceEngine {
+    func engine(maxRunning: Int = 16, maxQueue: Int = 64, prefill: Int = 512, kvCacheMB: Int = 256, prefixCaching: Bool = true) -> InferenceEngine {
         let e = InferenceEngine(model: Self.loaded.model, tokenizer: Self.loaded.tokenizer, configuration: .init(
-            limits: .init(maxRunning: maxRunning, maxPrefillTokensPerStep: prefill), maxQueue: maxQueue, maxSequenceLength: 1024))
+            limits: .init(maxRunning: maxRunning, maxPrefillTokensPerStep: prefill), maxQueue: maxQueue, maxSequenceLength: 1024,
+            kvCacheMegabytes: kvCacheMB, prefixCaching: prefixCaching))
         e.start()
         return e
     }
 
-    func tokens(_ stream: AsyncStream<GenerationEvent>) async -> (ids: [Int32], text: String, finish: FinishReason?) {
-        var ids: [Int32] = [], text = "", finish: FinishReason?
+    func tokens(_ stream: AsyncStream<GenerationEvent>) async -> (ids: [Int32], text: String, finish: FinishReason?, cached: Int) {
+        var ids: [Int32] = [], text = "", finish: FinishReason?, cached = -1
         for await event in stream {
             switch event {
             case let .token(id, piece, _):
                 ids.append(id)
                 text += piece
-            case let .finished(reason, _, _): finish = reason
+            case let .finished(reason, _, _, cachedTokens):
+                finish = reason
+                cached = cachedTokens
             case .failed: break
             }
         }
-        return (ids, text, finish)
+        return (ids, text, finish, cached)
     }
 
     @Test("concurrent greedy requests produce exactly what each produces alone")
@@ -98,5 +101,65 @@ struct InferenceEngineTests {
         accepted.removeAll()
         await e.shutdown(timeout: .seconds(5))
         #expect(throws: EngineError.shuttingDown) { try e.submit(EngineRequest(promptIDs: ids, maxTokens: 4)) }
+    }
+
+    @Test("a prefix-cache hit gives exactly the tokens of a cold run, also for a longer follow-up prompt")
+    func prefixCacheHitEqualsColdRun() async throws {
+        let system = "You are a careful assistant. Answer in one short sentence, plainly, without lists. "
+        let first = try Self.loaded.tokenizer.encode(system + "What is the capital of France?", addBOS: true)
+        let followUp = try Self.loaded.tokenizer.encode(system + "What is the capital of France? And of Spain?", addBOS: true)
+        let cold = engine(prefixCaching: false)
+        let expectedFirst = await tokens(try cold.submit(EngineRequest(promptIDs: first, maxTokens: 10))).ids
+        let expectedFollowUp = await tokens(try cold.submit(EngineRequest(promptIDs: followUp, maxTokens: 10))).ids
+        await cold.shutdown(timeout: .seconds(5))
+
+        let e = engine()
+        let a = await tokens(try e.submit(EngineRequest(promptIDs: first, maxTokens: 10)))
+        #expect(a.ids == expectedFirst && a.cached == 0)
+        let b = await tokens(try e.submit(EngineRequest(promptIDs: first, maxTokens: 10)))
+        #expect(b.ids == expectedFirst)
+        #expect(b.cached == (first.count - 1) / 16 * 16 && b.cached > 0)
+        let c = await tokens(try e.submit(EngineRequest(promptIDs: followUp, maxTokens: 10)))
+        #expect(c.ids == expectedFollowUp && c.cached >= 16)
+        let s = e.snapshot
+        #expect(s.prefixHitTokens == b.cached + c.cached && s.prefixEntries > 0)
+        await e.shutdown(timeout: .seconds(5))
+    }
+
+    @Test("KV pages stay within the budget: requests wait for pages, all finish, and a request larger than the cache is refused")
+    func memoryStaysWithinTheBudget() async throws {
+        // 3 MB of 32 KB pages = 96 pages; each request below (up to 28 positions) needs 2 pages × 18 layers = 36, so two run at once.
+        let e = engine(kvCacheMB: 3, prefixCaching: false)
+        #expect(e.pages.pageCount == 96)
+        let prompts = ["The capital of France is", "Once upon a time", "1, 2, 3,", "Water boils at", "The quick brown fox", "def f(x):"]
+        let generator = TextGenerator(model: Self.loaded.model, tokenizer: Self.loaded.tokenizer)
+        var expected: [[Int32]] = []
+        var streams: [AsyncStream<GenerationEvent>] = []
+        for p in prompts {
+            let ids = try Self.loaded.tokenizer.encode(p, addBOS: true)
+            expected.append(try generator.generate(GenerationRequest(promptIDs: ids, maxTokens: 20)).tokenIDs)
+            streams.append(try e.submit(EngineRequest(promptIDs: ids, maxTokens: 20)))
+        }
+        let watcher = Task {
+            var worst = (running: 0, used: 0, committed: 0)
+            while !Task.isCancelled {
+                let s = e.snapshot
+                worst = (max(worst.running, s.running), max(worst.used, s.kvPagesUsed), max(worst.committed, s.kvPagesCommitted))
+                try? await Task.sleep(for: .milliseconds(2))
+            }
+            return worst
+        }
+        var results: [[Int32]] = []
+        for s in streams { results.append(await tokens(s).ids) }
+        watcher.cancel()
+        let worst = await watcher.value
+        #expect(results == expected)
+        #expect(worst.running <= 2 && worst.used <= 96 && worst.committed <= 96)
+        #expect(e.snapshot.kvPagesUsed == 0 && e.snapshot.running == 0)
+        // 60 prompt + 40 completion positions need more than 96 pages: refused up front.
+        #expect(throws: EngineError.kvCacheTooSmall(pagesNeeded: 7 * 18, pagesTotal: 96)) {
+            try e.submit(EngineRequest(promptIDs: Array(repeating: 2, count: 60), maxTokens: 40))
+        }
+        await e.shutdown(timeout: .seconds(5))
     }
 }

@@ -70,9 +70,10 @@ struct RouterTests {
             // Greedy: both choices are the same text.
             let texts = choices.map { ($0["message"] as? [String: Any])?["content"] as? String }
             #expect(texts[0] == texts[1] && texts[0]?.isEmpty == false)
-            let usage = try #require(json["usage"] as? [String: Int])
-            #expect(usage["completion_tokens"] == 12)
-            #expect(usage["total_tokens"] == usage["prompt_tokens"]! + 12)
+            let usage = try #require(json["usage"] as? [String: Any])
+            #expect(usage["completion_tokens"] as? Int == 12)
+            #expect(usage["total_tokens"] as? Int == (usage["prompt_tokens"] as? Int ?? -1) + 12)
+            #expect((usage["prompt_tokens_details"] as? [String: Int])?["cached_tokens"] != nil)
         }
     }
 
@@ -92,7 +93,7 @@ struct RouterTests {
             #expect(first?["role"] as? String == "assistant")
             let usageChunk = try #require(chunks.last)
             #expect((usageChunk["choices"] as? [Any])?.isEmpty == true)
-            #expect((usageChunk["usage"] as? [String: Int])?["completion_tokens"] == 4)
+            #expect((usageChunk["usage"] as? [String: Any])?["completion_tokens"] as? Int == 4)
             let finishes = chunks.compactMap { ($0["choices"] as? [[String: Any]])?.first?["finish_reason"] as? String }
             #expect(finishes == ["length"])
         }

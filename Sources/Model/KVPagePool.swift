@@ -1,0 +1,69 @@
+import Foundation
+
+/// Fixed-size pages of keys and values under one memory budget (`--kv-cache-mb`).
+///
+/// A page holds `pageSize` consecutive positions of one layer: `pageSize × kvDim` keys and as many
+/// values. Sequences take pages as they grow and give them back when they end; a page shared by
+/// several holders (the prefix cache and the sequences reusing a prompt prefix) is reference
+/// counted and returns to the free list when its last holder lets go.
+///
+/// The memory is reserved once but only touched as pages are first used, so an idle server's RSS
+/// does not include the whole budget.
+public final class KVPagePool: @unchecked Sendable {
+    public let pageSize: Int
+    public let kvDim: Int
+    public let pageCount: Int
+    private let keys: FloatBuffer
+    private let values: FloatBuffer
+    private var references: [Int32]
+    private var free: [Int32]
+    // Pages change hands on the engine thread, but a cache may be freed (deinit) elsewhere.
+    private let lock = NSLock()
+
+    /// Bytes of one page (keys and values).
+    public static func pageBytes(pageSize: Int, kvDim: Int) -> Int { 2 * pageSize * kvDim * 4 }
+
+    public init(pageSize: Int, kvDim: Int, pageCount: Int) {
+        precondition(pageSize > 0 && pageSize & (pageSize - 1) == 0, "page size must be a power of two")
+        self.pageSize = pageSize
+        self.kvDim = kvDim
+        self.pageCount = max(pageCount, 1)
+        keys = FloatBuffer(count: self.pageCount * pageSize * kvDim)
+        values = FloatBuffer(count: self.pageCount * pageSize * kvDim)
+        references = Array(repeating: 0, count: self.pageCount)
+        free = (0..<Int32(self.pageCount)).reversed()
+    }
+
+    public var freeCount: Int { lock.withLock { free.count } }
+    public var usedCount: Int { pageCount - freeCount }
+    public var byteCount: Int { pageCount * Self.pageBytes(pageSize: pageSize, kvDim: kvDim) }
+
+    /// A fresh page with one reference, or nil when every page is taken.
+    func allocate() -> Int32? {
+        lock.withLock {
+            guard let page = free.popLast() else { return nil }
+            references[Int(page)] = 1
+            return page
+        }
+    }
+
+    /// Adds a holder to `page`.
+    public func retain(_ page: Int32) {
+        lock.withLock { references[Int(page)] += 1 }
+    }
+
+    /// Drops a holder; the page is free again when none is left.
+    public func release(_ page: Int32) {
+        lock.withLock {
+            references[Int(page)] -= 1
+            precondition(references[Int(page)] >= 0, "KV page \(page) released more often than taken")
+            if references[Int(page)] == 0 { free.append(page) }
+        }
+    }
+
+    /// Holders of `page` (1 means only one sequence or only the prefix cache).
+    public func references(of page: Int32) -> Int { lock.withLock { Int(references[Int(page)]) } }
+
+    @inline(__always) func keys(page: Int32) -> UnsafeMutablePointer<Float> { keys.pointer + Int(page) * pageSize * kvDim }
+    @inline(__always) func values(page: Int32) -> UnsafeMutablePointer<Float> { values.pointer + Int(page) * pageSize * kvDim }
+}
