@@ -23,6 +23,19 @@ import pytest
 from support import MODEL_ID, SHUTDOWN_TIMEOUT_S, assert_error_shape, fetch_metrics, metric_sum
 
 SEED = int(os.environ.get("TANDEM_MALFORMED_SEED", "20261124"))
+
+# Server bugs these tests found, marked xfail(strict=True) so `make test` stays green until they are
+# fixed; a fix turns the test into an XPASS failure: then delete the marker.
+BUG_OVERFLOW = pytest.mark.xfail(strict=True, reason="server crash: max_tokens near Int64.max overflows "
+                                 "prompt + max_tokens in RequestValidation.engineRequest (arithmetic overflow trap)")
+BUG_FRACTION = pytest.mark.xfail(strict=True, reason="a fraction in an integer field (`\"n\": 1.5`) is reported as "
+                                 "invalid_json with param null instead of naming the field")
+BUG_TINY_TEMPERATURE = pytest.mark.xfail(strict=True, reason="a temperature below Float's smallest normal "
+                                         "(1e-40) makes logits/temperature inf/NaN: a fixed junk token is sampled")
+BUG_FRAMING_500 = pytest.mark.xfail(strict=True, reason="a body shorter than Content-Length, or bad chunked "
+                                    "encoding, is answered 500 server_error ('Internal error: ...') instead of 400")
+BUG_KEEPALIVE = pytest.mark.xfail(strict=True, reason="after an event stream the server closes the keep-alive "
+                                  "connection without `Connection: close`; the next request on it is dropped")
 MAX_MODEL_LEN = 256
 CHAT = "/v1/chat/completions"
 COMPLETIONS = "/v1/completions"
@@ -60,7 +73,8 @@ def _restart_after_a_crash(request, server, client):
         healthy = False
     client.close()
     if not healthy:
-        DEATHS.append(request.node.name)
+        if request.node.get_closest_marker("xfail") is None:
+            DEATHS.append(request.node.name)
         if server.proc is not None:
             try:
                 server.proc.wait(timeout=15)  # a crashing Swift process first writes its backtrace
@@ -280,6 +294,7 @@ def test_wrong_types_name_the_field(client, path, fields):
     assert_serving(client)
 
 
+@BUG_FRACTION
 @pytest.mark.parametrize("path", [CHAT, COMPLETIONS])
 def test_fractions_in_integer_fields_name_the_field(client, path):
     """`{"n": 1.5}` is valid JSON with a wrong value: a 400 naming `n`, not "could not parse the JSON body"."""
@@ -321,8 +336,8 @@ def test_wrong_types_inside_nested_fields(client, path):
 
 
 HUGE_INVALID = [
-    ("max_tokens", INT64_MAX), ("max_tokens", INT64_MAX - 3), ("max_tokens", 2**62), ("max_tokens", INT64_MIN),
-    ("max_tokens", MAX_MODEL_LEN), ("max_completion_tokens", INT64_MAX), ("max_completion_tokens", INT64_MIN),
+    ("max_tokens", 2**62), ("max_tokens", INT64_MIN), ("max_tokens", MAX_MODEL_LEN),
+    ("max_completion_tokens", 2**62), ("max_completion_tokens", INT64_MIN),
     ("n", INT64_MAX), ("n", INT64_MIN), ("n", 9), ("top_k", INT64_MIN),
     ("temperature", 1e308), ("temperature", -1e308), ("temperature", 2.000001), ("top_p", 1e-320 * 0),
     ("top_p", 1e308), ("min_p", 1e308), ("presence_penalty", 1e308), ("frequency_penalty", -1e308),
@@ -366,7 +381,21 @@ def test_huge_and_extreme_numbers(client, path):
     assert_serving(client)
 
 
-@pytest.mark.parametrize("temperature", [1e-30, 1e-40, 5e-324])
+@BUG_OVERFLOW
+def test_max_tokens_near_int64_max_is_refused(client):
+    """Repro: curl -d '{"model": "gemma-3-270m", "messages": [{"role": "user", "content": "hi"}],
+    "max_tokens": 9223372036854775807}' .../v1/chat/completions   -> the server process dies.
+    (One test for every case: each crash costs a restart.)"""
+    for path in (CHAT, COMPLETIONS):
+        for field in ("max_tokens", "max_completion_tokens"):
+            for value in (INT64_MAX, INT64_MAX - 3):
+                body = ok_body(path)
+                body.pop("max_tokens")
+                body[field] = value
+                expect_4xx(client, path, dump(body), status=400, code="context_length_exceeded", what=f"{field}={value}")
+
+
+@pytest.mark.parametrize("temperature", [1e-30, pytest.param(1e-40, marks=BUG_TINY_TEMPERATURE), 5e-324])
 def test_tiny_temperatures_behave_like_greedy(client, temperature):
     """A temperature that is tiny (even subnormal as a Float, or 0 after conversion) must not turn the
     logits into inf/NaN: the answer is the greedy one."""
@@ -423,49 +452,67 @@ def test_strings_with_odd_unicode_are_served_as_well_formed_streams(client):
     assert_serving(client)
 
 
-def test_broken_http_framing_does_not_hurt_the_server(client, server):
-    """Bodies shorter than Content-Length, bad chunk sizes, garbage request lines, and a client that
-    sends half a request and vanishes: the server answers or drops that connection, and goes on."""
-    def raw_exchange(payload: bytes, wait: float = 0.5) -> bytes:
-        with socket.create_connection((server.host, server.port), timeout=5) as s:
-            s.sendall(payload)
-            s.shutdown(socket.SHUT_WR)
-            s.settimeout(wait + 5)
-            data = b""
-            try:
-                while chunk := s.recv(65536):
-                    data += chunk
-            except (socket.timeout, ConnectionResetError):
-                pass
-            return data
+def raw_exchange(server, payload: bytes, wait: float = 0.5) -> bytes:
+    """Sends raw bytes on a new connection, half-closes it, and returns whatever comes back."""
+    with socket.create_connection((server.host, server.port), timeout=5) as s:
+        s.sendall(payload)
+        s.shutdown(socket.SHUT_WR)
+        s.settimeout(wait + 5)
+        data = b""
+        try:
+            while chunk := s.recv(65536):
+                data += chunk
+        except (socket.timeout, ConnectionResetError):
+            pass
+        return data
 
-    body = dump(ok_body())
-    head = f"POST {CHAT} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n".encode()
-    payloads = [
-        head + f"Content-Length: {len(body) + 50}\r\n\r\n".encode() + body,       # short body, then EOF
-        head + b"Content-Length: 99999999999999999999\r\n\r\n" + body,
-        head + b"Content-Length: -5\r\n\r\n" + body,
-        head + b"Content-Length: 5\r\nContent-Length: 9\r\n\r\n" + body,
-        head + b"Transfer-Encoding: chunked\r\n\r\nzz\r\n" + body + b"\r\n0\r\n\r\n",
-        head + b"Transfer-Encoding: chunked\r\n\r\n" + f"{len(body):x}\r\n".encode() + body[:10],
-        b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03" + bytes(range(64)),  # a TLS ClientHello
-        b"GARBAGE\r\n\r\n",
-        b"POST /v1/chat/completions HTTP/9.9\r\nContent-Length: 2\r\n\r\n{}",
-        b"\x00" * 2048 + b"\r\n\r\n",
-    ]
+
+def check_framing(client, server, payloads: list[bytes]) -> None:
     for payload in payloads:
-        answer = raw_exchange(payload)
+        answer = raw_exchange(server, payload)
         if answer:
             status_line = answer.split(b"\r\n", 1)[0]
             assert not status_line.startswith(b"HTTP/1.1 5") or status_line.startswith(b"HTTP/1.1 505"), (
                 f"a client's broken framing got a server error:\n  sent {payload[:160]!r}\n  got {answer[:400]!r}")
-        assert server.alive(), f"server died on {payload[:120]!r}\n{server.log_tail(40)}"
-    # Half a request, then the client hangs up mid-body, a few times over.
-    for _ in range(5):
+        assert server.alive(), f"server died on {payload[:120]!r}\n{crash_excerpt(server)}"
+    assert_serving(client)
+
+
+HEAD = f"POST {CHAT} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n".encode()
+
+
+def test_broken_http_framing_does_not_hurt_the_server(client, server):
+    """Impossible Content-Length values, garbage request lines, a TLS hello, and clients that send half a
+    request and vanish: the server answers 4xx or drops that connection, and goes on."""
+    body = dump(ok_body())
+    check_framing(client, server, [
+        HEAD + b"Content-Length: 99999999999999999999\r\n\r\n" + body,
+        HEAD + b"Content-Length: -5\r\n\r\n" + body,
+        HEAD + b"Content-Length: 5\r\nContent-Length: 9\r\n\r\n" + body,
+        b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03" + bytes(range(64)),  # a TLS ClientHello
+        b"GARBAGE\r\n\r\n",
+        b"POST /v1/chat/completions HTTP/9.9\r\nContent-Length: 2\r\n\r\n{}",
+        b"\x00" * 2048 + b"\r\n\r\n",
+    ])
+    for _ in range(5):  # half a request, then the client hangs up without a word
         with socket.create_connection((server.host, server.port), timeout=5) as s:
-            s.sendall(head + f"Content-Length: {len(body)}\r\n\r\n".encode() + body[: len(body) // 2])
+            s.sendall(HEAD + f"Content-Length: {len(body)}\r\n\r\n".encode() + body[: len(body) // 2])
     time.sleep(0.2)
     assert_serving(client)
+
+
+@BUG_FRAMING_500
+def test_truncated_and_badly_chunked_bodies_are_4xx(client, server):
+    """Repro: printf 'POST /v1/chat/completions HTTP/1.1\\r\\nHost: x\\r\\nTransfer-Encoding: chunked\\r\\n
+    \\r\\nzz\\r\\n{}\\r\\n0\\r\\n\\r\\n' | nc -q 2 127.0.0.1 8000   -> 500 "Internal error: invalid character in
+    chunk size header"; a body shorter than its Content-Length followed by EOF -> 500 "stream ended at an
+    unexpected time"."""
+    body = dump(ok_body())
+    check_framing(client, server, [
+        HEAD + f"Content-Length: {len(body) + 50}\r\n\r\n".encode() + body,  # short body, then EOF
+        HEAD + b"Transfer-Encoding: chunked\r\n\r\nzz\r\n" + body + b"\r\n0\r\n\r\n",
+        HEAD + b"Transfer-Encoding: chunked\r\n\r\n" + f"{len(body):x}\r\n".encode() + body[:10],
+    ])
 
 
 def test_refused_streams_are_json_errors_and_nothing_leaks(client, server):
@@ -490,6 +537,7 @@ def test_refused_streams_are_json_errors_and_nothing_leaks(client, server):
     assert_serving(client)
 
 
+@BUG_KEEPALIVE
 @pytest.mark.parametrize("path", [CHAT, COMPLETIONS])
 def test_connection_is_reusable_after_a_stream(server, path):
     """After an event stream the server either says `Connection: close` or keeps the connection usable:
