@@ -22,6 +22,13 @@ public struct APIError: Error, HTTPResponseError, CustomStringConvertible {
 
     public var description: String { "\(status.code) \(type): \(message)" }
 
+    /// The same error, answered with `x-request-id`.
+    func with(requestID: String) -> APIError {
+        var copy = self
+        copy.headers[RequestLog.header] = requestID
+        return copy
+    }
+
     public var body: ErrorBody { ErrorBody(error: .init(message: message, type: type, param: param, code: code)) }
 
     public func response(from request: Request, context: some RequestContext) throws -> Response {

@@ -11,8 +11,9 @@ public func buildApplication(configuration: ServerConfiguration, serving: Servin
     let state = ServingState(model: serving)
     let metrics = ServerMetrics()
     let router = Router(context: BasicRequestContext.self)
-    router.add(middleware: OpenAIErrorMiddleware())
+    // Outermost first: the log sees every error already in OpenAI's shape.
     router.add(middleware: RequestLogMiddleware())
+    router.add(middleware: OpenAIErrorMiddleware())
     if let key = configuration.apiKey, !key.isEmpty {
         router.add(middleware: APIKeyMiddleware(key: Array(key.utf8)))
     }
@@ -60,21 +61,6 @@ struct EngineService: Service {
         try? await gracefulShutdown()
         logger.info("shutting down: finishing running requests", metadata: ["grace": "\(configuration.shutdownGracePeriod)"])
         await serving.engine.shutdown(timeout: configuration.shutdownGracePeriod)
-    }
-}
-
-/// One log line per request: method, path, status, duration.
-struct RequestLogMiddleware<Context: RequestContext>: RouterMiddleware {
-    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
-        let start = ContinuousClock.now
-        do {
-            let response = try await next(request, context)
-            context.logger.info("\(request.method) \(request.uri.path) \(response.status.code) \(ContinuousClock.now - start)")
-            return response
-        } catch let error as APIError {
-            context.logger.info("\(request.method) \(request.uri.path) \(error.status.code) \(ContinuousClock.now - start): \(error.message)")
-            throw error
-        }
     }
 }
 

@@ -32,7 +32,8 @@ struct CompletionRoutes<Context: RequestContext> {
         let requests = try (0..<n).map { try check.engineRequest(promptIDs: prompt, sampling: body.sampling, model: model, choice: $0, topLogprobs: topLogprobs) }
         let streams = try submit(requests, engine: serving.engine)
         let id = "chatcmpl-" + UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased()
-        let reply = Reply(id: id, model: body.model, created: Int(Date().timeIntervalSince1970), metrics: metrics, tokenizer: serving.tokenizer, choicesPerPrompt: n)
+        let reply = Reply(id: id, model: body.model, created: Int(Date().timeIntervalSince1970), metrics: metrics, tokenizer: serving.tokenizer, choicesPerPrompt: n,
+                          logger: context.logger, adapter: model.adapter?.name, role: model.roleName)
         if body.stream == true {
             return reply.chatStream(request: request, streams: streams, includeUsage: body.streamOptions?.includeUsage == true, logprobs: topLogprobs != nil)
         }
@@ -75,7 +76,8 @@ struct CompletionRoutes<Context: RequestContext> {
         }
         let streams = try submit(requests, engine: serving.engine)
         let id = "cmpl-" + UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased()
-        let reply = Reply(id: id, model: body.model, created: Int(Date().timeIntervalSince1970), metrics: metrics, tokenizer: serving.tokenizer, choicesPerPrompt: n)
+        let reply = Reply(id: id, model: body.model, created: Int(Date().timeIntervalSince1970), metrics: metrics, tokenizer: serving.tokenizer, choicesPerPrompt: n,
+                          logger: context.logger, adapter: model.adapter?.name, role: model.roleName)
         if body.stream == true {
             return reply.completionStream(request: request, streams: streams, includeUsage: body.streamOptions?.includeUsage == true, logprobs: topLogprobs != nil)
         }

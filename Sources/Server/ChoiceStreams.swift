@@ -39,5 +39,6 @@ struct ChoiceResult {
     var completionTokens = 0
     /// Prompt tokens served from the prefix cache.
     var cachedTokens = 0
+    var firstTokenAt: ContinuousClock.Instant?
     var failure: String?
 }

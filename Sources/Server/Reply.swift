@@ -1,6 +1,7 @@
 import Engine
 import Foundation
 import Hummingbird
+import Logging
 import NIOCore
 import OpenAIAPI
 import Tokenizer
@@ -16,6 +17,11 @@ struct Reply: Sendable {
     /// Choices generated from each prompt (`n`); the streams are ordered prompt by prompt.
     var choicesPerPrompt = 1
     let started = ContinuousClock.now
+    /// For the request's log line.
+    var logger: Logger
+    var adapter: String?
+    var role: String?
+    let requestID = RequestLog.id
 
     /// Waits for every choice. (Not watched for disconnects: Hummingbird closes the connection after
     /// a response watched that way, which breaks keep-alive for every client; a non-streamed answer
@@ -111,6 +117,7 @@ struct Reply: Sendable {
                 }
             } catch {
                 metrics.requestFinished(model: model, route: "completions", status: 499)
+                log(results, status: 499)
                 throw error
             }
             try? finish(results, route: "completions")
@@ -126,6 +133,7 @@ struct Reply: Sendable {
         case let .token(_, text, logprob):
             r.text += text
             if let logprob { r.tokens.append(logprob) }
+            if r.firstTokenAt == nil { r.firstTokenAt = .now }
         case let .finished(reason, prompt, completion, cached):
             r.finishReason = reason
             r.promptTokens = prompt
@@ -140,11 +148,28 @@ struct Reply: Sendable {
     func finish(_ results: [ChoiceResult], route: String) throws {
         if let failure = results.compactMap(\.failure).first {
             metrics.requestFinished(model: model, route: route, status: 500)
+            log(results, status: 500)
             throw APIError.internal("generation failed: \(failure)")
         }
         let u = usage(results)
         metrics.tokens(model: model, prompt: u.promptTokens, completion: u.completionTokens)
         metrics.requestFinished(model: model, route: route, status: 200)
+        log(results, status: 200)
+    }
+
+    /// The request's one log line.
+    func log(_ results: [ChoiceResult], status: Int) {
+        let u = usage(results)
+        var metadata: Logger.Metadata = [
+            "request_id": "\(requestID)", "model": "\(model)", "status": "\(status)",
+            "prompt_tokens": "\(u.promptTokens)", "completion_tokens": "\(u.completionTokens)",
+            "cached_tokens": "\(u.promptTokensDetails?.cachedTokens ?? 0)",
+            "total_ms": "\(RequestLog.milliseconds(ContinuousClock.now - started))",
+        ]
+        metadata["adapter"] = adapter.map { "\($0)" }
+        metadata["role"] = role.map { "\($0)" }
+        if let first = results.compactMap(\.firstTokenAt).min() { metadata["ttft_ms"] = "\(RequestLog.milliseconds(first - started))" }
+        logger.info("completion", metadata: metadata)
     }
 
     /// OpenAI counts each prompt once, however many choices it has, and sums the completions.

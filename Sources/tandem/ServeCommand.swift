@@ -76,6 +76,9 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error or critical.")
     var logLevel = "info"
 
+    @Option(name: .customLong("log-format"), help: "text (human-readable) or json (one object per line, for log shippers).")
+    var logFormat = "text"
+
     func run() async throws {
         var configuration = ServerConfiguration(modelPath: model, adaptersDirectory: adapters, host: host, port: port)
         configuration.servedModelName = servedModelName
@@ -102,6 +105,11 @@ struct ServeCommand: AsyncParsableCommand {
         }
         guard FileManager.default.fileExists(atPath: model) else {
             throw ValidationError("model file not found: \(model) (run `make setup` to fetch the default model)")
+        }
+        switch logFormat {
+        case "json": LoggingSystem.bootstrap { JSONLogHandler(label: $0) }
+        case "text": break
+        default: throw ValidationError("unknown --log-format '\(logFormat)' (json or text)")
         }
         var logger = Logger(label: "tandem")
         logger.logLevel = Logger.Level(rawValue: logLevel) ?? .info
