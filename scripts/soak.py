@@ -751,7 +751,8 @@ class Soak:
         for failure in self.failures:
             print(f"FAIL: {failure}")
         print("soak: " + ("FAIL" if self.failures or s.errors else "PASS"))
-        print(f"(server log: {self.log_path})" if self.args.keep_work else "")
+        if self.args.keep_work:
+            print(f"(server log: {self.log_path})")
 
     def cleanup(self) -> None:
         if self.proc is not None and self.proc.poll() is None:
@@ -791,9 +792,14 @@ def main() -> int:
         print(f"soak: {args.model} is missing: run `make setup`", file=sys.stderr)
         return 2
     soak = Soak(args)
+    code = 1
     try:
-        return soak.run()
+        code = soak.run()
+        return code
     finally:
+        if code != 0 and not args.keep_work:
+            args.keep_work = True
+            print(f"soak: kept {soak.work} (server log: {soak.log_path})")
         soak.cleanup()
 
 
