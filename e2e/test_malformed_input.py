@@ -24,18 +24,6 @@ from support import MODEL_ID, SHUTDOWN_TIMEOUT_S, assert_error_shape, fetch_metr
 
 SEED = int(os.environ.get("TANDEM_MALFORMED_SEED", "20261124"))
 
-# Server bugs these tests found, marked xfail(strict=True) so `make test` stays green until they are
-# fixed; a fix turns the test into an XPASS failure: then delete the marker.
-BUG_OVERFLOW = pytest.mark.xfail(strict=True, reason="server crash: max_tokens near Int64.max overflows "
-                                 "prompt + max_tokens in RequestValidation.engineRequest (arithmetic overflow trap)")
-BUG_FRACTION = pytest.mark.xfail(strict=True, reason="a fraction in an integer field (`\"n\": 1.5`) is reported as "
-                                 "invalid_json with param null instead of naming the field")
-BUG_TINY_TEMPERATURE = pytest.mark.xfail(strict=True, reason="a temperature below Float's smallest normal "
-                                         "(1e-40) makes logits/temperature inf/NaN: a fixed junk token is sampled")
-BUG_FRAMING_500 = pytest.mark.xfail(strict=True, reason="a body shorter than Content-Length, or bad chunked "
-                                    "encoding, is answered 500 server_error ('Internal error: ...') instead of 400")
-BUG_KEEPALIVE = pytest.mark.xfail(strict=True, reason="after an event stream the server closes the keep-alive "
-                                  "connection without `Connection: close`; the next request on it is dropped")
 MAX_MODEL_LEN = 256
 CHAT = "/v1/chat/completions"
 COMPLETIONS = "/v1/completions"
@@ -294,7 +282,6 @@ def test_wrong_types_name_the_field(client, path, fields):
     assert_serving(client)
 
 
-@BUG_FRACTION
 @pytest.mark.parametrize("path", [CHAT, COMPLETIONS])
 def test_fractions_in_integer_fields_name_the_field(client, path):
     """`{"n": 1.5}` is valid JSON with a wrong value: a 400 naming `n`, not "could not parse the JSON body"."""
@@ -381,7 +368,6 @@ def test_huge_and_extreme_numbers(client, path):
     assert_serving(client)
 
 
-@BUG_OVERFLOW
 def test_max_tokens_near_int64_max_is_refused(client):
     """Repro: curl -d '{"model": "gemma-3-270m", "messages": [{"role": "user", "content": "hi"}],
     "max_tokens": 9223372036854775807}' .../v1/chat/completions   -> the server process dies.
@@ -395,7 +381,7 @@ def test_max_tokens_near_int64_max_is_refused(client):
                 expect_4xx(client, path, dump(body), status=400, code="context_length_exceeded", what=f"{field}={value}")
 
 
-@pytest.mark.parametrize("temperature", [1e-30, pytest.param(1e-40, marks=BUG_TINY_TEMPERATURE), 5e-324])
+@pytest.mark.parametrize("temperature", [1e-30, 1e-40, 5e-324])
 def test_tiny_temperatures_behave_like_greedy(client, temperature):
     """A temperature that is tiny (even subnormal as a Float, or 0 after conversion) must not turn the
     logits into inf/NaN: the answer is the greedy one."""
@@ -501,7 +487,6 @@ def test_broken_http_framing_does_not_hurt_the_server(client, server):
     assert_serving(client)
 
 
-@BUG_FRAMING_500
 def test_truncated_and_badly_chunked_bodies_are_4xx(client, server):
     """Repro: printf 'POST /v1/chat/completions HTTP/1.1\\r\\nHost: x\\r\\nTransfer-Encoding: chunked\\r\\n
     \\r\\nzz\\r\\n{}\\r\\n0\\r\\n\\r\\n' | nc -q 2 127.0.0.1 8000   -> 500 "Internal error: invalid character in
@@ -537,7 +522,6 @@ def test_refused_streams_are_json_errors_and_nothing_leaks(client, server):
     assert_serving(client)
 
 
-@BUG_KEEPALIVE
 @pytest.mark.parametrize("path", [CHAT, COMPLETIONS])
 def test_connection_is_reusable_after_a_stream(server, path):
     """After an event stream the server either says `Connection: close` or keeps the connection usable:

@@ -73,7 +73,7 @@ public enum EngineError: Error, CustomStringConvertible, Equatable {
         case .shuttingDown: return "the server is shutting down"
         case .emptyPrompt: return "the prompt is empty"
         case let .contextLengthExceeded(prompt, maxTokens, limit):
-            return "this model's maximum context length is \(limit) tokens, but \(prompt + maxTokens) were requested (\(prompt) in the prompt, \(maxTokens) for the completion)"
+            return "this model's maximum context length is \(limit) tokens, but \(prompt.addingReportingOverflow(maxTokens).overflow ? Int.max : prompt + maxTokens) were requested (\(prompt) in the prompt, \(maxTokens) for the completion)"
         case let .kvCacheTooSmall(needed, total):
             return "this request needs \(needed) KV cache pages but the whole cache has \(total) (--kv-cache-mb); lower max_tokens or shorten the prompt"
         }

@@ -101,7 +101,7 @@ public final class InferenceEngine: @unchecked Sendable {
     public func submit(_ request: EngineRequest) throws -> AsyncStream<GenerationEvent> {
         guard !request.promptIDs.isEmpty else { throw EngineError.emptyPrompt }
         let limit = configuration.maxSequenceLength
-        guard request.promptIDs.count + request.maxTokens <= limit else {
+        guard request.maxTokens >= 0, request.maxTokens <= limit - request.promptIDs.count else {
             throw EngineError.contextLengthExceeded(promptTokens: request.promptIDs.count, maxTokens: request.maxTokens, limit: limit)
         }
         let needed = worstCasePages(request)

@@ -34,7 +34,9 @@ public struct SamplingParameters: Sendable, Equatable {
         self.logitBias = logitBias
     }
 
-    public var isGreedy: Bool { temperature <= 0 }
+    /// Temperatures under 1e-5 are greedy: dividing logits by anything smaller overflows Float,
+    /// and the distribution is a spike on the best token long before that.
+    public var isGreedy: Bool { temperature < 1e-5 }
 }
 
 /// Chooses tokens from logits for one sequence; keeps the counts that penalties need and its own RNG.

@@ -80,6 +80,22 @@ public struct APIError: Error, HTTPResponseError, CustomStringConvertible {
     }
 
     /// An explanation of a JSON decoding failure that names the offending field.
+    /// Fields that must be whole numbers. Foundation reports `"n": 1.5` as invalid JSON with no
+    /// path, so such a body is looked at again to name the field.
+    static let integerFields = ["n", "max_tokens", "max_completion_tokens", "seed", "top_k", "top_logprobs", "logprobs"]
+
+    public static func decoding(_ error: DecodingError, body: Data) -> APIError {
+        if case let .dataCorrupted(context) = error, context.codingPath.isEmpty,
+           let object = try? JSONSerialization.jsonObject(with: body) as? [String: Any] {
+            for field in integerFields {
+                if let number = object[field] as? NSNumber, !(number is Bool), number.doubleValue != number.doubleValue.rounded(.towardZero) || abs(number.doubleValue) > 9.2e18 {
+                    return invalid("Invalid value for '\(field)': expected an integer, got \(number).", param: field, code: "invalid_type")
+                }
+            }
+        }
+        return decoding(error)
+    }
+
     public static func decoding(_ error: DecodingError) -> APIError {
         func path(_ keys: [any CodingKey]) -> String? {
             keys.isEmpty ? nil : keys.map { $0.intValue.map { "[\($0)]" } ?? ".\($0.stringValue)" }.joined().trimmingCharacters(in: CharacterSet(charactersIn: "."))

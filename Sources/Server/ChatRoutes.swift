@@ -102,11 +102,15 @@ struct CompletionRoutes<Context: RequestContext> {
             buffer = try await request.collectBody(upTo: configuration.maxBodyBytes)
         } catch let error as HTTPError where error.status == .contentTooLarge {
             throw APIError.bodyTooLarge(configuration.maxBodyBytes)
+        } catch {
+            // A body shorter than its Content-Length, or broken chunked encoding: the client's fault.
+            throw APIError.invalid("The request body could not be read: \(error)", param: nil, code: "invalid_body")
         }
+        let data = Data(buffer.readableBytesView)
         do {
-            return try JSONDecoder().decode(T.self, from: Data(buffer.readableBytesView))
+            return try JSONDecoder().decode(T.self, from: data)
         } catch let error as DecodingError {
-            throw APIError.decoding(error)
+            throw APIError.decoding(error, body: data)
         }
     }
 

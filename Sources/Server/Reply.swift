@@ -125,7 +125,9 @@ struct Reply: Sendable {
             try await writer.write(ByteBuffer(string: "data: [DONE]\n\n"))
             try await writer.finish(nil)
         }
-        return Response(status: .ok, headers: [.contentType: "text/event-stream", .cacheControl: "no-cache"], body: body)
+        // The disconnect watch above ends the connection after the stream, so say so: a client
+        // then opens a new connection instead of sending its next request into a closing one.
+        return Response(status: .ok, headers: [.contentType: "text/event-stream", .cacheControl: "no-cache", .connection: "close"], body: body)
     }
 
     func apply(_ event: GenerationEvent, to r: inout ChoiceResult) {

@@ -42,7 +42,7 @@ struct RequestValidation {
         let room = serving.maxModelLength - promptIDs.count
         if promptIDs.count >= serving.maxModelLength || (requested.map { $0 > room } ?? false) {
             throw APIError.contextLengthExceeded(
-                "This model's maximum context length is \(serving.maxModelLength) tokens. However, you requested \(promptIDs.count + (requested ?? 1)) tokens (\(promptIDs.count) in the messages, \(requested ?? 1) in the completion). Please reduce the length of the messages or completion.")
+                "This model's maximum context length is \(serving.maxModelLength) tokens. However, you requested \(promptIDs.count + min(requested ?? 1, Int.max - promptIDs.count)) tokens (\(promptIDs.count) in the messages, \(requested ?? 1) in the completion). Please reduce the length of the messages or completion.")
         }
         let maxTokens = requested ?? min(configuration.defaultMaxTokens, room)
         // n choices with one seed must still differ: each choice offsets the seed.
