@@ -23,8 +23,9 @@ Checks (any failure: exit code 1):
   exactly that text (a churned adapter must give the answer of the adapter it was copied from);
 * refused requests are 429 with a Retry-After header;
 * RSS at the end within --rss-tolerance (10 %) of RSS after the warm-up;
-* nothing leaks: once the load stops, tandem_running_sequences and tandem_queue_depth (and any KV
-  page / block gauge in use) read 0 on /metrics.
+* nothing leaks: once the load stops, tandem_running_sequences, tandem_queue_depth and
+  tandem_kv_pages_committed read 0 on /metrics, and tandem_kv_pages_used holds no more than the prefix
+  cache's entries can (none without entries).
 
 Standard library only. Every request goes to 127.0.0.1.
 """
@@ -246,6 +247,11 @@ class Soak:
                 "--host", "127.0.0.1", "--port", str(self.port), "--max-queue", str(self.args.max_queue),
                 "--max-running", str(self.args.max_running), "--max-model-len", str(self.args.max_model_len),
                 "--log-level", "warning"]
+        help_text = subprocess.run([str(self.args.binary), "serve", "--help"], capture_output=True, text=True).stdout
+        if "--kv-cache-mb" in help_text and self.args.kv_cache_mb > 0:
+            # A bounded KV budget, so the prefix cache (which keeps pages until the budget needs them)
+            # reaches its steady size during the warm-up and RSS can be compared.
+            argv += ["--kv-cache-mb", str(self.args.kv_cache_mb)]
         self.log = open(self.log_path, "wb")
         self.proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=self.log, stderr=subprocess.STDOUT, cwd=REPO)
         deadline = time.monotonic() + 180
@@ -636,17 +642,29 @@ class Soak:
         while True:
             values = self.metrics()
             busy = {k: v for k, v in values.items() if self.is_leak_gauge(k) and v != 0}
-            if not busy or time.monotonic() > deadline:
+            if (not busy and not self.kv_leak(values)) or time.monotonic() > deadline:
                 return values
             time.sleep(0.25)
 
     @staticmethod
     def is_leak_gauge(name: str) -> bool:
+        """Gauges that must read 0 once no request runs: sequences, the queue, KV pages committed to
+        sequences. (`tandem_kv_pages_used` also counts pages the prefix cache keeps: see kv_leak.)"""
         if name in ("tandem_running_sequences", "tandem_queue_depth"):
             return True
         lowered = name.lower()
-        return ("kv" in lowered and ("page" in lowered or "block" in lowered)
-                and any(w in lowered for w in ("used", "in_use", "active", "allocated", "live")))
+        return "kv" in lowered and ("page" in lowered or "block" in lowered) and "committed" in lowered
+
+    @staticmethod
+    def kv_leak(values: dict[str, float]) -> str | None:
+        """At idle, KV pages in use are only the prefix cache's: none without entries, and at most one page
+        per layer of each entry (64 layers allowed: a loose bound that still catches pages left behind)."""
+        if "tandem_kv_pages_used" not in values:
+            return None
+        used, entries = values["tandem_kv_pages_used"], values.get("tandem_prefix_cache_entries", 0)
+        if used > 64 * entries:
+            return f"tandem_kv_pages_used = {used:g} with {entries:g} prefix cache entries once idle (leak)"
+        return None
 
     def run(self) -> int:
         started = time.monotonic()
@@ -693,6 +711,8 @@ class Soak:
             for name, value in sorted(metrics.items()):
                 if self.is_leak_gauge(name) and value != 0:
                     self.failures.append(f"{name} = {value} 30 s after the load stopped (leak)")
+            if self.kv_leak(metrics):
+                self.failures.append(self.kv_leak(metrics))
             conn = Conn(self.port, 30)
             try:
                 status, _, payload = conn.json_request("GET", "/health")
@@ -738,7 +758,8 @@ class Soak:
         print(f"greedy probes checked: {s.probes_checked} (against {len(self.expected)} recorded ids)")
         print(f"adapter churn: {dict(s.churn)}")
         print(f"RSS: {rss_warm / 1024:.1f} MiB after warm-up, {rss_peak / 1024:.1f} MiB peak, {rss_end / 1024:.1f} MiB at the end")
-        gauges = {k: v for k, v in metrics.items() if self.is_leak_gauge(k)}
+        gauges = {k: v for k, v in metrics.items() if self.is_leak_gauge(k)
+                  or k in ("tandem_kv_pages_used", "tandem_kv_pages_total", "tandem_prefix_cache_entries")}
         print(f"after the load: {', '.join(f'{k} = {v:g}' for k, v in sorted(gauges.items())) or 'no metrics'}")
         if s.errors:
             print("errors by kind:")
@@ -772,6 +793,8 @@ def main() -> int:
     p.add_argument("--max-running", type=int, default=32, help="server --max-running (default 32)")
     p.add_argument("--max-queue", type=int, default=8, help="server --max-queue, small so bursts get 429 (default 8)")
     p.add_argument("--max-model-len", type=int, default=1024)
+    p.add_argument("--kv-cache-mb", type=int, default=256,
+                   help="server --kv-cache-mb when it has the flag (default 256; 0: the server's default)")
     p.add_argument("--max-tokens", type=int, default=32, help="largest max_tokens of ordinary requests")
     p.add_argument("--probe-share", type=float, default=0.15, help="share of requests that are greedy probes")
     p.add_argument("--drop-share", type=float, default=0.1, help="share of requests that are streams dropped mid-way")
