@@ -47,6 +47,7 @@ let package = Package(
         ),
         .target(name: "Engine", dependencies: ["Model", "Tokenizer", "GGUF", "Adapters"]),
         .target(name: "OpenAIAPI"),
+        .target(name: "Eval"),
         .target(
             name: "Server",
             dependencies: [
@@ -61,12 +62,13 @@ let package = Package(
         .executableTarget(
             name: "tandem",
             dependencies: [
-                "Engine", "Model", "Tokenizer", "GGUF", "Server",
+                "Engine", "Model", "Tokenizer", "GGUF", "Server", "Eval",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
         .testTarget(name: "GGUFTests", dependencies: ["GGUF"], exclude: ["Fixtures"]),
+        .testTarget(name: "EvalTests", dependencies: ["Eval"]),
         .testTarget(name: "TokenizerTests", dependencies: ["Tokenizer", "GGUF"], exclude: ["Fixtures"]),
         .testTarget(name: "ModelTests", dependencies: ["Model", "Tokenizer", "GGUF", "Engine"], exclude: ["Fixtures"]),
         .testTarget(name: "EngineTests", dependencies: ["Engine", "Model", "Tokenizer", "GGUF"]),

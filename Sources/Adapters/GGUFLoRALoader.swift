@@ -20,7 +20,8 @@ public enum GGUFLoRALoader {
         let start = DispatchTime.now()
         let gguf: GGUFFile
         do {
-            gguf = try GGUFFile(path: path)
+            // Copied into memory rather than mapped, for the same reason as SafetensorsFile.
+            gguf = try GGUFFile(storage: ByteStorage(copying: Data(contentsOf: URL(fileURLWithPath: path))), path: path)
         } catch {
             throw AdapterError.invalidConfig(file: path, reason: "not a readable GGUF file: \(error)")
         }

@@ -28,7 +28,9 @@ public struct SafetensorsFile: Sendable {
     public init(path: String) throws {
         let data: Data
         do {
-            data = try Data(contentsOf: URL(fileURLWithPath: path), options: .alwaysMapped)
+            // Read, not mapped: the folder may be overwritten while we load (hot swap), and a mapped
+            // file that shrinks under us is a SIGBUS, not an error. Adapters are a few megabytes.
+            data = try Data(contentsOf: URL(fileURLWithPath: path))
         } catch {
             throw AdapterError.io(file: path, reason: "cannot read: \(error.localizedDescription)")
         }

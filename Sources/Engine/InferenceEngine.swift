@@ -110,7 +110,10 @@ public final class InferenceEngine: @unchecked Sendable {
         condition.lock()
         defer { condition.unlock() }
         guard accepting else { throw EngineError.shuttingDown }
-        guard waiting.count < configuration.maxQueue else { throw EngineError.queueFull(waiting: waiting.count) }
+        // Free running slots count as room too: admission happens at the next step boundary, so a
+        // burst on an idle engine must not be refused while slots are empty.
+        let freeSlots = max(0, configuration.limits.maxRunning - snapshotValue.running)
+        guard waiting.count < configuration.maxQueue + freeSlots else { throw EngineError.queueFull(waiting: waiting.count) }
         nextID += 1
         let sequence = ActiveSequence(id: nextID, request: request, worstCasePages: needed, tokenizer: tokenizer, continuation: continuation)
         continuation.onTermination = { @Sendable _ in sequence.cancel() }

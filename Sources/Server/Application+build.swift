@@ -7,7 +7,9 @@ import ServiceLifecycle
 ///
 /// With `serving` nil the model is loaded by a service after the server starts listening, so
 /// `/health` answers 503 while it loads.
-public func buildApplication(configuration: ServerConfiguration, serving: ServingModel? = nil, logger: Logger) -> some ApplicationProtocol {
+/// `onListening` gets the bound port (useful with port 0).
+public func buildApplication(configuration: ServerConfiguration, serving: ServingModel? = nil, logger: Logger,
+                             onListening: (@Sendable (Int) async -> Void)? = nil) -> some ApplicationProtocol {
     let state = ServingState(model: serving)
     let metrics = ServerMetrics()
     let router = Router(context: BasicRequestContext.self)
@@ -26,6 +28,7 @@ public func buildApplication(configuration: ServerConfiguration, serving: Servin
         configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "tandem"),
         services: [EngineService(configuration: configuration, state: state, metrics: metrics, logger: logger),
                    AdapterWatchService(interval: configuration.adapterScanInterval, state: state)],
+        onServerRunning: { channel in await onListening?(channel.localAddress?.port ?? configuration.port) },
         logger: logger
     )
 }

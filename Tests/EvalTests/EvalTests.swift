@@ -1,0 +1,72 @@
+import Eval
+import Foundation
+import Testing
+
+/// Expectations, statistics and report formats of `tandem eval` on fixed inputs.
+struct EvalTests {
+    func one(_ line: String) throws -> EvalCase { try EvalCase.suite(line, file: "t.jsonl")[0] }
+
+    @Test func everyExpectationType() throws {
+        let exact = try one(#"{"id":"a","prompt":"x","exact":"Paris"}"#)
+        #expect(exact.check(" Paris\n").passed && !exact.check("Paris.").passed)
+        let contains = try one(#"{"prompt":"x","contains":["red","blue"]}"#)
+        #expect(contains.id == "line-1" && contains.check("red and blue").passed && !contains.check("red").passed)
+        let regex = try one(#"{"prompt":"x","regex":"(?i)\\barr+\\b"}"#)
+        #expect(regex.check("ARRR, matey").passed && !regex.check("barrel").passed)
+        let json = try one(#"{"messages":[{"role":"user","content":"x"}],"json_fields":{"category":"billing","priority":"high","n":2}}"#)
+        #expect(json.check(#"{"category": "billing", "priority": "high", "n": 2.0, "extra": true}"#) == (true, true))
+        #expect(json.check(#"{"category": "billing", "priority": "low", "n": 2}"#) == (false, true))
+        #expect(json.check("category: billing") == (false, false))
+        let choices = try one(#"{"prompt":"x","choices":["yes","no"]}"#)
+        #expect(choices.check("no").passed && !choices.check("maybe").passed)
+        #expect(choices.check("no").validJSON == nil)
+    }
+
+    @Test("bad cases name the file and line", arguments: [
+        #"{"prompt":"x"}"#, #"{"prompt":"x","exact":"a","regex":"b"}"#, #"{"exact":"a"}"#, #"{"prompt":"x","regex":"("}"#,
+        #"{"prompt":"x","choices":[]}"#, "not json", "",
+    ])
+    func badCases(_ line: String) {
+        do {
+            _ = try EvalCase.suite("\n" + line, file: "suite.jsonl")
+            Issue.record("accepted: \(line)")
+        } catch {
+            #expect("\(error)".hasPrefix("suite.jsonl:"), "\(error)")
+        }
+    }
+
+    @Test func wilsonIntervalMatchesTheFormula() {
+        // Reference values from statsmodels' proportion_confint(method="wilson").
+        let (low, high) = ModelSummary.wilson(passed: 30, total: 40)
+        #expect(abs(low - 0.5980) < 1e-3 && abs(high - 0.8581) < 1e-3)
+        let zero = ModelSummary.wilson(passed: 0, total: 40)
+        #expect(zero.low == 0 && abs(zero.high - 0.0876) < 1e-3)
+        let all = ModelSummary.wilson(passed: 30, total: 30)
+        #expect(abs(all.low - 0.8865) < 1e-3 && all.high == 1)
+    }
+
+    @Test func summaryAndTable() {
+        func result(_ id: String, _ passed: Bool, json: Bool?, prompt: Int, completion: Int, ttft: Double) -> CaseResult {
+            CaseResult(caseID: id, answer: passed ? "ok" : "bad", passed: passed, validJSON: json, promptTokens: prompt,
+                       completionTokens: completion, timeToFirstToken: ttft, decodeSeconds: Double(completion - 1) * 0.01)
+        }
+        let rows = [
+            ModelSummary(model: "base:few", results: [result("a", false, json: false, prompt: 200, completion: 10, ttft: 0.3),
+                                                      result("b", true, json: true, prompt: 210, completion: 10, ttft: 0.5)]),
+            ModelSummary(model: "triage", results: [result("a", true, json: true, prompt: 20, completion: 12, ttft: 0.05),
+                                                    result("b", true, json: true, prompt: 30, completion: 12, ttft: 0.07)]),
+        ]
+        #expect(rows[0].accuracy == 0.5 && rows[0].validJSONRate == 0.5 && rows[0].meanPromptTokens == 205)
+        #expect(rows[0].ttftP50Milliseconds.map { abs($0 - 400) < 1e-9 } == true)
+        #expect(rows[1].decodeTokensPerSecond.map { abs($0 - 100) < 1e-9 } == true)
+        #expect(rows[1].tokensPer1kRequests == 37_000)
+        let table = EvalReport.render(rows, baseID: "base", format: .markdown)
+        #expect(table.contains("| base:few | prompt (base + role) | 50.0% (1/2) |"))
+        #expect(table.contains("| triage | fine-tune (adapter) | 100.0% (2/2) |"))
+        #expect(EvalReport.kind(of: "triage:strict", baseID: "base") == "hybrid (adapter + role)")
+        let csv = EvalReport.render(rows, baseID: "base", format: .csv)
+        #expect(csv.split(separator: "\n").count == 3)
+        let json = EvalReport.render(rows, baseID: "base", format: .json)
+        #expect((try? JSONDecoder().decode([ModelSummary].self, from: Data(json.utf8))) == rows)
+    }
+}
