@@ -11,8 +11,10 @@ export OPENBLAS_CORETYPE ?= $(shell grep -q avx512f /proc/cpuinfo 2>/dev/null &&
 setup:
 	./scripts/setup.sh
 
+# Tests are built with everything else: `swift build` without them and `swift test` would each
+# invalidate the other's build and compile the whole package twice.
 build: setup
-	$(SWIFT) build -c release
+	$(SWIFT) build -c release --build-tests
 
 serve: build
 	.build/release/tandem serve --model models/gemma-3-270m-q4_k_m.gguf --adapters adapters --port $(PORT)
@@ -20,13 +22,13 @@ serve: build
 # Unit, golden and in-process server tests, then the end-to-end suite against the real binary.
 test: build unit-test e2e-test
 
-unit-test:
-	$(SWIFT) test -c release
+unit-test: build
+	$(SWIFT) test -c release --skip-build
 
 e2e-deps:
 	@$(PYTHON) -c "import openai, pytest" 2>/dev/null || $(PYTHON) -m pip install --quiet -r e2e/requirements.txt
 
-e2e-test: e2e-deps
+e2e-test: build e2e-deps
 	$(PYTHON) -m pytest e2e -q -p no:cacheprovider
 
 bench: build

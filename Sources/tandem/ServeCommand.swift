@@ -37,6 +37,15 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(name: .customLong("default-max-tokens"), help: "max_tokens when a request gives none.")
     var defaultMaxTokens = 1024
 
+    @Option(name: .customLong("max-n"), help: "Largest n (choices per request).")
+    var maxN = 8
+
+    @Option(name: .customLong("max-messages"), help: "Most messages in one chat request.")
+    var maxMessages = 1024
+
+    @Option(name: .customLong("max-stop-strings"), help: "Most stop strings in one request.")
+    var maxStopStrings = 8
+
     @Option(name: .customLong("chat-template"), help: "Chat format: gemma, llama2 or chatml (default: detected from the GGUF).")
     var chatTemplate: String?
 
@@ -90,6 +99,9 @@ struct ServeCommand: AsyncParsableCommand {
         configuration.maxQueue = maxQueue
         configuration.maxPrefillTokensPerStep = maxPrefillTokensPerStep
         configuration.kvCacheMB = kvCacheMB
+        configuration.maxChoices = maxN
+        configuration.maxMessages = maxMessages
+        configuration.maxStopStrings = maxStopStrings
         configuration.prefixCaching = !noPrefixCache
         configuration.maxLoRARank = maxLoRARank
         configuration.maxLoadedAdapters = maxLoadedAdapters
