@@ -35,7 +35,8 @@ public final class Gemma3Model: LanguageModel, @unchecked Sendable {
             ["attn_norm", "attn_q", "attn_k", "attn_v", "attn_output", "attn_q_norm", "attn_k_norm",
              "post_attention_norm", "ffn_norm", "ffn_gate", "ffn_up", "ffn_down", "post_ffw_norm"].map { "blk.\(i).\($0).weight" }
         }
-        let w = try WeightLoader(gguf: gguf, names: names)
+        // The embedding and head stay quantized: they serve one row per token / per logit row.
+        let w = try WeightLoader(gguf: gguf, names: names, quantizedOnly: ["token_embd.weight", "output.weight"])
         embedding = try w.matrix("token_embd.weight", inputs: c.hiddenSize, outputs: c.vocabularySize)
         outputNorm = try w.vector("output_norm.weight", count: c.hiddenSize)
         layers = try (0..<c.layerCount).map { i in
@@ -81,7 +82,7 @@ public final class Gemma3Model: LanguageModel, @unchecked Sendable {
         // Embedding lookup, scaled by √hidden (rounded to Float like the reference).
         let embedScale = Float(Double(hidden).squareRoot())
         for r in 0..<rows {
-            (x + r * hidden).update(from: embedding.values.pointer + Int(batch.tokens[r]) * hidden, count: hidden)
+            embedding.row(Int(batch.tokens[r]), into: x + r * hidden)
             Kernels.scale(x + r * hidden, by: embedScale, count: hidden)
         }
 

@@ -37,7 +37,8 @@ public final class LlamaModel: LanguageModel, @unchecked Sendable {
         let names = ["token_embd.weight", "output_norm.weight"] + (tiedHead ? [] : ["output.weight"]) + (0..<c.layerCount).flatMap { i in
             ["attn_norm", "attn_q", "attn_k", "attn_v", "attn_output", "ffn_norm", "ffn_gate", "ffn_up", "ffn_down"].map { "blk.\(i).\($0).weight" }
         }
-        let w = try WeightLoader(gguf: gguf, names: names)
+        // The embedding and head stay quantized: they serve one row per token / per logit row.
+        let w = try WeightLoader(gguf: gguf, names: names, quantizedOnly: ["token_embd.weight", "output.weight"])
         embedding = try w.matrix("token_embd.weight", inputs: c.hiddenSize, outputs: c.vocabularySize)
         head = tiedHead ? embedding : try w.matrix("output.weight", inputs: c.hiddenSize, outputs: c.vocabularySize)
         outputNorm = try w.vector("output_norm.weight", count: c.hiddenSize)
@@ -77,7 +78,7 @@ public final class LlamaModel: LanguageModel, @unchecked Sendable {
         let scores = w.buffer(8, count: maxPosition + 1)     // attention weights [positions]
 
         for r in 0..<rows {
-            (x + r * hidden).update(from: embedding.values.pointer + Int(batch.tokens[r]) * hidden, count: hidden)
+            embedding.row(Int(batch.tokens[r]), into: x + r * hidden)
         }
         for (i, layer) in layers.enumerated() {
             Kernels.rmsNorm(x, rows: rows, dim: hidden, weight: layer.attentionNorm.pointer, eps: c.rmsEpsilon, into: h)

@@ -8,9 +8,11 @@ struct WeightLoader {
     let gguf: GGUFFile
     private let loaded: [String: FloatBuffer]
 
-    /// Dequantizes `names` (all must exist) using every core.
-    init(gguf: GGUFFile, names: [String]) throws {
+    /// Dequantizes `names` (all must exist) using every core. Names in `quantizedOnly` whose block
+    /// type has a kernel are left in the file (see `WeightMatrix`).
+    init(gguf: GGUFFile, names: [String], quantizedOnly: Set<String> = []) throws {
         self.gguf = gguf
+        let names = names.filter { name in !(quantizedOnly.contains(name) && gguf.tensors[name].map { QuantizedKernel.supports($0.type) } == true) }
         let infos = try names.map { try gguf.tensor($0) }
         let buffers = infos.map { FloatBuffer(count: $0.elementCount) }
         // Largest first so the two cores finish together.
@@ -29,7 +31,7 @@ struct WeightLoader {
             throw ModelError.gguf(.shapeMismatch(file: gguf.path, tensor: name, expected: [inputs, outputs], actual: info.shape))
         }
         let quantized = QuantizedKernel.supports(info.type) ? (info.type, gguf.bytes(of: info).baseAddress!) : nil
-        return WeightMatrix(inputs: inputs, outputs: outputs, values: loaded[name]!, quantized: quantized, storage: gguf.storage)
+        return WeightMatrix(inputs: inputs, outputs: outputs, values: loaded[name], quantized: quantized, storage: gguf.storage)
     }
 
     /// A vector of `count` values.

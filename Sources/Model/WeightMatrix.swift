@@ -5,16 +5,19 @@ import GGUF
 ///
 /// Float32 values feed OpenBLAS. When the file stores the matrix in a block type with a kernel, the
 /// quantized blocks (still in the mmap'd file) serve small batches, where reading fewer bytes counts.
+/// A matrix may have no Float32 copy at all (`values` nil): then every batch runs the quantized
+/// kernel, 32 rows at a time. The embedding / output head is kept that way: its Float32 copy alone
+/// would be 671 MB, and the head only ever sees the few rows that need logits.
 public struct WeightMatrix: @unchecked Sendable {
     public let inputs: Int
     public let outputs: Int
-    public let values: FloatBuffer
+    public let values: FloatBuffer?
     /// Quantized rows in the mapped file, kept alive by `storage`.
     let quantized: (type: GGMLType, blocks: UnsafeRawPointer)?
     let storage: AnyObject?
 
-    public init(inputs: Int, outputs: Int, values: FloatBuffer, quantized: (type: GGMLType, blocks: UnsafeRawPointer)? = nil, storage: AnyObject? = nil) {
-        precondition(values.count == inputs * outputs)
+    public init(inputs: Int, outputs: Int, values: FloatBuffer?, quantized: (type: GGMLType, blocks: UnsafeRawPointer)? = nil, storage: AnyObject? = nil) {
+        precondition(values.map { $0.count == inputs * outputs } ?? (quantized != nil), "a weight matrix needs Float32 values or quantized blocks")
         self.inputs = inputs
         self.outputs = outputs
         self.values = values
@@ -26,6 +29,14 @@ public struct WeightMatrix: @unchecked Sendable {
     /// a one-row sgemm in OpenBLAS 0.3.21.
     @inline(__always)
     public func apply(_ x: UnsafePointer<Float>, rows: Int, into y: UnsafeMutablePointer<Float>) {
+        guard let values else {
+            let quantized = quantized!
+            for start in stride(from: 0, to: rows, by: QuantizedKernel.maximumRows) {
+                QuantizedKernel.apply(quantized.type, quantized.blocks, inputs: inputs, outputs: outputs, x: x + start * inputs,
+                                      rows: min(QuantizedKernel.maximumRows, rows - start), into: y + start * outputs)
+            }
+            return
+        }
         if let quantized, rows <= QuantizedKernel.maximumRows {
             QuantizedKernel.apply(quantized.type, quantized.blocks, inputs: inputs, outputs: outputs, x: x, rows: rows, into: y)
         } else if rows == 1 {
@@ -33,6 +44,17 @@ public struct WeightMatrix: @unchecked Sendable {
         } else {
             cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(rows), Int32(outputs), Int32(inputs),
                         1, x, Int32(inputs), values.pointer, Int32(inputs), 0, y, Int32(outputs))
+        }
+    }
+
+    /// Row `i` of W (`inputs` floats), e.g. one token's embedding.
+    public func row(_ i: Int, into out: UnsafeMutablePointer<Float>) {
+        if let values {
+            out.update(from: values.pointer + i * inputs, count: inputs)
+        } else {
+            let (type, blocks) = quantized!
+            let rowBytes = inputs / type.blockSize * type.blockBytes
+            Dequantizer.dequantize(UnsafeRawBufferPointer(start: blocks + i * rowBytes, count: rowBytes), type: type, count: inputs, into: out)
         }
     }
 }
