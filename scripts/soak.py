@@ -508,7 +508,9 @@ class Soak:
                         raise Problem("mixed_up_response", f"{kind} {model}: got {text!r}, expected one of {sorted(allowed)}")
             self.stats.outcome(kind, outcome)
             if outcome == "429":
-                time.sleep(rng.uniform(0.05, 0.5))
+                # A well-behaved client waits about as long as Retry-After says (the burst thread
+                # is the one that keeps hammering).
+                time.sleep(rng.uniform(0.5, 1.5))
         except Problem as p:
             self.stats.outcome(kind, "error")
             self.stats.error(p.kind, p.detail)
@@ -678,8 +680,18 @@ class Soak:
         load_start = time.monotonic()
         for t in threads:
             t.start()
-        warmup = min(self.args.warmup, self.args.duration / 3)
-        time.sleep(warmup)
+        # Warm-up: at least --warmup seconds, and until the KV pool is nearly full. The prefix cache
+        # keeps pages until the --kv-cache-mb budget is reached, so RSS grows by design until then;
+        # only after that does "flat memory" mean anything. Bounded by half the duration.
+        warmup_start = time.monotonic()
+        time.sleep(min(self.args.warmup, self.args.duration / 3))
+        while time.monotonic() - load_start < self.args.duration / 2 and self.alive():
+            values = self.metrics()
+            used, total = values.get("tandem_kv_pages_used", 0), values.get("tandem_kv_pages_total", 0)
+            if total == 0 or used >= 0.9 * total:
+                break
+            time.sleep(5)
+        warmup = time.monotonic() - warmup_start
         rss_warm = rss_kb(self.proc.pid) if self.alive() else 0
         print(f"soak: RSS after {warmup:.0f} s of warm-up: {rss_warm / 1024:.1f} MiB", flush=True)
         rss_peak = rss_warm

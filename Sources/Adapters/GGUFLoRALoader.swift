@@ -37,29 +37,11 @@ public enum GGUFLoRALoader {
         }
         let alpha = gguf.metadata["adapter.lora.alpha"]?.double ?? 0
 
-        var pairs: [LoRAAdapter.Site: (a: TensorInfo?, b: TensorInfo?)] = [:]
-        for tensorName in gguf.tensorNames {
-            let info = gguf.tensors[tensorName]!
-            guard let (site, isA) = parse(tensorName) else {
-                if tensorName.hasSuffix(".lora_a") || tensorName.hasSuffix(".lora_b") {
-                    throw AdapterError.incompatible(file: path, tensor: tensorName, reason: "not a q/k/v/o/gate/up/down projection of a decoder layer")
-                }
-                continue // e.g. norms that mergekit exports; this server applies only LoRA pairs
-            }
-            guard site.layer < config.layerCount else {
-                throw AdapterError.incompatible(file: path, tensor: tensorName, reason: "layer \(site.layer) but the base has \(config.layerCount)")
-            }
-            var pair = pairs[site] ?? (nil, nil)
-            if isA { pair.a = info } else { pair.b = info }
-            pairs[site] = pair
-        }
-        guard !pairs.isEmpty else { throw AdapterError.invalidConfig(file: path, reason: "holds no lora_a/lora_b tensors") }
-
+        // Norms that mergekit exports are skipped: this server applies only LoRA pairs.
+        let pairs = try LoRAShapeCheck.pairs(gguf.tensorNames.map { ($0, gguf.tensors[$0]!) }, file: path, base: config, parse: parse,
+                                             looksLikeLoRA: { $0.hasSuffix(".lora_a") || $0.hasSuffix(".lora_b") })
         var weights: [LoRAAdapter.Site: LoRAAdapter.Weights] = [:]
-        for (site, pair) in pairs {
-            guard let a = pair.a, let b = pair.b else {
-                throw AdapterError.incompatible(file: path, tensor: (pair.a ?? pair.b)!.name, reason: "its lora_a/lora_b partner is missing")
-            }
+        for (site, (_, a), (_, b)) in pairs {
             // ggml lists dimensions fastest first; row-major shapes are the reverse.
             weights[site] = try LoRAShapeCheck.weights(
                 site: site, file: path, aName: a.name, bName: b.name,

@@ -33,6 +33,38 @@ enum LoRAShapeCheck {
         return .init(rank: rank, inputs: inputs, outputs: outputs, scale: scale(rank), a: buffer(av), b: buffer(bv))
     }
 
+    /// Pairs each site's lora_A and lora_B among `tensors` (name, tensor), in file order.
+    /// `parse` maps a tensor name to its site and whether it is A; a LoRA-looking name it cannot
+    /// place (`looksLikeLoRA`) is refused, anything else (norms, embeddings) is skipped. `keep`
+    /// filters layers (PEFT's `layers_to_transform`).
+    static func pairs<T>(_ tensors: [(name: String, tensor: T)], file: String, base: ModelConfig,
+                         parse: (String) -> (LoRAAdapter.Site, Bool)?, looksLikeLoRA: (String) -> Bool,
+                         keep: (Int) -> Bool = { _ in true }) throws -> [(site: LoRAAdapter.Site, a: (String, T), b: (String, T))] {
+        var found: [LoRAAdapter.Site: (a: (String, T)?, b: (String, T)?)] = [:]
+        for (name, tensor) in tensors {
+            guard let (site, isA) = parse(name) else {
+                if looksLikeLoRA(name) {
+                    throw AdapterError.incompatible(file: file, tensor: name, reason: "not a q/k/v/o/gate/up/down projection of a decoder layer")
+                }
+                continue
+            }
+            guard site.layer < base.layerCount else {
+                throw AdapterError.incompatible(file: file, tensor: name, reason: "layer \(site.layer) but the base has \(base.layerCount)")
+            }
+            guard keep(site.layer) else { continue }
+            var pair = found[site] ?? (nil, nil)
+            if isA { pair.a = (name, tensor) } else { pair.b = (name, tensor) }
+            found[site] = pair
+        }
+        guard !found.isEmpty else { throw AdapterError.invalidConfig(file: file, reason: "holds no LoRA A/B tensors") }
+        return try found.map { site, pair in
+            guard let a = pair.a, let b = pair.b else {
+                throw AdapterError.incompatible(file: file, tensor: (pair.a ?? pair.b)!.0, reason: "its LoRA A/B partner is missing")
+            }
+            return (site, a, b)
+        }
+    }
+
     static func buffer(_ values: [Float]) -> FloatBuffer {
         let b = FloatBuffer(count: values.count)
         values.withUnsafeBufferPointer { b.pointer.update(from: $0.baseAddress!, count: values.count) }

@@ -68,30 +68,12 @@ public enum PEFTLoader {
         let file = try SafetensorsFile(path: tensorPath)
         let allowedLayers = peft.layers_to_transform?.values
 
-        // Pair lora_A / lora_B tensors by their module path.
-        var pairs: [Site: (a: SafetensorsFile.Tensor?, b: SafetensorsFile.Tensor?)] = [:]
-        for (tensorName, tensor) in file.tensors {
-            guard let (site, isA) = parse(tensorName) else {
-                if tensorName.contains("lora_") {
-                    throw AdapterError.incompatible(file: tensorPath, tensor: tensorName, reason: "not a q/k/v/o/gate/up/down projection of a decoder layer")
-                }
-                continue // e.g. saved embeddings or biases this server does not apply
-            }
-            guard site.layer < config.layerCount else {
-                throw AdapterError.incompatible(file: tensorPath, tensor: tensorName, reason: "layer \(site.layer) but the base has \(config.layerCount)")
-            }
-            if let allowedLayers, !allowedLayers.contains(site.layer) { continue }
-            var pair = pairs[site] ?? (nil, nil)
-            if isA { pair.a = tensor } else { pair.b = tensor }
-            pairs[site] = pair
-        }
-        guard !pairs.isEmpty else { throw AdapterError.invalidSafetensors(file: tensorPath, reason: "holds no lora_A/lora_B tensors") }
-
+        // Saved embeddings or biases are skipped: this server applies only LoRA pairs.
+        let pairs = try LoRAShapeCheck.pairs(file.tensors.sorted { $0.key < $1.key }.map { ($0.key, $0.value) }, file: tensorPath, base: config,
+                                             parse: parse, looksLikeLoRA: { $0.contains("lora_") },
+                                             keep: { allowedLayers?.contains($0) ?? true })
         var weights: [LoRAAdapter.Site: LoRAAdapter.Weights] = [:]
-        for (site, pair) in pairs {
-            guard let a = pair.a, let b = pair.b else {
-                throw AdapterError.incompatible(file: tensorPath, tensor: (pair.a ?? pair.b)!.name, reason: "its lora_A/lora_B partner is missing")
-            }
+        for (site, (_, a), (_, b)) in pairs {
             weights[site] = try LoRAShapeCheck.weights(
                 site: site, file: tensorPath, aName: a.name, bName: b.name, aShape: a.shape, bShape: b.shape,
                 a: { file.floats(a) }, b: { permutedForRoPE(file.floats(b), site: site, base: config) }, base: config, maxRank: maxRank
