@@ -51,6 +51,9 @@ public final class AdapterRegistry: @unchecked Sendable {
     private var baseRoleBook = RoleBook()
     private var baseRolesError: String?
     private var nextVersion = 1
+    /// Folders seen new or changed by the last watcher scan, by fingerprint: taken only when the
+    /// next scan sees the same files (see `refresh(waitForStableFiles:)`).
+    private var unsettled: [String: String] = [:]
 
     public init(directory: String, base: ModelConfig, limits: Limits = .init()) {
         self.directory = directory
@@ -91,7 +94,7 @@ public final class AdapterRegistry: @unchecked Sendable {
         lock.unlock()
         let adapter: LoRAAdapter
         do {
-            adapter = try entry.location.load(name: name, base: base, maxRank: limits.maxRank, version: version)
+            adapter = try Self.loadConsistently(entry.location, name: name, base: base, maxRank: limits.maxRank, version: version)
         } catch {
             lock.withLock { entries[name]?.error = "\(error)" }
             throw error
@@ -107,14 +110,26 @@ public final class AdapterRegistry: @unchecked Sendable {
 
     /// Rescans the folder: new adapters become servable, removed ones disappear, changed ones that
     /// were loaded are reloaded (a failed reload keeps the old version and records why).
-    public func refresh() {
+    ///
+    /// With `waitForStableFiles` (the folder watcher), a new or changed folder is taken only when
+    /// two scans in a row see the same files: a writer that copies files one by one (weights, then
+    /// roles) is never caught half way, which would pair one adapter's weights with another's roles.
+    /// Removals take effect at once. The cost is one scan interval of latency.
+    public func refresh(waitForStableFiles: Bool = false) {
         let found = scan()
         var toReload: [(String, AdapterLocation)] = []
         lock.withLock {
             for (name, entry) in entries where found[name] == nil && !entry.explicit { entries[name] = nil }
+            unsettled = unsettled.filter { found[$0.key] != nil }
             for (name, item) in found {
+                let changed = entries[name].map { $0.fingerprint != item.fingerprint || $0.location != item.location } ?? true
+                if waitForStableFiles && changed && unsettled[name] != item.fingerprint {
+                    unsettled[name] = item.fingerprint
+                    continue
+                }
+                unsettled[name] = nil
                 if var entry = entries[name] {
-                    if entry.fingerprint != item.fingerprint || entry.location != item.location {
+                    if changed {
                         entry.location = item.location
                         entry.fingerprint = item.fingerprint
                         entry.roles = item.roles.book
@@ -133,7 +148,7 @@ public final class AdapterRegistry: @unchecked Sendable {
         for (name, location) in toReload {
             let version = lock.withLock { defer { nextVersion += 1 }; return nextVersion }
             do {
-                let fresh = try location.load(name: name, base: base, maxRank: limits.maxRank, version: version)
+                let fresh = try Self.loadConsistently(location, name: name, base: base, maxRank: limits.maxRank, version: version)
                 lock.withLock {
                     entries[name]?.loaded = fresh
                     entries[name]?.error = nil
@@ -207,6 +222,27 @@ public final class AdapterRegistry: @unchecked Sendable {
         }
     }
 
+    /// Loads `location`, retrying when its files changed while they were read (a copy in progress),
+    /// so a torn mix of two versions is never served.
+    static func loadConsistently(_ location: AdapterLocation, name: String, base: ModelConfig, maxRank: Int, version: Int) throws -> LoRAAdapter {
+        for _ in 0..<3 {
+            let before = fingerprint(location)
+            let adapter = try location.load(name: name, base: base, maxRank: maxRank, version: version)
+            if fingerprint(location) == before { return adapter }
+            Thread.sleep(forTimeInterval: 0.1)
+        }
+        throw AdapterError.io(file: location.path, reason: "its files kept changing while being read; retry once the copy is complete")
+    }
+
+    static func fingerprint(_ location: AdapterLocation) -> String {
+        location.watchedFiles.map { file -> String in
+            let attributes = try? FileManager.default.attributesOfItem(atPath: file)
+            let date = (attributes?[.modificationDate] as? Date)?.timeIntervalSince1970 ?? 0
+            let size = (attributes?[.size] as? Int) ?? -1
+            return "\(date):\(size)"
+        }.joined(separator: "|")
+    }
+
     /// Every adapter in the folder: sub-folders (PEFT or one `.gguf`) and loose `NAME.gguf` files.
     private func scan() -> [String: (location: AdapterLocation, fingerprint: String, roles: (book: RoleBook, error: String?))] {
         let fm = FileManager.default
@@ -216,13 +252,7 @@ public final class AdapterRegistry: @unchecked Sendable {
             let name = entry.hasSuffix(".gguf") ? String(entry.dropLast(5)) : entry
             guard (try? AdapterError.validate(name: name)) != nil, found[name] == nil,
                   let location = AdapterLocation.find(at: directory + "/" + entry) else { continue }
-            let fingerprint = location.watchedFiles.map { file -> String in
-                let attributes = try? fm.attributesOfItem(atPath: file)
-                let date = (attributes?[.modificationDate] as? Date)?.timeIntervalSince1970 ?? 0
-                let size = (attributes?[.size] as? Int) ?? -1
-                return "\(date):\(size)"
-            }.joined(separator: "|")
-            found[name] = (location, fingerprint, location.rolesPath.map(Self.readRoles) ?? (RoleBook(), nil))
+            found[name] = (location, Self.fingerprint(location), location.rolesPath.map(Self.readRoles) ?? (RoleBook(), nil))
         }
         return found
     }

@@ -76,7 +76,7 @@ struct AdapterWatchService: Service {
     func run() async throws {
         while !Task.isCancelled && !Task.isShuttingDownGracefully {
             try? await Task.sleep(for: interval)
-            state.current?.adapters.refresh()
+            state.current?.adapters.refresh(waitForStableFiles: true)
         }
     }
 }

@@ -203,6 +203,36 @@ struct AdapterValidationTests {
         #expect(second !== first && second.rank == 16 && second.version > first.version && first.rank == 4)
     }
 
+    @Test("the watcher takes a new or changed folder only when two scans see the same files")
+    func watcherWaitsForStableFiles() throws {
+        let dir = try folder(["alpha": "random-r4"])
+        let registry = AdapterRegistry(directory: dir, base: base)
+        #expect(registry.names == ["alpha"])
+        try FileManager.default.copyItem(atPath: fixtures.appendingPathComponent("random-r8").path, toPath: dir + "/beta")
+        registry.refresh(waitForStableFiles: true)
+        #expect(registry.names == ["alpha"]) // seen once: maybe still being copied
+        registry.refresh(waitForStableFiles: true)
+        #expect(registry.names == ["alpha", "beta"])
+        // A change half way through (weights replaced, roles still to come) is not taken...
+        let first = try registry.adapter(named: "alpha")
+        try FileManager.default.removeItem(atPath: dir + "/alpha/adapter_model.safetensors")
+        try FileManager.default.copyItem(atPath: fixtures.appendingPathComponent("random-r16/adapter_model.safetensors").path, toPath: dir + "/alpha/adapter_model.safetensors")
+        registry.refresh(waitForStableFiles: true)
+        #expect(try registry.adapter(named: "alpha") === first)
+        try "roles:\n  r:\n    system_prompt: Hi.\n".write(toFile: dir + "/alpha/roles.yaml", atomically: true, encoding: .utf8)
+        registry.refresh(waitForStableFiles: true)
+        #expect(try registry.adapter(named: "alpha") === first)
+        // ...the finished one is, weights and roles together.
+        registry.refresh(waitForStableFiles: true)
+        let second = try registry.adapter(named: "alpha")
+        let roles = try registry.roles(ofAdapter: "alpha")
+        #expect(second !== first && second.rank == 16 && roles.roles["r"] != nil)
+        // Removal is immediate.
+        try FileManager.default.removeItem(atPath: dir + "/beta")
+        registry.refresh(waitForStableFiles: true)
+        #expect(registry.names == ["alpha"])
+    }
+
     @Test func leastRecentlyUsedAdaptersAreDroppedBeyondTheLimit() throws {
         let dir = try folder(["a": "random-r4", "b": "random-r4", "c": "random-r4"])
         let registry = AdapterRegistry(directory: dir, base: base, limits: .init(maxLoaded: 2))
