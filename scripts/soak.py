@@ -359,6 +359,11 @@ class Soak:
     def expect_refusal(self, kind: str, model: str, status: int, headers: dict, payload) -> str:
         """Classifies a non-200 answer: allowed refusals return their outcome name, others raise."""
         where = f"{kind} {model}"
+        if status == 503 and self.is_churn(model) and isinstance(payload, dict) \
+                and (payload.get("error") or {}).get("code") == "adapter_updating":
+            if not (headers.get("retry-after") or "").strip().isdigit():
+                raise Problem("503_without_retry_after", f"{where}: headers {headers}")
+            return "503_updating"  # its files are being copied: the server refuses rather than mix versions
         if status >= 500:
             raise Problem("http_5xx", f"{where}: HTTP {status} {str(payload)[:300]}")
         err = check_error_body(status, payload, where)

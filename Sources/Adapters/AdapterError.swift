@@ -10,6 +10,8 @@ public enum AdapterError: Error, CustomStringConvertible, Equatable {
     case unknownTarget(file: String, module: String)
     case nonFinite(file: String, tensor: String)
     case invalidRoles(file: String, reason: String)
+    /// The adapter's files changed since the folder was last scanned (a copy in progress).
+    case updating(String)
 
     public var description: String {
         switch self {
@@ -23,6 +25,7 @@ public enum AdapterError: Error, CustomStringConvertible, Equatable {
         case let .unknownTarget(file, module): return "\(file): target module '\(module)' is not a projection of this model (q, k, v, o, gate, up, down)"
         case let .nonFinite(file, tensor): return "\(file): tensor '\(tensor)' contains NaN or infinite values"
         case let .invalidRoles(file, reason): return "\(file): \(reason)"
+        case let .updating(name): return "adapter '\(name)' is being updated on disk; retry in a moment"
         }
     }
 

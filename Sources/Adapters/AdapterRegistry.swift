@@ -94,7 +94,13 @@ public final class AdapterRegistry: @unchecked Sendable {
         lock.unlock()
         let adapter: LoRAAdapter
         do {
-            adapter = try Self.loadConsistently(entry.location, name: name, base: base, maxRank: limits.maxRank, version: version)
+            let (loaded, fingerprint) = try Self.loadConsistently(entry.location, name: name, base: base, maxRank: limits.maxRank, version: version)
+            // Files newer than the last settled scan: a copy may be under way, and the roles we
+            // hold belong to the previous files. The watcher settles it within a second.
+            guard entry.explicit || fingerprint == entry.fingerprint else { throw AdapterError.updating(name) }
+            adapter = loaded
+        } catch AdapterError.updating(let name) {
+            throw AdapterError.updating(name)
         } catch {
             lock.withLock { entries[name]?.error = "\(error)" }
             throw error
@@ -148,7 +154,7 @@ public final class AdapterRegistry: @unchecked Sendable {
         for (name, location) in toReload {
             let version = lock.withLock { defer { nextVersion += 1 }; return nextVersion }
             do {
-                let fresh = try Self.loadConsistently(location, name: name, base: base, maxRank: limits.maxRank, version: version)
+                let fresh = try Self.loadConsistently(location, name: name, base: base, maxRank: limits.maxRank, version: version).adapter
                 lock.withLock {
                     entries[name]?.loaded = fresh
                     entries[name]?.error = nil
@@ -224,11 +230,12 @@ public final class AdapterRegistry: @unchecked Sendable {
 
     /// Loads `location`, retrying when its files changed while they were read (a copy in progress),
     /// so a torn mix of two versions is never served.
-    static func loadConsistently(_ location: AdapterLocation, name: String, base: ModelConfig, maxRank: Int, version: Int) throws -> LoRAAdapter {
+    static func loadConsistently(_ location: AdapterLocation, name: String, base: ModelConfig, maxRank: Int,
+                                 version: Int) throws -> (adapter: LoRAAdapter, fingerprint: String) {
         for _ in 0..<3 {
             let before = fingerprint(location)
             let adapter = try location.load(name: name, base: base, maxRank: maxRank, version: version)
-            if fingerprint(location) == before { return adapter }
+            if fingerprint(location) == before { return (adapter, before) }
             Thread.sleep(forTimeInterval: 0.1)
         }
         throw AdapterError.io(file: location.path, reason: "its files kept changing while being read; retry once the copy is complete")

@@ -51,6 +51,11 @@ struct ModelResolver {
             resolved.adapter = try registry.adapter(named: name)
         } catch let error as AdapterError {
             if case .notFound = error { throw APIError.modelNotFound(model) }
+            if case .updating = error {
+                var busy = APIError(status: .serviceUnavailable, message: "\(error)", type: "server_error", code: "adapter_updating")
+                busy.headers[.retryAfter] = "1"
+                throw busy
+            }
             throw APIError.invalid("The adapter '\(name)' cannot be used: \(error)", param: "model", code: "adapter_unusable")
         }
         return resolved
