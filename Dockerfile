@@ -23,7 +23,7 @@ FROM ${SWIFT_IMAGE} AS build
 ARG TANDEM_TARGET_CPU=haswell
 RUN apt-get update \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
-      libopenblas-dev libsentencepiece-dev \
+      libopenblas-dev libsentencepiece-dev libcurl4-openssl-dev \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 # Dependencies first so that a source change does not fetch them again. Package.resolved is copied
@@ -35,9 +35,12 @@ RUN swift package resolve
 COPY Sources ./Sources
 COPY Tests ./Tests
 # --static-swift-stdlib: the binary's only shared libraries are Debian's (OpenBLAS, SentencePiece,
-# libstdc++, glibc), so the runtime stage needs no Swift runtime. --strip-debug drops the DWARF
-# (122 → 94 MB) and keeps the symbol table, so crash backtraces still name functions.
-RUN TANDEM_TARGET_CPU="${TANDEM_TARGET_CPU}" swift build -c release --static-swift-stdlib --product tandem \
+# libcurl, libstdc++, glibc), so the runtime stage needs no Swift runtime. The static
+# FoundationNetworking (URLSession, used by `tandem eval`) does not pull in libcurl by itself, hence
+# libcurl4-openssl-dev and the explicit -lcurl.
+# --strip-debug drops the DWARF (122 → 94 MB) and keeps the symbol table, so crash backtraces still
+# name functions.
+RUN TANDEM_TARGET_CPU="${TANDEM_TARGET_CPU}" swift build -c release --static-swift-stdlib -Xlinker -lcurl --product tandem \
  && mkdir -p /out \
  && strip --strip-debug -o /out/tandem "$(swift build -c release --static-swift-stdlib --show-bin-path)/tandem"
 
@@ -57,12 +60,12 @@ RUN mkdir -p /models \
 
 # ---- runtime ----------------------------------------------------------------------------------
 FROM debian:bookworm-slim AS runtime
-# OpenBLAS (pthread variant; pulls libgfortran5 + libquadmath0) and SentencePiece. libstdc++6 and
-# libgcc-s1 are already in the base image. Nothing else: `ldd tandem` of the static-stdlib binary
-# names only these and glibc.
+# OpenBLAS (pthread variant; pulls libgfortran5 + libquadmath0), SentencePiece and libcurl (for
+# `tandem eval`'s HTTP client). libstdc++6 and libgcc-s1 are already in the base image. Nothing
+# else: `ldd tandem` of the static-stdlib binary names only these and glibc.
 # scripts/chroot_check.sh replays this stage (this ARG, the RUN below verbatim, the COPYs, USER, CMD),
 # so its root gets exactly this list.
-ARG RUNTIME_PACKAGES="libopenblas0-pthread libsentencepiece0"
+ARG RUNTIME_PACKAGES="libopenblas0-pthread libsentencepiece0 libcurl4"
 # The server runs as tandem (10001:10001), which can read /app and /models but write nowhere.
 RUN apt-get update \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends ${RUNTIME_PACKAGES} \

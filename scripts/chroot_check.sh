@@ -114,8 +114,8 @@ if [ -n "${TANDEM_BIN:-}" ]; then
 else
   say "building tandem: swift build -c release --static-swift-stdlib (TANDEM_TARGET_CPU=${TARGET_CPU:-native})"
   (cd "$ROOT" && TANDEM_TARGET_CPU=${TANDEM_TARGET_CPU:-$TARGET_CPU} nice -n 19 \
-     swift build -c release --static-swift-stdlib --scratch-path .build-static --product tandem)
-  BIN=$(cd "$ROOT" && swift build -c release --static-swift-stdlib --scratch-path .build-static --show-bin-path)/tandem
+     swift build -c release --static-swift-stdlib -Xlinker -lcurl --scratch-path .build-static --product tandem)
+  BIN=$(cd "$ROOT" && swift build -c release --static-swift-stdlib -Xlinker -lcurl --scratch-path .build-static --show-bin-path)/tandem
 fi
 [ -x "$BIN" ] || die "no executable at $BIN"
 if ldd "$BIN" | grep -Eq 'libswift|libFoundation|libdispatch|libBlocksRuntime'; then
