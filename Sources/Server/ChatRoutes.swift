@@ -117,6 +117,7 @@ struct CompletionRoutes<Context: RequestContext> {
     func logprobCount(enabled: Bool, top: Int?, param: String) throws -> Int? {
         guard enabled else {
             if let top, top > 0 { throw APIError.invalid("top_logprobs requires logprobs to be true", param: param) }
+            if let top, top < 0 { throw APIError.invalid("\(param) must be between 0 and 20", param: param) }
             return nil
         }
         let count = top ?? 0

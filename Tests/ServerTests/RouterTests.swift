@@ -111,6 +111,8 @@ struct RouterTests {
         (#"{"model":"gemma-3-270m","messages":[{"role":"user","content":"x"}],"logit_bias":{"abc":1}}"#, "logit_bias"),
         (#"{"model":"gemma-3-270m","messages":[{"role":"user","content":"x"}],"temperature":"hot"}"#, "temperature"),
         (#"{"messages":[{"role":"user","content":"x"}]}"#, "model"),
+        (#"{"model":"gemma-3-270m","messages":[{"role":"user","content":"x"}],"top_logprobs":-1}"#, "top_logprobs"),
+        (#"{"model":"gemma-3-270m","messages":[{"role":"user","content":"x"}],"n":1.5}"#, "n"),
     ])
     func invalidValues(_ body: String, _ param: String) async throws {
         try await app().test(.router) { client in
