@@ -92,19 +92,16 @@ public final class AdapterRegistry: @unchecked Sendable {
         let version = nextVersion
         nextVersion += 1
         lock.unlock()
-        let adapter: LoRAAdapter
+        let (adapter, fingerprint): (LoRAAdapter, String)
         do {
-            let (loaded, fingerprint) = try Self.loadConsistently(entry.location, name: name, base: base, maxRank: limits.maxRank, version: version)
-            // Files newer than the last settled scan: a copy may be under way, and the roles we
-            // hold belong to the previous files. The watcher settles it within a second.
-            guard entry.explicit || fingerprint == entry.fingerprint else { throw AdapterError.updating(name) }
-            adapter = loaded
-        } catch AdapterError.updating(let name) {
-            throw AdapterError.updating(name)
+            (adapter, fingerprint) = try Self.loadConsistently(entry.location, name: name, base: base, maxRank: limits.maxRank, version: version)
         } catch {
             lock.withLock { entries[name]?.error = "\(error)" }
             throw error
         }
+        // Files newer than the last settled scan: a copy may be under way, and the roles we hold
+        // belong to the previous files. The watcher settles it within a second.
+        guard entry.explicit || fingerprint == entry.fingerprint else { throw AdapterError.updating(name) }
         lock.withLock {
             entries[name]?.loaded = adapter
             entries[name]?.error = nil

@@ -15,10 +15,11 @@ final class ActiveSequence: @unchecked Sendable {
     var stops: StopStringMatcher
     /// Prompt tokens already run through the model.
     var promptOffset = 0
-    var generated = 0
-    var lastToken: Int32 = 0
     /// Sampled tokens, for the prefix cache (a finished chat turn is the next turn's prefix).
     var generatedIDs: [Int32] = []
+    var generated: Int { generatedIDs.count }
+    /// The token the next decode step feeds in.
+    var lastToken: Int32 { generatedIDs.last ?? 0 }
     /// Prompt tokens whose KV came from the prefix cache.
     var cachedTokens = 0
     /// Worst-case KV pages, committed while the sequence runs (see `BatchScheduler.plan`).
@@ -58,9 +59,7 @@ final class ActiveSequence: @unchecked Sendable {
         let token = sampler.sample(logits)
         let logprob = raw.map { Logprobs.compute($0, chosen: token, top: request.topLogprobs ?? 0, tokenizer: tokenizer) }
         sampler.observe(token)
-        generated += 1
         generatedIDs.append(token)
-        lastToken = token
         if !request.ignoreEOS && request.stopTokenIDs.contains(token) {
             emit(token, text: flush(), logprob: nil)
             return finish(.stop)

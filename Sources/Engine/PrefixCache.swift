@@ -61,17 +61,18 @@ final class PrefixCache {
         stats.queriedTokens += prompt.count
         guard maxBlocks > 0 else { return [] }
         clock += 1
-        var found: [[Int32]] = []
+        var found: [[Int32]] = [], foundKeys: [Int] = []
         var previous: Int?
         for (b, key) in keys(adapterKey: adapterKey, tokens: prompt[...], blocks: maxBlocks).enumerated() {
             let start = b * pageSize
             guard let entry = entries[key], entry.parent == previous, entry.tokens.elementsEqual(prompt[start..<start + pageSize]) else { break }
             found.append(entry.pages)
+            foundKeys.append(key)
             previous = key
         }
         // Sliding layers may have given back early pages; the next position needs the last window.
         while !found.isEmpty && !coversWindows(found) { found.removeLast() }
-        for key in keys(adapterKey: adapterKey, tokens: prompt[...], blocks: found.count) { entries[key]?.lastUsed = clock }
+        for key in foundKeys.prefix(found.count) { entries[key]?.lastUsed = clock }
         stats.hitTokens += found.count * pageSize
         return found
     }
@@ -118,13 +119,4 @@ final class PrefixCache {
         stats.entries = entries.count
     }
 
-    /// Pages only the cache holds: free for the taking after eviction.
-    var evictablePages: Int {
-        var count = 0
-        for entry in entries.values { for page in entry.pages where page >= 0 && pool.references(of: page) == 1 { count += 1 } }
-        return count
-    }
-
-    /// Drops every entry (e.g. when tests need an empty pool).
-    func clear() { evict(untilFree: Int.max) }
 }

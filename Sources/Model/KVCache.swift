@@ -35,12 +35,6 @@ public final class KVCache: @unchecked Sendable {
 
     public var pageSize: Int { pool.pageSize }
 
-    /// Pages this sequence holds (shared ones included).
-    public var pagesHeld: Int { pages.reduce(0) { $0 + $1.count { $0 >= 0 } } }
-
-    /// Bytes of the pages this sequence holds.
-    public var byteCount: Int { pagesHeld * KVPagePool.pageBytes(pageSize: pool.pageSize, kvDim: kvDim) }
-
     /// The most pages a sequence of `positions` positions ever holds at once when it runs in chunks
     /// of at most `chunk` rows: every page on full-attention layers, on sliding layers the window
     /// plus one chunk (rows of a chunk look back a whole window) plus the partial pages at each end.

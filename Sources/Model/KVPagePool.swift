@@ -36,7 +36,6 @@ public final class KVPagePool: @unchecked Sendable {
 
     public var freeCount: Int { lock.withLock { free.count } }
     public var usedCount: Int { pageCount - freeCount }
-    public var byteCount: Int { pageCount * Self.pageBytes(pageSize: pageSize, kvDim: kvDim) }
 
     /// A fresh page with one reference, or nil when every page is taken.
     func allocate() -> Int32? {
@@ -60,9 +59,6 @@ public final class KVPagePool: @unchecked Sendable {
             if references[Int(page)] == 0 { free.append(page) }
         }
     }
-
-    /// Holders of `page` (1 means only one sequence or only the prefix cache).
-    public func references(of page: Int32) -> Int { lock.withLock { Int(references[Int(page)]) } }
 
     @inline(__always) func keys(page: Int32) -> UnsafeMutablePointer<Float> { keys.pointer + Int(page) * pageSize * kvDim }
     @inline(__always) func values(page: Int32) -> UnsafeMutablePointer<Float> { values.pointer + Int(page) * pageSize * kvDim }

@@ -30,9 +30,6 @@ extension LanguageModel {
 
     /// Per layer, its sliding window (nil for full attention).
     public var slidingWindows: [Int?] { (0..<config.layerCount).map { config.isSliding(layer: $0) ? config.slidingWindow : nil } }
-
-    /// Bytes of KV cache per token of one sequence.
-    public var kvBytesPerToken: Int { 2 * config.layerCount * config.kvDim * 4 }
 }
 
 /// Chooses the architecture of a GGUF file. A new architecture is one file plus one line here.
