@@ -9,7 +9,8 @@
 #                      so that the binary links against the same Debian libraries as the runtime stage.
 #   TANDEM_TARGET_CPU  -target-cpu of the kernels (read by Package.swift). `haswell` (AVX2 + FMA + F16C)
 #                      runs on every x86-64 server CPU since 2015; `skylake-avx512` decodes ~1.4× faster
-#                      but only runs on AVX-512 hosts. Ignored on arm64.
+#                      but only runs on AVX-512 hosts; `icelake-server` adds the VNNI integer kernels
+#                      (AVX-512 VNNI hosts: Ice Lake, Sapphire Rapids, Zen 4 and later). Ignored on arm64.
 #   FETCH_MODEL        1 (default): bake the default model into /models. 0: leave /models empty and
 #                      mount a folder holding gemma-3-270m-q4_k_m.gguf there (-v /path/models:/models).
 #

@@ -5,16 +5,22 @@ import PackageDescription
 // Kernels are plain Swift loops and SIMD types over unsafe pointers. -Ounchecked drops bounds
 // checks in the hot loops. On x86-64 the kernels are compiled for the build machine, like
 // llama.cpp's GGML_NATIVE: AVX-512 where the CPU has it (1.4× faster decode here), else AVX2 + FMA
-// + F16C (every x86 server CPU since 2015; without them FMA becomes a libm call).
+// + F16C (every x86 server CPU since 2015; without them FMA becomes a libm call). With AVX-512 VNNI
+// (Ice Lake, Zen 4 and later) the integer dot-product kernels are compiled in (TANDEM_VNNI).
 // TANDEM_TARGET_CPU overrides the choice, e.g. `haswell` for a binary that runs on older CPUs.
 #if arch(x86_64)
 let cpuFlags = (try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8)) ?? ""
-let targetCPU = ["-target-cpu", ProcessInfo.processInfo.environment["TANDEM_TARGET_CPU"]
-    ?? (cpuFlags.contains(" avx512f") && cpuFlags.contains(" avx512bw") && cpuFlags.contains(" avx512vl") ? "skylake-avx512" : "haswell")]
+let hasAVX512 = cpuFlags.contains(" avx512f") && cpuFlags.contains(" avx512bw") && cpuFlags.contains(" avx512vl")
+let detectedCPU = hasAVX512 ? (cpuFlags.contains(" avx512_vnni") ? "icelake-server" : "skylake-avx512") : "haswell"
+let chosenCPU = ProcessInfo.processInfo.environment["TANDEM_TARGET_CPU"] ?? detectedCPU
+let vnniCPUs: Set<String> = ["icelake-server", "icelake-client", "tigerlake", "sapphirerapids", "emeraldrapids", "graniterapids", "znver4", "znver5", "cascadelake", "cooperlake"]
+let targetCPU = ["-target-cpu", chosenCPU]
+let kernelDefines: [SwiftSetting] = vnniCPUs.contains(chosenCPU) ? [.define("TANDEM_VNNI")] : []
 #else
 let targetCPU: [String] = []
+let kernelDefines: [SwiftSetting] = []
 #endif
-let kernelFlags: [SwiftSetting] = [.unsafeFlags(["-Ounchecked", "-wmo"] + targetCPU)]
+let kernelFlags: [SwiftSetting] = [.unsafeFlags(["-Ounchecked", "-wmo"] + targetCPU)] + kernelDefines
 
 let package = Package(
     name: "Tandem",

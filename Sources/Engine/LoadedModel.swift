@@ -13,11 +13,11 @@ public struct LoadedModel: Sendable {
     public let stopTokenIDs: Set<Int32>
     public let loadSeconds: Double
 
-    public static func load(path: String) throws -> LoadedModel {
+    public static func load(path: String, precision: KernelPrecision = .default) throws -> LoadedModel {
         let start = DispatchTime.now()
         let gguf = try GGUFFile(path: path)
         let tokenizer = try SentencePieceTokenizer(gguf: gguf)
-        let model = try ModelLoader.load(gguf)
+        let model = try ModelLoader.load(gguf, precision: precision)
         var stops: Set<Int32> = [tokenizer.vocabulary.eosID]
         if let endOfTurn = tokenizer.vocabulary.id(of: "<end_of_turn>") { stops.insert(endOfTurn) }
         return LoadedModel(path: path, gguf: gguf, model: model, tokenizer: tokenizer, stopTokenIDs: stops, loadSeconds: seconds(since: start))

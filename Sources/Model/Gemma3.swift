@@ -27,7 +27,7 @@ public final class Gemma3Model: LanguageModel, @unchecked Sendable {
     /// Forward passes share `workspace`; the engine calls from one thread, the lock makes misuse safe.
     let forwardLock = NSLock()
 
-    public init(gguf: GGUFFile) throws {
+    public init(gguf: GGUFFile, precision: KernelPrecision = .default) throws {
         var c = try ModelConfig(gguf: gguf, architecture: "gemma3")
         c.attentionScale = 1 / Float(c.headDim).squareRoot() // query_pre_attn_scalar = head_dim
         config = c
@@ -36,7 +36,7 @@ public final class Gemma3Model: LanguageModel, @unchecked Sendable {
              "post_attention_norm", "ffn_norm", "ffn_gate", "ffn_up", "ffn_down", "post_ffw_norm"].map { "blk.\(i).\($0).weight" }
         }
         // The embedding and head stay quantized: they serve one row per token / per logit row.
-        let w = try WeightLoader(gguf: gguf, names: names, quantizedOnly: ["token_embd.weight", "output.weight"])
+        let w = try WeightLoader(gguf: gguf, names: names, quantizedOnly: ["token_embd.weight", "output.weight"], precision: precision)
         embedding = try w.matrix("token_embd.weight", inputs: c.hiddenSize, outputs: c.vocabularySize)
         outputNorm = try w.vector("output_norm.weight", count: c.hiddenSize)
         layers = try (0..<c.layerCount).map { i in

@@ -26,7 +26,7 @@ public final class LlamaModel: LanguageModel, @unchecked Sendable {
     /// Forward passes share `workspace`; the engine calls from one thread, the lock makes misuse safe.
     let forwardLock = NSLock()
 
-    public init(gguf: GGUFFile) throws {
+    public init(gguf: GGUFFile, precision: KernelPrecision = .default) throws {
         var c = try ModelConfig(gguf: gguf, architecture: "llama")
         if let ropeDim = gguf.metadata["llama.rope.dimension_count"]?.int, ropeDim != c.headDim {
             throw ModelError.invalidConfig(file: gguf.path, reason: "partial RoPE (rope.dimension_count \(ropeDim) ≠ head dim \(c.headDim)) is not supported")
@@ -38,7 +38,7 @@ public final class LlamaModel: LanguageModel, @unchecked Sendable {
             ["attn_norm", "attn_q", "attn_k", "attn_v", "attn_output", "ffn_norm", "ffn_gate", "ffn_up", "ffn_down"].map { "blk.\(i).\($0).weight" }
         }
         // The embedding and head stay quantized: they serve one row per token / per logit row.
-        let w = try WeightLoader(gguf: gguf, names: names, quantizedOnly: ["token_embd.weight", "output.weight"])
+        let w = try WeightLoader(gguf: gguf, names: names, quantizedOnly: ["token_embd.weight", "output.weight"], precision: precision)
         embedding = try w.matrix("token_embd.weight", inputs: c.hiddenSize, outputs: c.vocabularySize)
         head = tiedHead ? embedding : try w.matrix("output.weight", inputs: c.hiddenSize, outputs: c.vocabularySize)
         outputNorm = try w.vector("output_norm.weight", count: c.hiddenSize)

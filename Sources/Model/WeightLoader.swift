@@ -7,11 +7,13 @@ import GGUF
 struct WeightLoader {
     let gguf: GGUFFile
     private let loaded: [String: FloatBuffer]
+    let precision: KernelPrecision
 
     /// Dequantizes `names` (all must exist) using every core. Names in `quantizedOnly` whose block
     /// type has a kernel are left in the file (see `WeightMatrix`).
-    init(gguf: GGUFFile, names: [String], quantizedOnly: Set<String> = []) throws {
+    init(gguf: GGUFFile, names: [String], quantizedOnly: Set<String> = [], precision: KernelPrecision = .default) throws {
         self.gguf = gguf
+        self.precision = precision
         let names = names.filter { name in !(quantizedOnly.contains(name) && gguf.tensors[name].map { QuantizedKernel.supports($0.type) } == true) }
         let infos = try names.map { try gguf.tensor($0) }
         let buffers = infos.map { FloatBuffer(count: $0.elementCount) }
@@ -31,7 +33,8 @@ struct WeightLoader {
             throw ModelError.gguf(.shapeMismatch(file: gguf.path, tensor: name, expected: [inputs, outputs], actual: info.shape))
         }
         let quantized = QuantizedKernel.supports(info.type) ? (info.type, gguf.bytes(of: info).baseAddress!) : nil
-        return WeightMatrix(inputs: inputs, outputs: outputs, values: loaded[name], quantized: quantized, storage: gguf.storage)
+        let integer = precision == .int16 && IntegerDotKernel.supports(info.type, inputs: inputs)
+        return WeightMatrix(inputs: inputs, outputs: outputs, values: loaded[name], quantized: quantized, integerActivations: integer, storage: gguf.storage)
     }
 
     /// A vector of `count` values.

@@ -14,14 +14,18 @@ public struct WeightMatrix: @unchecked Sendable {
     public let values: FloatBuffer?
     /// Quantized rows in the mapped file, kept alive by `storage`.
     let quantized: (type: GGMLType, blocks: UnsafeRawPointer)?
+    /// Whether batches the quantized blocks serve run `IntegerDotKernel` (see `KernelPrecision`).
+    let integerActivations: Bool
     let storage: AnyObject?
 
-    public init(inputs: Int, outputs: Int, values: FloatBuffer?, quantized: (type: GGMLType, blocks: UnsafeRawPointer)? = nil, storage: AnyObject? = nil) {
+    public init(inputs: Int, outputs: Int, values: FloatBuffer?, quantized: (type: GGMLType, blocks: UnsafeRawPointer)? = nil,
+                integerActivations: Bool = false, storage: AnyObject? = nil) {
         precondition(values.map { $0.count == inputs * outputs } ?? (quantized != nil), "a weight matrix needs Float32 values or quantized blocks")
         self.inputs = inputs
         self.outputs = outputs
         self.values = values
         self.quantized = quantized
+        self.integerActivations = integerActivations && quantized != nil
         self.storage = storage
     }
 
@@ -29,6 +33,11 @@ public struct WeightMatrix: @unchecked Sendable {
     /// a one-row sgemm in OpenBLAS 0.3.21.
     @inline(__always)
     public func apply(_ x: UnsafePointer<Float>, rows: Int, into y: UnsafeMutablePointer<Float>) {
+        if integerActivations, values == nil || rows <= QuantizedKernel.maximumRows {
+            let quantized = quantized!
+            IntegerDotKernel.apply(quantized.type, quantized.blocks, inputs: inputs, outputs: outputs, x: x, rows: rows, into: y)
+            return
+        }
         guard let values else {
             let quantized = quantized!
             for start in stride(from: 0, to: rows, by: QuantizedKernel.maximumRows) {

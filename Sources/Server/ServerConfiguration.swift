@@ -1,4 +1,5 @@
 import Engine
+import Model
 import Tokenizer
 
 /// Everything `tandem serve` can be told, with the defaults a user gets without flags.
@@ -24,6 +25,8 @@ public struct ServerConfiguration: Sendable {
     public var maxRunning = 64
     public var maxQueue = 256
     public var maxPrefillTokensPerStep = 512
+    /// Activations of quantized matrix products: int16 integer dot products (faster) or Float32.
+    public var kernelPrecision = KernelPrecision.default
     /// Memory for KV cache pages (running sequences and the prefix cache).
     public var kvCacheMB = 2048
     /// Reuse KV pages of earlier prompts with the same tokens and adapter.

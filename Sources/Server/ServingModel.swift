@@ -34,7 +34,7 @@ public struct ServingModel: Sendable {
 
     public static func load(configuration c: ServerConfiguration, logger: Logger) throws -> ServingModel {
         logger.info("loading model", metadata: ["path": "\(c.modelPath)"])
-        let loaded = try LoadedModel.load(path: c.modelPath)
+        let loaded = try LoadedModel.load(path: c.modelPath, precision: c.kernelPrecision)
         let architecture = (try? loaded.gguf.string("general.architecture")) ?? "unknown"
         let template = c.chatTemplate ?? ChatTemplate.detect(jinja: loaded.gguf.metadata["tokenizer.chat_template"]?.string, architecture: architecture)
         var stops: Set<Int32> = [loaded.tokenizer.vocabulary.eosID]

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Engine
 import Foundation
+import GGUF
 import Model
 
 struct BenchCommand: ParsableCommand {
@@ -24,11 +25,25 @@ struct BenchCommand: ParsableCommand {
     @Option(name: .customLong("decode-tokens"), help: "Decode steps per batch size.")
     var decodeTokens = 128
 
+    @OptionGroup var kernels: KernelOptions
+
+    @Option(name: .customLong("projections"), help: "Instead of the model table, time one product of each kind of projection (block type × shape) over this many activation rows, with Float32 and int16 activations.")
+    var projectionRows: Int?
+
     func run() throws {
-        let loaded = try LoadedModel.load(path: model)
+        func line(_ text: String) { FileHandle.standardOutput.write(Data((text + "\n").utf8)) }
+        if let projectionRows {
+            line("| tensor | type | inputs × outputs | float32 ms | int16 ms |")
+            line("|---|---|---|---:|---:|")
+            for row in ProjectionBenchmark.run(try GGUFFile(path: model), rows: projectionRows) {
+                let ms = { (p: KernelPrecision) in row.milliseconds[p].map { String(format: "%.3f", $0) } ?? "–" }
+                line("| \(row.tensor) | \(row.type) | \(row.inputs) × \(row.outputs) | \(ms(.float32)) | \(ms(.int16)) |")
+            }
+            return
+        }
+        let loaded = try LoadedModel.load(path: model, precision: kernels.precision)
         let bench = Benchmark(model: loaded.model)
         FileHandle.standardError.write(Data("loaded \(model) in \(String(format: "%.2f", loaded.loadSeconds)) s; OpenBLAS \(BLASInfo.coreName), \(BLASInfo.threads) threads\n".utf8))
-        func line(_ text: String) { FileHandle.standardOutput.write(Data((text + "\n").utf8)) }
         line("| test | tokens | seconds | tok/s |")
         line("|---|---:|---:|---:|")
         func emit(_ row: Benchmark.Row) {

@@ -23,11 +23,13 @@ struct GenerateCommand: ParsableCommand {
 
     @OptionGroup var sampling: SamplingOptions
 
+    @OptionGroup var kernels: KernelOptions
+
     @Flag(name: .customLong("ignore-eos"), help: "Keep generating past the end-of-sequence token.")
     var ignoreEOS = false
 
     func run() throws {
-        let loaded = try LoadedModel.load(path: model)
+        let loaded = try LoadedModel.load(path: model, precision: kernels.precision)
         let ids = try loaded.tokenizer.encode(prompt, addBOS: loaded.tokenizer.vocabulary.addBOS)
         let request = GenerationRequest(promptIDs: ids, maxTokens: maxTokens, sampling: sampling.parameters,
                                         stopTokenIDs: ignoreEOS ? [] : loaded.stopTokenIDs)

@@ -58,6 +58,8 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(name: .customLong("max-prefill-tokens-per-step"), help: "Prompt tokens processed per engine step.")
     var maxPrefillTokensPerStep = 512
 
+    @OptionGroup var kernels: KernelOptions
+
     @Option(name: .customLong("kv-cache-mb"), help: "Memory for KV cache pages of running sequences and the prefix cache; requests wait while it is committed.")
     var kvCacheMB = 2048
 
@@ -99,6 +101,7 @@ struct ServeCommand: AsyncParsableCommand {
         configuration.maxQueue = maxQueue
         configuration.maxPrefillTokensPerStep = maxPrefillTokensPerStep
         configuration.kvCacheMB = kvCacheMB
+        configuration.kernelPrecision = kernels.precision
         configuration.maxChoices = maxN
         configuration.maxMessages = maxMessages
         configuration.maxStopStrings = maxStopStrings

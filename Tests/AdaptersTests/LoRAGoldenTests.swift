@@ -42,7 +42,7 @@ struct LoRAGoldenTests {
     static let fixture = try! JSONDecoder().decode(Fixture.self, from: Data(contentsOf: fixtures.appendingPathComponent("lora_golden.json")))
     static let modelPath = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
         .appendingPathComponent("../../models/gemma-3-270m-q4_k_m.gguf").standardized.path
-    static let model: any LanguageModel = try! ModelLoader.load(GGUFFile(path: modelPath))
+    static let model: any LanguageModel = try! ModelLoader.load(GGUFFile(path: modelPath), precision: .float32)
 
     /// `NAME` is a PEFT fixture folder; `NAME-gguf` the same adapter converted to llama.cpp's GGUF
     /// LoRA format by tools/peft_to_gguf_lora.py (so it must give the same goldens).

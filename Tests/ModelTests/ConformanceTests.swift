@@ -9,6 +9,7 @@ import Testing
 struct ConformanceTests {
     static let models: [String: any LanguageModel] = [
         "gemma3": Gemma3GoldenTests.model,
+        "gemma3-int16": Int16GoldenTests.model,
         "llama": LlamaGoldenTests.model,
     ]
 
@@ -22,7 +23,7 @@ struct ConformanceTests {
         zip(a, b).reduce(0) { max($0, abs($1.0 - $1.1)) }
     }
 
-    @Test("prefill of N tokens equals N single steps", arguments: ["gemma3", "llama"])
+    @Test("prefill of N tokens equals N single steps", arguments: ["gemma3", "gemma3-int16", "llama"])
     func prefillEqualsSteps(_ name: String) throws {
         let model = Self.models[name]!
         let tokens = ids(12, vocabulary: model.config.vocabularySize, seed: 1)
@@ -35,7 +36,7 @@ struct ConformanceTests {
         #expect(a.count == 12 && b.count == 12)
     }
 
-    @Test("a batch of two sequences equals each alone, in prefill and decode", arguments: ["gemma3", "llama"])
+    @Test("a batch of two sequences equals each alone, in prefill and decode", arguments: ["gemma3", "gemma3-int16", "llama"])
     func batchEqualsSingles(_ name: String) throws {
         let model = Self.models[name]!
         let v = model.config.vocabularySize
@@ -71,7 +72,7 @@ struct ConformanceTests {
         }
     }
 
-    @Test("rows that skip a position are refused", arguments: ["gemma3", "llama"])
+    @Test("rows that skip a position are refused", arguments: ["gemma3", "gemma3-int16", "llama"])
     func invalidBatch(_ name: String) throws {
         let model = Self.models[name]!
         let cache = model.makeCache(maxPositions: 8)

@@ -28,8 +28,8 @@ enum Fixtures {
         return try! JSONDecoder().decode(GoldenFile.self, from: data).cases
     }
 
-    static func model(at path: String) throws -> any LanguageModel {
-        try ModelLoader.load(GGUFFile(path: path))
+    static func model(at path: String, precision: KernelPrecision = .float32) throws -> any LanguageModel {
+        try ModelLoader.load(GGUFFile(path: path), precision: precision)
     }
 }
 

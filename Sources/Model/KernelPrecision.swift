@@ -1,0 +1,16 @@
+/// How quantized matrix products treat the activations.
+public enum KernelPrecision: String, Sendable, CaseIterable {
+    /// Float32 activations times weights decoded to Float32 (`QuantizedKernel`).
+    case float32
+    /// Activations rounded to int16 per 32 values and integer dot products (`IntegerDotKernel`):
+    /// faster in batches, logits within ~1e-2 of the Float32 path. Block types or CPUs without the
+    /// kernel use `float32`.
+    case int16
+
+    public static var `default`: KernelPrecision { .int16 }
+}
+
+extension KernelPrecision {
+    /// Whether this build has the integer kernels (AVX-512 VNNI at build time, see Package.swift).
+    public static var int16Available: Bool { IntegerDotKernel.supports(.q8_0, inputs: 64) }
+}

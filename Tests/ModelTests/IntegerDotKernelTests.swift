@@ -1,0 +1,96 @@
+import Foundation
+import GGUF
+import Model
+import Testing
+
+/// The integer kernels against the same arithmetic written plainly: activations rounded per 32
+/// values (dx = max|x|/32767, q = round-half-even(x·32767/max|x|)), weights from `Dequantizer`,
+/// y = Σ dx·q·w in Double. Only float rounding may differ; a wrong byte, nibble, bit or scale in a
+/// block layout moves outputs by whole weights.
+@Suite(.enabled(if: KernelPrecision.int16Available, "built without AVX-512 VNNI"))
+struct IntegerDotKernelTests {
+    func roundedActivations(_ x: [Float], rows: Int, inputs: Int) -> [Double] {
+        var out = [Double](repeating: 0, count: x.count)
+        for r in 0..<rows {
+            for b in 0..<inputs / 32 {
+                let block = (0..<32).map { x[r * inputs + b * 32 + $0] }
+                let amax = block.map(abs).max()!
+                let inverse: Float = amax > 0 ? 32767 / amax : 0
+                for i in 0..<32 {
+                    out[r * inputs + b * 32 + i] = Double(amax / 32767) * Double((block[i] * inverse).rounded(.toNearestOrEven))
+                }
+            }
+        }
+        return out
+    }
+
+    @Test("integer kernel equals Σ dx·q·w over the dequantized weights", arguments: [GGMLType.q8_0, .q5_0, .q4_K, .q6_K])
+    func matchesPlainArithmetic(_ type: GGMLType) throws {
+        let inputs = 512, outputs = 80, maxRows = 21
+        let blocks = QuantizedKernelTests().randomBlocks(type, outputs: outputs, inputs: inputs, seed: UInt64(type.rawValue) + 40)
+        var weights = [Float](repeating: 0, count: inputs * outputs)
+        blocks.withUnsafeBytes { raw in weights.withUnsafeMutableBufferPointer { Dequantizer.dequantize(raw, type: type, count: inputs * outputs, into: $0.baseAddress!) } }
+        var rng = SplitMix64(seed: 11)
+        // Mixed magnitudes per block, as real activations have, plus an all-zero block.
+        var x = (0..<(maxRows * inputs)).map { i in Float(Int(rng.next() % 2001) - 1000) / 1000 * (i % 96 < 32 ? 8 : 1) }
+        for i in 64..<96 { x[i] = 0 }
+        try blocks.withUnsafeBytes { raw in
+            let matrix = WeightMatrix(inputs: inputs, outputs: outputs, values: nil, quantized: (type, raw.baseAddress!), integerActivations: true)
+            // Row counts that use each register group (16, 8, 4, 2, 1) alone and combined.
+            for rows in [1, 2, 3, 4, 7, 8, 15, 16, 21] {
+                let xq = roundedActivations(Array(x[0..<(rows * inputs)]), rows: rows, inputs: inputs)
+                var y = [Float](repeating: .nan, count: rows * outputs)
+                x.withUnsafeBufferPointer { xp in y.withUnsafeMutableBufferPointer { matrix.apply(xp.baseAddress!, rows: rows, into: $0.baseAddress!) } }
+                for r in 0..<rows {
+                    for o in 0..<outputs {
+                        var exact = 0.0, magnitude = 0.0
+                        for i in 0..<inputs {
+                            exact += xq[r * inputs + i] * Double(weights[o * inputs + i])
+                            magnitude += abs(xq[r * inputs + i] * Double(weights[o * inputs + i]))
+                        }
+                        let difference = abs(Double(y[r * outputs + o]) - exact)
+                        try #require(difference <= 1e-5 * magnitude + 1e-6, "\(type.name), \(rows) rows, row \(r), output \(o): \(y[r * outputs + o]) vs \(exact)")
+                    }
+                }
+            }
+        }
+    }
+
+    @Test("int16 activations stay close to Float32 activations", arguments: [GGMLType.q8_0, .q5_0, .q4_K, .q6_K])
+    func closeToFloat32(_ type: GGMLType) throws {
+        let inputs = 512, outputs = 64, rows = 4
+        let blocks = QuantizedKernelTests().randomBlocks(type, outputs: outputs, inputs: inputs, seed: 5)
+        var rng = SplitMix64(seed: 3)
+        let x = (0..<(rows * inputs)).map { _ in Float(Int(rng.next() % 2001) - 1000) / 1000 }
+        blocks.withUnsafeBytes { raw in
+            let integer = WeightMatrix(inputs: inputs, outputs: outputs, values: nil, quantized: (type, raw.baseAddress!), integerActivations: true)
+            let float = WeightMatrix(inputs: inputs, outputs: outputs, values: nil, quantized: (type, raw.baseAddress!))
+            var a = [Float](repeating: 0, count: rows * outputs), b = a
+            x.withUnsafeBufferPointer { xp in
+                a.withUnsafeMutableBufferPointer { integer.apply(xp.baseAddress!, rows: rows, into: $0.baseAddress!) }
+                b.withUnsafeMutableBufferPointer { float.apply(xp.baseAddress!, rows: rows, into: $0.baseAddress!) }
+            }
+            // Rounding x to 1/65534 of its block maximum: ~1e-5 of the output scale.
+            let scale = b.map(abs).max()!
+            let worst = zip(a, b).map { abs($0 - $1) }.max()!
+            #expect(worst > 0, "rounded activations must differ somewhere, else the integer path is not running")
+            #expect(worst <= 1e-4 * scale, "\(type.name): worst \(worst) of scale \(scale)")
+        }
+    }
+}
+
+/// Gemma 3 270M with int16 activations (the default) against the same `transformers` reference as
+/// `Gemma3GoldenTests`.
+@Suite(.serialized, .enabled(if: KernelPrecision.int16Available, "built without AVX-512 VNNI"))
+struct Int16GoldenTests {
+    static let model: any LanguageModel = try! Fixtures.model(at: Fixtures.defaultModelPath, precision: .int16)
+
+    /// Measured on the six fixture cases: see `golden`'s printout. Every greedy id must still match.
+    static let tolerance: Float = 0.02
+
+    @Test("greedy ids match the reference; top-5 logits within the int16 tolerance", arguments: Fixtures.golden("gemma3_greedy.json"))
+    func golden(_ c: GoldenCase) throws {
+        let worst = try checkGolden(c, model: Self.model, tolerance: Self.tolerance)
+        print("gemma3 int16 \(c.testDescription): max |Δlogit| = \(worst)")
+    }
+}
