@@ -1,0 +1,18 @@
+import Foundation
+import Model
+import Testing
+
+struct KernelsTests {
+    @Test("vectorised GELU-tanh gate equals libm's tanhf formula")
+    func geluMatchesLibm() {
+        // −60…60 in steps of 1/64, plus the tail past the last whole vector of 16.
+        let xs = (0..<(120 * 64 + 7)).map { Float($0) / 64 - 60 }
+        let gates = xs.indices.map { Float(($0 % 7) - 3) / 2 }
+        var a = xs
+        a.withUnsafeMutableBufferPointer { Kernels.geluTanhGate($0.baseAddress!, gates, count: xs.count) }
+        for (i, x) in xs.enumerated() {
+            let expected = 0.5 * Double(x) * (1 + tanh(0.7978845608028654 * (Double(x) + 0.044715 * Double(x) * Double(x) * Double(x)))) * Double(gates[i])
+            #expect(abs(Double(a[i]) - expected) <= 1e-6 * max(1, abs(expected)), "x = \(x): \(a[i]) vs \(expected)")
+        }
+    }
+}
