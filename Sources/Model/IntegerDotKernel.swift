@@ -33,15 +33,10 @@ enum IntegerDotKernel {
         }
     }
 
-    /// Splits outputs across cores when the matrix is big enough to pay for the dispatch.
     static func run<F: PairFormat>(_: F.Type, _ w: UnsafeRawPointer, outputs: Int, x: Int16Activations, y: UnsafeMutablePointer<Float>) {
-        let parts = x.inputs * outputs >= 1 << 19 ? 8 : 1
-        let chunk = (outputs + parts - 1) / parts
         let shared = UnsafeShared((w, x, y))
-        DispatchQueue.concurrentPerform(iterations: parts) { part in
+        forEachOutputRange(inputs: x.inputs, outputs: outputs) { range in
             let (w, x, y) = shared.value
-            let range = part * chunk..<min(outputs, (part + 1) * chunk)
-            guard !range.isEmpty else { return }
             // Groups of 16, 8, 4, 2 and 1 rows: each size is its own specialisation, with its
             // accumulators in registers and no per-row branches. Long rows go 8 at a time so the
             // group's activations (2 bytes each) stay in the 32 KB L1 cache.

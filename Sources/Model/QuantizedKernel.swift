@@ -29,15 +29,10 @@ enum QuantizedKernel {
         }
     }
 
-    /// Splits outputs across cores when the matrix is big enough to pay for the dispatch.
     static func run<F: BlockFormat>(_: F.Type, _ w: UnsafeRawPointer, inputs: Int, outputs: Int, x: UnsafePointer<Float>, rows: Int, y: UnsafeMutablePointer<Float>) {
-        let parts = inputs * outputs >= 1 << 19 ? 8 : 1
-        let chunk = (outputs + parts - 1) / parts
         let shared = UnsafeShared((w, x, y))
-        DispatchQueue.concurrentPerform(iterations: parts) { part in
+        forEachOutputRange(inputs: inputs, outputs: outputs) { range in
             let (w, x, y) = shared.value
-            let range = part * chunk..<min(outputs, (part + 1) * chunk)
-            guard !range.isEmpty else { return }
             for first in stride(from: 0, to: rows, by: 8) {
                 let count = min(8, rows - first)
                 let (xg, yg) = (x + first * inputs, y + first * outputs)
@@ -115,6 +110,18 @@ enum QuantizedKernel {
             if rows > 6 { y[6 * outputs + o] = a6.sum() - correction[6] }
             if rows > 7 { y[7 * outputs + o] = a7.sum() - correction[7] }
         }
+    }
+}
+
+/// Runs `body` over slices of `0..<outputs` on every core when the matrix is big enough to pay for
+/// the dispatch (8 slices, so two cores finish close together), else over all outputs at once.
+@inline(__always)
+func forEachOutputRange(inputs: Int, outputs: Int, _ body: @Sendable (Range<Int>) -> Void) {
+    let parts = inputs * outputs >= 1 << 19 ? 8 : 1
+    let chunk = (outputs + parts - 1) / parts
+    DispatchQueue.concurrentPerform(iterations: parts) { part in
+        let range = part * chunk..<min(outputs, (part + 1) * chunk)
+        if !range.isEmpty { body(range) }
     }
 }
 
