@@ -11,6 +11,10 @@ import GGUF
 /// two integer products, one conversion, one multiply of scales and one FMA, against six float
 /// operations for the Float32-activation kernel, and the Float32 path's accuracy (`Int16Activations`).
 enum IntegerDotKernel {
+    /// Rows up to which this kernel beats sgemm on Float32 weights (measured with `tandem bench`);
+    /// larger batches (prefill chunks) go to sgemm.
+    static let maximumRows = 32
+
     static func supports(_ type: GGMLType, inputs: Int) -> Bool {
         guard inputs % 64 == 0 else { return false }
         switch type {
@@ -254,6 +258,7 @@ import GGUF
 
 /// Built without AVX-512 VNNI (see Package.swift): every product keeps Float32 activations.
 enum IntegerDotKernel {
+    static let maximumRows = 0
     static func supports(_ type: GGMLType, inputs: Int) -> Bool { false }
     static func apply(_ type: GGMLType, _ w: UnsafeRawPointer, inputs: Int, outputs: Int, x: UnsafePointer<Float>, rows: Int, into y: UnsafeMutablePointer<Float>) {
         preconditionFailure("built without the integer kernels")

@@ -33,7 +33,7 @@ public struct WeightMatrix: @unchecked Sendable {
     /// a one-row sgemm in OpenBLAS 0.3.21.
     @inline(__always)
     public func apply(_ x: UnsafePointer<Float>, rows: Int, into y: UnsafeMutablePointer<Float>) {
-        if integerActivations, values == nil || rows <= QuantizedKernel.maximumRows {
+        if integerActivations, values == nil || rows <= IntegerDotKernel.maximumRows {
             let quantized = quantized!
             IntegerDotKernel.apply(quantized.type, quantized.blocks, inputs: inputs, outputs: outputs, x: x, rows: rows, into: y)
             return
