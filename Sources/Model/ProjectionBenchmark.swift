@@ -2,14 +2,14 @@ import Dispatch
 import GGUF
 
 /// Times one product of each kind of projection in a GGUF file (block type × shape), with Float32
-/// and with int8 activations: where a decode step's time goes, kernel by kernel.
+/// and with int16 activations: where a decode step's time goes, kernel by kernel.
 public enum ProjectionBenchmark {
     public struct Row: Sendable {
         public let tensor: String
         public let type: String
         public let inputs: Int
         public let outputs: Int
-        /// Milliseconds per product, by precision (the int8 entry is absent without its kernel).
+        /// Milliseconds per product, by precision (the int16 entry is absent without its kernel).
         public let milliseconds: [KernelPrecision: Double]
     }
 
