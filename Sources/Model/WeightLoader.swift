@@ -33,7 +33,7 @@ struct WeightLoader {
             throw ModelError.gguf(.shapeMismatch(file: gguf.path, tensor: name, expected: [inputs, outputs], actual: info.shape))
         }
         let quantized = QuantizedKernel.supports(info.type) ? (info.type, gguf.bytes(of: info).baseAddress!) : nil
-        let integer = precision == .int16 && IntegerDotKernel.supports(info.type, inputs: inputs)
+        let integer = precision == .int16 && IntegerDotKernel.supports(info.type, inputs: inputs, outputs: outputs)
         return WeightMatrix(inputs: inputs, outputs: outputs, values: loaded[name], quantized: quantized, integerActivations: integer, storage: gguf.storage)
     }
 

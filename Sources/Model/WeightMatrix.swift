@@ -14,8 +14,9 @@ public struct WeightMatrix: @unchecked Sendable {
     public let values: FloatBuffer?
     /// Quantized rows in the mapped file, kept alive by `storage`.
     let quantized: (type: GGMLType, blocks: UnsafeRawPointer)?
-    /// Whether batches the quantized blocks serve run `IntegerDotKernel` (see `KernelPrecision`).
-    let integerActivations: Bool
+    /// The quantized blocks repacked for `IntegerDotKernel` (see `KernelPrecision`): when present,
+    /// they serve the batches the quantized blocks would.
+    let tiles: IntegerTiles?
     let storage: AnyObject?
 
     public init(inputs: Int, outputs: Int, values: FloatBuffer?, quantized: (type: GGMLType, blocks: UnsafeRawPointer)? = nil,
@@ -25,7 +26,11 @@ public struct WeightMatrix: @unchecked Sendable {
         self.outputs = outputs
         self.values = values
         self.quantized = quantized
-        self.integerActivations = integerActivations && quantized != nil
+        if integerActivations, let quantized, IntegerTiles.supports(quantized.type, inputs: inputs, outputs: outputs) {
+            tiles = IntegerTiles(quantized.type, quantized.blocks, inputs: inputs, outputs: outputs)
+        } else {
+            tiles = nil
+        }
         self.storage = storage
     }
 
@@ -33,9 +38,8 @@ public struct WeightMatrix: @unchecked Sendable {
     /// a one-row sgemm in OpenBLAS 0.3.21.
     @inline(__always)
     public func apply(_ x: UnsafePointer<Float>, rows: Int, into y: UnsafeMutablePointer<Float>) {
-        if integerActivations, values == nil || rows <= IntegerDotKernel.maximumRows {
-            let quantized = quantized!
-            IntegerDotKernel.apply(quantized.type, quantized.blocks, inputs: inputs, outputs: outputs, x: x, rows: rows, into: y)
+        if let tiles, values == nil || rows <= IntegerDotKernel.maximumRows {
+            IntegerDotKernel.apply(tiles, x: x, rows: rows, into: y)
             return
         }
         guard let values else {
