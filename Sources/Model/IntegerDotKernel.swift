@@ -12,10 +12,6 @@ import GGUF
 /// memory operand), then one conversion, one multiply of scales and one FMA — 512 products for 19
 /// instructions, and 16 finished outputs at the end with no sums across lanes.
 enum IntegerDotKernel {
-    /// Rows up to which this kernel beats sgemm on Float32 weights (measured with `tandem bench`);
-    /// larger batches (prefill chunks) go to sgemm.
-    static let maximumRows = 32
-
     static func supports(_ type: GGMLType, inputs: Int, outputs: Int) -> Bool {
         IntegerTiles.supports(type, inputs: inputs, outputs: outputs)
     }
@@ -136,7 +132,6 @@ import GGUF
 
 /// Built without AVX-512 VNNI (see Package.swift): every product keeps Float32 activations.
 enum IntegerDotKernel {
-    static let maximumRows = 0
     static func supports(_ type: GGMLType, inputs: Int, outputs: Int) -> Bool { false }
     static func apply(_ tiles: IntegerTiles, x: UnsafePointer<Float>, rows: Int, into y: UnsafeMutablePointer<Float>) {
         preconditionFailure("built without the integer kernels")

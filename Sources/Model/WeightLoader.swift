@@ -14,7 +14,12 @@ struct WeightLoader {
     init(gguf: GGUFFile, names: [String], quantizedOnly: Set<String> = [], precision: KernelPrecision = .default) throws {
         self.gguf = gguf
         self.precision = precision
-        let names = names.filter { name in !(quantizedOnly.contains(name) && gguf.tensors[name].map { QuantizedKernel.supports($0.type) } == true) }
+        // Matrices repacked for the integer kernel need no Float32 copy (see `WeightMatrix.apply`).
+        let names = names.filter { name in
+            guard let info = gguf.tensors[name] else { return true }
+            if quantizedOnly.contains(name), QuantizedKernel.supports(info.type) { return false }
+            return !(precision == .int16 && info.shape.count == 2 && IntegerDotKernel.supports(info.type, inputs: info.shape[0], outputs: info.shape[1]))
+        }
         let infos = try names.map { try gguf.tensor($0) }
         let buffers = infos.map { FloatBuffer(count: $0.elementCount) }
         // Largest first so the two cores finish together.
