@@ -1,9 +1,15 @@
 
+import Dispatch
+
 /// Causal grouped-query attention of one row against its sequence's cache.
 enum Attention {
+    /// Query heads handled together against one KV head: each key and value is loaded once for
+    /// all of them.
+    static let headsPerPass = 4
+
     /// `out[heads × headDim]` = softmax(scale · q·Kᵀ) · V over cache positions `first...position`,
     /// where `first` is `position - window + 1` on sliding layers and 0 otherwise. Query heads
-    /// `g·group ..< (g+1)·group` share KV head `g`. `scores` needs `position + 1` floats.
+    /// `g·group ..< (g+1)·group` share KV head `g`. `scores` needs `headsPerPass·(position + 1)` floats.
     ///
     /// Plain SIMD loops rather than BLAS: the products are small (a few heads × a few hundred
     /// positions) and OpenBLAS's thread hand-off costs more than the arithmetic at these sizes.
@@ -13,69 +19,97 @@ enum Attention {
         let first = window.map { max(0, position - $0 + 1) } ?? 0
         let n = position - first + 1
         let group = c.headCount / c.kvHeadCount
+        for h0 in stride(from: 0, to: c.headCount, by: min(group, headsPerPass)) {
+            let heads = min(group, headsPerPass, c.headCount - h0)
+            attendHeads(query: q + h0 * c.headDim, heads: heads, kvHead: h0 / group, cache: cache, layer: layer,
+                        first: first, count: n, config: c, scores: scores, into: out + h0 * c.headDim)
+        }
+    }
+
+    /// Up to four query heads (consecutive in `q` and `out`) against KV head `g`, positions
+    /// `first ..< first + n`. Scores go to `scores[head × n]`.
+    @inline(__always)
+    static func attendHeads(query q: UnsafePointer<Float>, heads: Int, kvHead g: Int, cache: KVCache, layer: Int,
+                            first: Int, count n: Int, config c: ModelConfig,
+                            scores: UnsafeMutablePointer<Float>, into out: UnsafeMutablePointer<Float>) {
         let hd = c.headDim, kvDim = c.kvDim, pageSize = cache.pageSize
-        for h in 0..<c.headCount {
-            let g = h / group
-            let qh = q + h * hd
-            // Positions are contiguous within a page; walk the pages.
+        let rq = UnsafeRawPointer(q)
+        // Positions are contiguous within a page; walk the pages.
+        @inline(__always) func forEachRun(_ body: (_ offset: Int, _ keys: UnsafePointer<Float>, _ values: UnsafePointer<Float>, _ length: Int) -> Void) {
             var p = first
-            while p <= position {
-                let end = min(position + 1, (p & ~(pageSize - 1)) + pageSize)
-                let keys = cache.keys(layer: layer, position: p) + g * hd
-                for i in 0..<(end - p) { scores[p - first + i] = dot(qh, keys + i * kvDim, count: hd) * c.attentionScale }
-                p = end
-            }
-            Kernels.softmax(scores, count: n)
-            let oh = out + h * hd
-            oh.initialize(repeating: 0, count: hd)
-            p = first
-            while p <= position {
-                let end = min(position + 1, (p & ~(pageSize - 1)) + pageSize)
-                let values = cache.values(layer: layer, position: p) + g * hd
-                for i in 0..<(end - p) { axpy(scores[p - first + i], values + i * kvDim, into: oh, count: hd) }
+            while p < first + n {
+                let end = min(first + n, (p & ~(pageSize - 1)) + pageSize)
+                body(p - first, cache.keys(layer: layer, position: p) + g * hd, cache.values(layer: layer, position: p) + g * hd, end - p)
                 p = end
             }
         }
-    }
-
-    /// Σ a[i]·b[i]; `count` is a multiple of 16 (head sizes are).
-    @inline(__always)
-    static func dot(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, count: Int) -> Float {
-        var acc = SIMD16<Float>()
-        let ra = UnsafeRawPointer(a), rb = UnsafeRawPointer(b)
-        for i in stride(from: 0, to: count, by: 16) {
-            acc = acc.addingProduct(ra.loadUnaligned(fromByteOffset: i * 4, as: SIMD16<Float>.self),
-                                    rb.loadUnaligned(fromByteOffset: i * 4, as: SIMD16<Float>.self))
+        forEachRun { offset, keys, _, length in
+            for i in 0..<length {
+                let rk = UnsafeRawPointer(keys + i * kvDim)
+                var a0 = SIMD16<Float>(), a1 = SIMD16<Float>(), a2 = SIMD16<Float>(), a3 = SIMD16<Float>()
+                for j in stride(from: 0, to: hd * 4, by: 64) {
+                    let k = rk.loadUnaligned(fromByteOffset: j, as: SIMD16<Float>.self)
+                    a0 = a0.addingProduct(rq.loadUnaligned(fromByteOffset: j, as: SIMD16<Float>.self), k)
+                    if heads > 1 { a1 = a1.addingProduct(rq.loadUnaligned(fromByteOffset: hd * 4 + j, as: SIMD16<Float>.self), k) }
+                    if heads > 2 { a2 = a2.addingProduct(rq.loadUnaligned(fromByteOffset: 2 * hd * 4 + j, as: SIMD16<Float>.self), k) }
+                    if heads > 3 { a3 = a3.addingProduct(rq.loadUnaligned(fromByteOffset: 3 * hd * 4 + j, as: SIMD16<Float>.self), k) }
+                }
+                scores[offset + i] = Kernels.sum(a0) * c.attentionScale
+                if heads > 1 { scores[n + offset + i] = Kernels.sum(a1) * c.attentionScale }
+                if heads > 2 { scores[2 * n + offset + i] = Kernels.sum(a2) * c.attentionScale }
+                if heads > 3 { scores[3 * n + offset + i] = Kernels.sum(a3) * c.attentionScale }
+            }
         }
-        return acc.sum()
-    }
-
-    /// y[i] += a·x[i].
-    @inline(__always)
-    static func axpy(_ a: Float, _ x: UnsafePointer<Float>, into y: UnsafeMutablePointer<Float>, count: Int) {
-        let va = SIMD16<Float>(repeating: a)
-        let rx = UnsafeRawPointer(x), ry = UnsafeMutableRawPointer(y)
-        for i in stride(from: 0, to: count, by: 16) {
-            let v = ry.loadUnaligned(fromByteOffset: i * 4, as: SIMD16<Float>.self).addingProduct(va, rx.loadUnaligned(fromByteOffset: i * 4, as: SIMD16<Float>.self))
-            ry.storeBytes(of: v, toByteOffset: i * 4, as: SIMD16<Float>.self)
+        for h in 0..<heads { Kernels.softmax(scores + h * n, count: n) }
+        // Each 32-float slice of the outputs stays in registers over all positions.
+        let ro = UnsafeMutableRawPointer(out)
+        for j in stride(from: 0, to: hd * 4, by: 128) {
+            var a0 = SIMD16<Float>(), a1 = SIMD16<Float>(), a2 = SIMD16<Float>(), a3 = SIMD16<Float>()
+            var b0 = SIMD16<Float>(), b1 = SIMD16<Float>(), b2 = SIMD16<Float>(), b3 = SIMD16<Float>()
+            forEachRun { offset, _, values, length in
+                for i in 0..<length {
+                    let rv = UnsafeRawPointer(values + i * kvDim)
+                    let v = rv.loadUnaligned(fromByteOffset: j, as: SIMD16<Float>.self), w = rv.loadUnaligned(fromByteOffset: j + 64, as: SIMD16<Float>.self)
+                    let s0 = SIMD16<Float>(repeating: scores[offset + i])
+                    a0 = a0.addingProduct(s0, v); b0 = b0.addingProduct(s0, w)
+                    if heads > 1 { let s = SIMD16<Float>(repeating: scores[n + offset + i]); a1 = a1.addingProduct(s, v); b1 = b1.addingProduct(s, w) }
+                    if heads > 2 { let s = SIMD16<Float>(repeating: scores[2 * n + offset + i]); a2 = a2.addingProduct(s, v); b2 = b2.addingProduct(s, w) }
+                    if heads > 3 { let s = SIMD16<Float>(repeating: scores[3 * n + offset + i]); a3 = a3.addingProduct(s, v); b3 = b3.addingProduct(s, w) }
+                }
+            }
+            ro.storeBytes(of: a0, toByteOffset: j, as: SIMD16<Float>.self); ro.storeBytes(of: b0, toByteOffset: j + 64, as: SIMD16<Float>.self)
+            if heads > 1 { ro.storeBytes(of: a1, toByteOffset: hd * 4 + j, as: SIMD16<Float>.self); ro.storeBytes(of: b1, toByteOffset: hd * 4 + j + 64, as: SIMD16<Float>.self) }
+            if heads > 2 { ro.storeBytes(of: a2, toByteOffset: 2 * hd * 4 + j, as: SIMD16<Float>.self); ro.storeBytes(of: b2, toByteOffset: 2 * hd * 4 + j + 64, as: SIMD16<Float>.self) }
+            if heads > 3 { ro.storeBytes(of: a3, toByteOffset: 3 * hd * 4 + j, as: SIMD16<Float>.self); ro.storeBytes(of: b3, toByteOffset: 3 * hd * 4 + j + 64, as: SIMD16<Float>.self) }
         }
     }
 
     /// RoPE on every row's queries and keys, then stores keys and values at each row's position, then
     /// attends every row. Storing all rows first lets a prefill chunk attend to itself causally.
+    /// Rows attend in parallel when there is enough work to pay for the hand-off.
     static func run(queries q: UnsafeMutablePointer<Float>, keys k: UnsafeMutablePointer<Float>, values v: UnsafePointer<Float>,
                     batch: ForwardBatch, layer: Int, window: Int?, rope: (frequencies: [Float], neox: Bool),
-                    config c: ModelConfig, scores: UnsafeMutablePointer<Float>, into out: UnsafeMutablePointer<Float>) {
+                    config c: ModelConfig, into out: UnsafeMutablePointer<Float>) {
         let qDim = c.qDim, kvDim = c.kvDim
         for r in 0..<batch.rowCount {
             let position = batch.positions[r]
-            Kernels.rope(q + r * qDim, heads: c.headCount, dim: c.headDim, position: position, inverseFrequencies: rope.frequencies, neox: rope.neox)
-            Kernels.rope(k + r * kvDim, heads: c.kvHeadCount, dim: c.headDim, position: position, inverseFrequencies: rope.frequencies, neox: rope.neox)
+            Kernels.rope(queries: q + r * qDim, heads: c.headCount, keys: k + r * kvDim, kvHeads: c.kvHeadCount, dim: c.headDim,
+                         position: position, inverseFrequencies: rope.frequencies, neox: rope.neox)
             store(keys: k + r * kvDim, values: v + r * kvDim, cache: batch.caches[r], layer: layer, position: position, kvDim: kvDim)
         }
-        for r in 0..<batch.rowCount {
-            attend(query: q + r * qDim, cache: batch.caches[r], layer: layer, position: batch.positions[r],
-                   window: window, config: c, scores: scores, into: out + r * qDim)
+        let shared = UnsafeShared((q, out, batch))
+        let work = batch.positions.reduce(0) { $0 + min($1 + 1, window ?? Int.max) } * c.headCount * c.headDim
+        let parts = batch.rowCount > 1 && work >= 1 << 16 ? batch.rowCount : 1
+        DispatchQueue.concurrentPerform(iterations: parts) { part in
+            let (q, out, batch) = shared.value
+            let rows = parts == 1 ? 0..<batch.rowCount : part..<part + 1
+            let longest = rows.map { batch.positions[$0] }.max()! + 1
+            withUnsafeTemporaryAllocation(of: Float.self, capacity: headsPerPass * longest) { scores in
+                for r in rows {
+                    attend(query: q + r * qDim, cache: batch.caches[r], layer: layer, position: batch.positions[r],
+                           window: window, config: c, scores: scores.baseAddress!, into: out + r * qDim)
+                }
+            }
         }
     }
 

@@ -66,7 +66,6 @@ public final class Gemma3Model: LanguageModel, @unchecked Sendable {
         try batch.validate(vocabularySize: config.vocabularySize)
         let c = config, rows = batch.rowCount, delta = batch.delta
         let hidden = c.hiddenSize, qDim = c.qDim, kvDim = c.kvDim, ffn = c.feedForwardSize
-        let maxPosition = batch.positions.max() ?? 0
 
         let w = workspace
         let x = w.buffer(0, count: rows * hidden)         // residual stream  [rows × hidden]
@@ -77,7 +76,6 @@ public final class Gemma3Model: LanguageModel, @unchecked Sendable {
         let attended = w.buffer(5, count: rows * qDim)    // attention output [rows × qDim]
         let gate = w.buffer(6, count: rows * ffn)         // gate, then gelu(gate)·up [rows × ffn]
         let up = w.buffer(7, count: rows * ffn)           // [rows × ffn]
-        let scores = w.buffer(8, count: maxPosition + 1)     // attention weights [positions]
 
         // Embedding lookup, scaled by √hidden (rounded to Float like the reference).
         let embedScale = Float(Double(hidden).squareRoot())
@@ -97,7 +95,7 @@ public final class Gemma3Model: LanguageModel, @unchecked Sendable {
             Kernels.rmsNorm(q, rows: rows * c.headCount, dim: c.headDim, weight: layer.qNorm.pointer, eps: c.rmsEpsilon, into: q)
             Kernels.rmsNorm(k, rows: rows * c.kvHeadCount, dim: c.headDim, weight: layer.kNorm.pointer, eps: c.rmsEpsilon, into: k)
             Attention.run(queries: q, keys: k, values: v, batch: batch, layer: i, window: sliding ? c.slidingWindow : nil,
-                          rope: (frequencies, neox: true), config: c, scores: scores, into: attended)
+                          rope: (frequencies, neox: true), config: c, into: attended)
             project(attended, rows: rows, layer.o, into: h, site: .o, layer: i, delta: delta)
             Kernels.rmsNorm(h, rows: rows, dim: hidden, weight: layer.postAttentionNorm.pointer, eps: c.rmsEpsilon, into: h)
             Kernels.add(x, h, count: rows * hidden)

@@ -76,26 +76,38 @@ public enum Kernels {
         (0..<dim / 2).map { Float(1 / pow(Double(base), Double(2 * $0) / Double(dim))) }
     }
 
-    /// Rotates `heads` heads of `dim` in place at `position`.
+    /// Rotates a row's `heads` query heads and `kvHeads` key heads of `dim` in place at `position`;
+    /// each angle's cos and sin are evaluated once for both.
     /// NeoX layout (Gemma, HF rotate_half): pairs are (x[i], x[i + dim/2]).
     /// Interleaved layout (llama.cpp's Llama GGUFs, whose q/k rows are permuted): pairs are (x[2i], x[2i+1]).
     @inline(__always)
-    public static func rope(_ x: UnsafeMutablePointer<Float>, heads: Int, dim: Int, position: Int, inverseFrequencies: [Float], neox: Bool) {
+    public static func rope(queries q: UnsafeMutablePointer<Float>, heads: Int, keys k: UnsafeMutablePointer<Float>, kvHeads: Int,
+                            dim: Int, position: Int, inverseFrequencies: [Float], neox: Bool) {
         let half = dim / 2
         inverseFrequencies.withUnsafeBufferPointer { freqs in
             for i in 0..<half {
                 // The angle is formed in Float like the reference; only cos/sin are evaluated in Double.
                 let angle = Double(Float(position) * freqs[i])
                 let c = Float(cos(angle)), s = Float(sin(angle))
-                for h in 0..<heads {
-                    let v = x + h * dim
-                    let (i0, i1) = neox ? (i, i + half) : (2 * i, 2 * i + 1)
+                let (i0, i1) = neox ? (i, i + half) : (2 * i, 2 * i + 1)
+                @inline(__always) func rotate(_ v: UnsafeMutablePointer<Float>) {
                     let a = v[i0], b = v[i1]
                     v[i0] = a * c - b * s
                     v[i1] = b * c + a * s
                 }
+                for h in 0..<heads { rotate(q + h * dim) }
+                for h in 0..<kvHeads { rotate(k + h * dim) }
             }
         }
+    }
+
+    /// The sum of 16 lanes as a tree of halves (the generic `sum()` is a call per vector).
+    @inline(__always)
+    public static func sum(_ v: SIMD16<Float>) -> Float {
+        let a = v.lowHalf + v.highHalf
+        let b = a.lowHalf + a.highHalf
+        let c = b.lowHalf + b.highHalf
+        return c[0] + c[1]
     }
 
     /// In-place softmax of `n` values.

@@ -64,7 +64,6 @@ public final class LlamaModel: LanguageModel, @unchecked Sendable {
         try batch.validate(vocabularySize: config.vocabularySize)
         let c = config, rows = batch.rowCount, delta = batch.delta
         let hidden = c.hiddenSize, ffn = c.feedForwardSize
-        let maxPosition = batch.positions.max() ?? 0
 
         let w = workspace
         let x = w.buffer(0, count: rows * hidden)         // residual stream  [rows × hidden]
@@ -75,7 +74,6 @@ public final class LlamaModel: LanguageModel, @unchecked Sendable {
         let attended = w.buffer(5, count: rows * c.qDim)  // attention output [rows × qDim]
         let gate = w.buffer(6, count: rows * ffn)         // gate, then silu(gate)·up [rows × ffn]
         let up = w.buffer(7, count: rows * ffn)           // [rows × ffn]
-        let scores = w.buffer(8, count: maxPosition + 1)     // attention weights [positions]
 
         for r in 0..<rows {
             embedding.row(Int(batch.tokens[r]), into: x + r * hidden)
@@ -86,7 +84,7 @@ public final class LlamaModel: LanguageModel, @unchecked Sendable {
             project(h, rows: rows, layer.k, into: k, site: .k, layer: i, delta: delta)
             project(h, rows: rows, layer.v, into: v, site: .v, layer: i, delta: delta)
             Attention.run(queries: q, keys: k, values: v, batch: batch, layer: i, window: nil,
-                          rope: (frequencies, neox: false), config: c, scores: scores, into: attended)
+                          rope: (frequencies, neox: false), config: c, into: attended)
             project(attended, rows: rows, layer.o, into: h, site: .o, layer: i, delta: delta)
             Kernels.add(x, h, count: rows * hidden)
 

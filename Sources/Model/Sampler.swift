@@ -74,15 +74,21 @@ public struct Sampler: Sendable {
         return candidates.list.last!.id
     }
 
-    /// Index of the largest value (the first one on ties, like torch.argmax).
+    /// Index of the largest value (the first one on ties, like torch.argmax). The maximum is found
+    /// 16 lanes at a time (a 262 144-logit row per token), then its first index.
     public static func argmax(_ x: UnsafeMutableBufferPointer<Float>) -> Int32 {
-        var best = 0
-        var value = -Float.infinity
-        for i in 0..<x.count where x[i] > value {
-            value = x[i]
-            best = i
+        guard let base = x.baseAddress, x.count > 0 else { return 0 }
+        var lanes = SIMD16<Float>(repeating: -.infinity)
+        let raw = UnsafeRawPointer(base), whole = x.count / 16 * 16
+        for i in stride(from: 0, to: whole, by: 16) {
+            let v = raw.loadUnaligned(fromByteOffset: i * 4, as: SIMD16<Float>.self)
+            for k in 0..<16 where v[k] > lanes[k] { lanes[k] = v[k] }
         }
-        return Int32(best)
+        var value = -Float.infinity
+        for k in 0..<16 where lanes[k] > value { value = lanes[k] }
+        for i in whole..<x.count where x[i] > value { value = x[i] }
+        for i in 0..<x.count where x[i] == value { return Int32(i) }
+        return 0
     }
 
     /// The tokens that survive temperature, top-k, top-p and min-p, with unnormalised weights.
