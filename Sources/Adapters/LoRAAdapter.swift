@@ -21,6 +21,21 @@ public final class LoRAAdapter: @unchecked Sendable {
         public let scale: Float
         let a: FloatBuffer // [rank × inputs]
         let b: FloatBuffer // [outputs × rank]
+        /// B transposed, `[rank × outputs]`: the delta adds `t_j · Bᵀ_j` to an output row 16 lanes at a time.
+        let bTransposed: FloatBuffer
+
+        init(rank: Int, inputs: Int, outputs: Int, scale: Float, a: FloatBuffer, b: FloatBuffer) {
+            self.rank = rank
+            self.inputs = inputs
+            self.outputs = outputs
+            self.scale = scale
+            self.a = a
+            self.b = b
+            bTransposed = FloatBuffer(count: rank * outputs)
+            for o in 0..<outputs {
+                for j in 0..<rank { bTransposed.pointer[j * outputs + o] = b.pointer[o * rank + j] }
+            }
+        }
     }
 
     public let name: String
@@ -41,5 +56,5 @@ public final class LoRAAdapter: @unchecked Sendable {
 
     public var rank: Int { weights.values.map(\.rank).max() ?? 0 }
     public var targets: [ProjectionSite] { ProjectionSite.allCases.filter { p in weights.keys.contains { $0.projection == p } } }
-    public var byteCount: Int { weights.values.reduce(0) { $0 + 4 * ($1.a.count + $1.b.count) } }
+    public var byteCount: Int { weights.values.reduce(0) { $0 + 4 * ($1.a.count + 2 * $1.b.count) } }
 }

@@ -1,4 +1,3 @@
-import CBLAS
 import Model
 
 /// The LoRA deltas of one mixed batch: rows that share an adapter form a group, and each group gets
@@ -10,8 +9,6 @@ public final class LoRABatchDelta: ProjectionDelta, @unchecked Sendable {
         let rows: [Int]
         /// Per-request multiplier of the adapter's own scale (`lora_scale`).
         let scale: Float
-        /// Whether `rows` is one contiguous run (no gather needed).
-        let contiguous: Bool
     }
 
     let groups: [Group]
@@ -38,7 +35,7 @@ public final class LoRABatchDelta: ProjectionDelta, @unchecked Sendable {
         guard !order.isEmpty else { return nil }
         groups = order.map { key in
             let (adapter, rows) = members[key]!
-            return Group(adapter: adapter, rows: rows, scale: key.scale, contiguous: rows.last! - rows.first! == rows.count - 1)
+            return Group(adapter: adapter, rows: rows, scale: key.scale)
         }
     }
 
@@ -46,38 +43,9 @@ public final class LoRABatchDelta: ProjectionDelta, @unchecked Sendable {
                          output: UnsafeMutablePointer<Float>, outputs: Int, rows: Int) {
         for group in groups {
             guard let w = group.adapter.weights[LoRAAdapter.Site(layer: layer, projection: site)] else { continue }
-            let n = group.rows.count, rank = w.rank
-            // Gather the group's input rows unless they are already one contiguous block.
-            let x: UnsafePointer<Float>
-            var gathered: UnsafeMutablePointer<Float>?
-            if group.contiguous {
-                x = input + group.rows[0] * inputs
-            } else {
-                let g = UnsafeMutablePointer<Float>.allocate(capacity: n * inputs)
-                for (j, r) in group.rows.enumerated() { (g + j * inputs).update(from: input + r * inputs, count: inputs) }
-                gathered = g
-                x = UnsafePointer(g)
-            }
-            defer { gathered?.deallocate() }
-            // t [n × rank] = x · Aᵀ
-            let t = UnsafeMutablePointer<Float>.allocate(capacity: n * rank)
-            defer { t.deallocate() }
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(n), Int32(rank), Int32(inputs),
-                        1, x, Int32(inputs), w.a.pointer, Int32(inputs), 0, t, Int32(rank))
-            let scale = w.scale * group.scale
-            if group.contiguous {
-                // y_g += scale · t · Bᵀ, written in place.
-                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(n), Int32(outputs), Int32(rank),
-                            scale, t, Int32(rank), w.b.pointer, Int32(rank), 1, output + group.rows[0] * outputs, Int32(outputs))
-            } else {
-                let d = UnsafeMutablePointer<Float>.allocate(capacity: n * outputs)
-                defer { d.deallocate() }
-                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(n), Int32(outputs), Int32(rank),
-                            scale, t, Int32(rank), w.b.pointer, Int32(rank), 0, d, Int32(outputs))
-                for (j, r) in group.rows.enumerated() {
-                    let y = output + r * outputs, dj = d + j * outputs
-                    for i in 0..<outputs { y[i] += dj[i] }
-                }
+            for r in group.rows {
+                LowRankProduct.add(x: input + r * inputs, inputs: inputs, a: w.a.pointer, bTransposed: w.bTransposed.pointer,
+                                   rank: w.rank, scale: w.scale * group.scale, into: output + r * outputs, outputs: outputs)
             }
         }
     }
