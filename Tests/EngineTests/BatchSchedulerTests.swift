@@ -18,7 +18,22 @@ struct BatchSchedulerTests {
         let plan = BatchScheduler.plan(running: [P(id: 1, promptRemaining: 0), P(id: 2, promptRemaining: 2000), P(id: 3, promptRemaining: 10)],
                                        waiting: [], limits: limits)
         #expect(plan.decode == [1])
-        #expect(plan.prefill.map(\.id) == [2] && plan.prefill.map(\.tokens) == [512])
+        // One stream decodes, so the chunk is the minimum; with nobody decoding it is the whole budget.
+        #expect(plan.prefill.map(\.id) == [2] && plan.prefill.map(\.tokens) == [BatchScheduler.minimumPrefillChunk])
+        let alone = BatchScheduler.plan(running: [P(id: 2, promptRemaining: 2000)], waiting: [], limits: limits)
+        #expect(alone.prefill.map(\.tokens) == [512])
+    }
+
+    @Test("beside decode rows a step carries as many prompt tokens as decode rows, at least the minimum, at most the limit")
+    func prefillBudgetFollowsDecodeRows() {
+        let limits = BatchScheduler.Limits(maxRunning: 1000, maxPrefillTokensPerStep: 512)
+        #expect(BatchScheduler.prefillBudget(decoding: 0, limits: limits) == 512)
+        #expect(BatchScheduler.prefillBudget(decoding: 1, limits: limits) == BatchScheduler.minimumPrefillChunk)
+        #expect(BatchScheduler.prefillBudget(decoding: 40, limits: limits) == 40)
+        #expect(BatchScheduler.prefillBudget(decoding: 600, limits: limits) == 512)
+        let running = (0..<20).map { P(id: $0, promptRemaining: 0) } + [P(id: 20, promptRemaining: 64)]
+        let plan = BatchScheduler.plan(running: running, waiting: [], limits: limits)
+        #expect(plan.decode.count == 20 && plan.prefill.map(\.tokens) == [20])
     }
 
     @Test func budgetIsSharedFirstComeFirstServed() {
