@@ -264,13 +264,14 @@ def distinct_models(workload):
 class Tandem:
     name = "Tandem"
 
-    def __init__(self, binary, model, adapters_dir, adapters):
+    def __init__(self, binary, model, adapters_dir, adapters, extra_args=()):
         self.binary, self.model, self.adapters_dir, self.adapters = binary, model, adapters_dir, adapters
+        self.extra_args = list(extra_args)
         self.base_id = None
 
     def command(self, port, workload, concurrency, max_tokens):
         return [self.binary, "serve", "--model", self.model, "--adapters", self.adapters_dir,
-                "--port", str(port), "--max-running", str(concurrency)]
+                "--port", str(port), "--max-running", str(concurrency)] + self.extra_args
 
     def on_ready(self, server, workload):
         """The base id is the /v1/models entry without a parent (e.g. gemma-3-270m)."""
@@ -543,6 +544,7 @@ def parse_args():
     p.add_argument("--llama-server", default=os.environ.get("LLAMA_SERVER"),
                    help="llama-server binary to compare with (default: $LLAMA_SERVER)")
     p.add_argument("--llama-chat-template", default="gemma", help="built-in llama.cpp chat template")
+    p.add_argument("--tandem-args", default="", help="extra tandem serve arguments, written --tandem-args='--prefill-tokens-while-decoding 32'")
     p.add_argument("--llama-args", default="", help="extra llama-server arguments, written --llama-args='--swa-full ...'")
     p.add_argument("--json-out", help="write every row, with per-request raw results, to this file")
     p.add_argument("--keep-tmp", action="store_true", help="keep the temporary adapters and logs")
@@ -565,7 +567,7 @@ def main():
     os.makedirs(log_dir)
     adapters_dir = os.path.join(tmp, "adapters")
     names = build_adapters(adapters_dir)
-    backends = [Tandem(os.path.abspath(args.tandem_bin), os.path.abspath(args.model), adapters_dir, names)]
+    backends = [Tandem(os.path.abspath(args.tandem_bin), os.path.abspath(args.model), adapters_dir, names, shlex.split(args.tandem_args))]
     if args.llama_server:
         lora_files = convert_adapters(adapters_dir, names, os.path.join(tmp, "gguf-lora")) \
             if {"b", "c"} & set(args.workloads) else []

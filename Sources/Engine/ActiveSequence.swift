@@ -56,6 +56,11 @@ final class ActiveSequence: @unchecked Sendable {
         // Log-probabilities describe the model's distribution, so they come from the logits before the
         // sampler applies bias and penalties in place.
         let raw: [Float]? = request.topLogprobs == nil ? nil : Array(logits)
+        // ignore_eos as llama.cpp reads it: the end tokens are never sampled, so each of the
+        // max_tokens tokens is text (a sampled, ignored end-of-turn would render as nothing).
+        if request.ignoreEOS {
+            for id in request.stopTokenIDs where id >= 0 && Int(id) < logits.count { logits[Int(id)] = -.infinity }
+        }
         let token = sampler.sample(logits)
         let logprob = raw.map { Logprobs.compute($0, chosen: token, top: request.topLogprobs ?? 0, tokenizer: tokenizer) }
         sampler.observe(token)

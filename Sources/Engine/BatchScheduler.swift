@@ -10,9 +10,14 @@ public enum BatchScheduler {
         /// Prompt tokens processed per step across all prefilling sequences.
         public var maxPrefillTokensPerStep: Int
 
-        public init(maxRunning: Int = 64, maxPrefillTokensPerStep: Int = 512) {
+        /// Prompt tokens a step carries beside decode rows: at least this many (else as many as
+        /// there are decode rows), at most `maxPrefillTokensPerStep`. See `prefillBudget`.
+        public var prefillTokensWhileDecoding: Int
+
+        public init(maxRunning: Int = 64, maxPrefillTokensPerStep: Int = 512, prefillTokensWhileDecoding: Int = 16) {
             self.maxRunning = maxRunning
             self.maxPrefillTokensPerStep = maxPrefillTokensPerStep
+            self.prefillTokensWhileDecoding = prefillTokensWhileDecoding
         }
     }
 
@@ -48,15 +53,12 @@ public enum BatchScheduler {
 
     /// Prompt tokens a step may carry beside `decoding` decode rows: the whole
     /// `maxPrefillTokensPerStep` when nothing decodes, else as many as there are decode rows (at
-    /// least `minimumPrefillChunk`). A prompt row costs about two thirds of a decode row (it needs no
-    /// logits), so a step with prefill stays under about twice a decode step and the streams already
-    /// running see no inter-token spike above 2× (measured p99/p50 at 16 streams).
+    /// least `prefillTokensWhileDecoding`). A prompt row costs about two thirds of a decode row (it
+    /// needs no logits), so a step with prefill stays under about twice a decode step and the
+    /// streams already running see no inter-token spike above 2×.
     public static func prefillBudget(decoding: Int, limits: Limits) -> Int {
-        decoding == 0 ? limits.maxPrefillTokensPerStep : min(limits.maxPrefillTokensPerStep, max(minimumPrefillChunk, decoding))
+        decoding == 0 ? limits.maxPrefillTokensPerStep : min(limits.maxPrefillTokensPerStep, max(limits.prefillTokensWhileDecoding, decoding))
     }
-
-    /// The smallest prompt chunk beside decode rows: small batches pay mostly per step, not per row.
-    public static let minimumPrefillChunk = 16
 
     /// Plans one step. `running` is in arrival order; `waiting` are the queued requests in arrival
     /// order (they are appended to `running` in that order when admitted). `totalPages` is the KV

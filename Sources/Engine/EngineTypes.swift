@@ -6,7 +6,8 @@ public struct EngineRequest: Sendable {
     public var promptIDs: [Int32]
     public var maxTokens: Int
     public var sampling: SamplingParameters
-    /// Ids that end the sequence (EOS, end of turn); ignored when `ignoreEOS`.
+    /// Ids that end the sequence (EOS, end of turn); never sampled when `ignoreEOS`, so the sequence
+    /// runs to `maxTokens`.
     public var stopTokenIDs: Set<Int32>
     public var stopStrings: [String]
     /// Number of alternatives per token to report with log-probabilities; nil: no log-probabilities.

@@ -25,6 +25,7 @@ public struct ServerConfiguration: Sendable {
     public var maxRunning = 64
     public var maxQueue = 256
     public var maxPrefillTokensPerStep = 512
+    public var prefillTokensWhileDecoding = 16
     /// Activations of quantized matrix products: int16 integer dot products (faster) or Float32.
     public var kernelPrecision = KernelPrecision.default
     /// Memory for KV cache pages (running sequences and the prefix cache).

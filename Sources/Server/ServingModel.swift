@@ -41,7 +41,7 @@ public struct ServingModel: Sendable {
         if let end = template.endOfTurn, let id = loaded.tokenizer.vocabulary.id(of: end) { stops.insert(id) }
         let maxLength = min(c.maxModelLength ?? 8192, loaded.model.config.contextLength)
         let engine = InferenceEngine(model: loaded.model, tokenizer: loaded.tokenizer, configuration: .init(
-            limits: .init(maxRunning: c.maxRunning, maxPrefillTokensPerStep: c.maxPrefillTokensPerStep),
+            limits: .init(maxRunning: c.maxRunning, maxPrefillTokensPerStep: c.maxPrefillTokensPerStep, prefillTokensWhileDecoding: c.prefillTokensWhileDecoding),
             maxQueue: c.maxQueue, maxSequenceLength: maxLength, kvCacheMegabytes: c.kvCacheMB, prefixCaching: c.prefixCaching))
         let id = c.servedModelName ?? defaultID(gguf: loaded.gguf)
         let adapters = AdapterRegistry(directory: c.adaptersDirectory, base: loaded.model.config,

@@ -58,6 +58,9 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(name: .customLong("max-prefill-tokens-per-step"), help: "Prompt tokens processed per engine step.")
     var maxPrefillTokensPerStep = 512
 
+    @Option(name: .customLong("prefill-tokens-while-decoding"), help: "Prompt tokens per step while other sequences decode: at least this many, else as many as there are decoding sequences (bounds their inter-token time).")
+    var prefillTokensWhileDecoding = 16
+
     @OptionGroup var kernels: KernelOptions
 
     @Option(name: .customLong("kv-cache-mb"), help: "Memory for KV cache pages of running sequences and the prefix cache; requests wait while it is committed.")
@@ -100,6 +103,7 @@ struct ServeCommand: AsyncParsableCommand {
         configuration.maxRunning = maxRunning
         configuration.maxQueue = maxQueue
         configuration.maxPrefillTokensPerStep = maxPrefillTokensPerStep
+        configuration.prefillTokensWhileDecoding = prefillTokensWhileDecoding
         configuration.kvCacheMB = kvCacheMB
         configuration.kernelPrecision = kernels.precision
         configuration.maxChoices = maxN

@@ -19,7 +19,7 @@ struct BatchSchedulerTests {
                                        waiting: [], limits: limits)
         #expect(plan.decode == [1])
         // One stream decodes, so the chunk is the minimum; with nobody decoding it is the whole budget.
-        #expect(plan.prefill.map(\.id) == [2] && plan.prefill.map(\.tokens) == [BatchScheduler.minimumPrefillChunk])
+        #expect(plan.prefill.map(\.id) == [2] && plan.prefill.map(\.tokens) == [limits.prefillTokensWhileDecoding])
         let alone = BatchScheduler.plan(running: [P(id: 2, promptRemaining: 2000)], waiting: [], limits: limits)
         #expect(alone.prefill.map(\.tokens) == [512])
     }
@@ -28,7 +28,7 @@ struct BatchSchedulerTests {
     func prefillBudgetFollowsDecodeRows() {
         let limits = BatchScheduler.Limits(maxRunning: 1000, maxPrefillTokensPerStep: 512)
         #expect(BatchScheduler.prefillBudget(decoding: 0, limits: limits) == 512)
-        #expect(BatchScheduler.prefillBudget(decoding: 1, limits: limits) == BatchScheduler.minimumPrefillChunk)
+        #expect(BatchScheduler.prefillBudget(decoding: 1, limits: limits) == limits.prefillTokensWhileDecoding)
         #expect(BatchScheduler.prefillBudget(decoding: 40, limits: limits) == 40)
         #expect(BatchScheduler.prefillBudget(decoding: 600, limits: limits) == 512)
         let running = (0..<20).map { P(id: $0, promptRemaining: 0) } + [P(id: 20, promptRemaining: 64)]
