@@ -130,7 +130,7 @@ enum OutputHead {
         for (j, r) in batch.logitRows.enumerated() {
             Kernels.rmsNorm(x + r * hidden, rows: 1, dim: hidden, weight: norm.pointer, eps: config.rmsEpsilon, into: selected + j * hidden)
         }
-        let logits = FloatBuffer(count: n * config.vocabularySize)
+        let logits = workspace.logitsBuffer(count: n * config.vocabularySize)
         if n > 0 { head.apply(selected, rows: n, into: logits.pointer) }
         return Logits(rows: n, vocabularySize: config.vocabularySize, values: logits)
     }

@@ -1,3 +1,6 @@
+#if TANDEM_VNNI
+import _Builtin_intrinsics.intel
+#endif
 import Foundation
 
 /// How the next token is chosen. Defaults reproduce plain greedy decoding.
@@ -82,7 +85,11 @@ public struct Sampler: Sendable {
         let raw = UnsafeRawPointer(base), whole = x.count / 16 * 16
         for i in stride(from: 0, to: whole, by: 16) {
             let v = raw.loadUnaligned(fromByteOffset: i * 4, as: SIMD16<Float>.self)
+            #if TANDEM_VNNI
+            lanes = _mm512_max_ps(lanes, v) // a lane loop compiles to 16 masked blends
+            #else
             for k in 0..<16 where v[k] > lanes[k] { lanes[k] = v[k] }
+            #endif
         }
         var value = -Float.infinity
         for k in 0..<16 where lanes[k] > value { value = lanes[k] }

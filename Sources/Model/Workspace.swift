@@ -9,4 +9,17 @@ final class Workspace: @unchecked Sendable {
         if buffers[slot].count < count { buffers[slot] = FloatBuffer(count: count + count / 4) }
         return buffers[slot].pointer
     }
+
+    /// The last logits buffer handed out, taken back when its holder has let go of it.
+    private var spareLogits: FloatBuffer?
+
+    /// A buffer of at least `count` floats for a step's logits. A fresh 16 MB buffer per step (16
+    /// rows × 262 144) cost the kernel a page fault per 4 KB every step, about a tenth of the
+    /// server's CPU, so the previous step's buffer is reused once nobody else holds it.
+    func logitsBuffer(count: Int) -> FloatBuffer {
+        if isKnownUniquelyReferenced(&spareLogits), let spare = spareLogits, spare.count >= count { return spare }
+        let fresh = FloatBuffer(count: max(count, spareLogits?.count ?? 0))
+        spareLogits = fresh
+        return fresh
+    }
 }
