@@ -89,9 +89,7 @@ public final class Gemma3Model: LanguageModel, @unchecked Sendable {
             let frequencies = sliding ? localFrequencies : globalFrequencies
 
             Kernels.rmsNorm(x, rows: rows, dim: hidden, weight: layer.attentionNorm.pointer, eps: c.rmsEpsilon, into: h)
-            project(h, rows: rows, layer.q, into: q, site: .q, layer: i, delta: delta)
-            project(h, rows: rows, layer.k, into: k, site: .k, layer: i, delta: delta)
-            project(h, rows: rows, layer.v, into: v, site: .v, layer: i, delta: delta)
+            project(h, rows: rows, [(layer.q, q, .q), (layer.k, k, .k), (layer.v, v, .v)], layer: i, delta: delta)
             Kernels.rmsNorm(q, rows: rows * c.headCount, dim: c.headDim, weight: layer.qNorm.pointer, eps: c.rmsEpsilon, into: q)
             Kernels.rmsNorm(k, rows: rows * c.kvHeadCount, dim: c.headDim, weight: layer.kNorm.pointer, eps: c.rmsEpsilon, into: k)
             Attention.run(queries: q, keys: k, values: v, batch: batch, layer: i, window: sliding ? c.slidingWindow : nil,
@@ -101,8 +99,7 @@ public final class Gemma3Model: LanguageModel, @unchecked Sendable {
             Kernels.add(x, h, count: rows * hidden)
 
             Kernels.rmsNorm(x, rows: rows, dim: hidden, weight: layer.ffnNorm.pointer, eps: c.rmsEpsilon, into: h)
-            project(h, rows: rows, layer.gate, into: gate, site: .gate, layer: i, delta: delta)
-            project(h, rows: rows, layer.up, into: up, site: .up, layer: i, delta: delta)
+            project(h, rows: rows, [(layer.gate, gate, .gate), (layer.up, up, .up)], layer: i, delta: delta)
             Kernels.geluTanhGate(gate, up, count: rows * ffn)
             project(gate, rows: rows, layer.down, into: h, site: .down, layer: i, delta: delta)
             Kernels.rmsNorm(h, rows: rows, dim: hidden, weight: layer.postFFNNorm.pointer, eps: c.rmsEpsilon, into: h)

@@ -18,33 +18,50 @@ enum IntegerDotKernel {
 
     /// `y[rows × outputs] = x[rows × inputs] · Wᵀ`, rounding `x` to int16 first.
     static func apply(_ tiles: IntegerTiles, x: UnsafePointer<Float>, rows: Int, into y: UnsafeMutablePointer<Float>) {
-        let activations = Int16Activations(x, rows: rows, inputs: tiles.inputs, withSums: tiles.hasMinimum)
+        apply([(tiles, y)], x: x, rows: rows)
+    }
+
+    /// Several products of the same input (q, k and v; gate and up): `x` is rounded once and the
+    /// products share one hand-off to the cores. Every matrix takes `x`'s inputs.
+    static func apply(_ products: [(tiles: IntegerTiles, y: UnsafeMutablePointer<Float>)], x: UnsafePointer<Float>, rows: Int) {
+        let inputs = products[0].tiles.inputs
+        precondition(products.allSatisfy { $0.tiles.inputs == inputs })
+        let activations = Int16Activations(x, rows: rows, inputs: inputs, withSums: products.contains { $0.tiles.hasMinimum })
         defer { activations.deallocate() }
-        switch (tiles.tileInputs, tiles.hasMinimum) {
-        case (16, _): run(Pairs8.self, tiles, x: activations, y: y)
-        case (_, true): run(Pairs16WithMinimum.self, tiles, x: activations, y: y)
-        default: run(Pairs16.self, tiles, x: activations, y: y)
+        // Output groups of all products, end to end, split across the cores (the size test
+        // counts weights, hence inputs × 16 per group).
+        var starts = [0]
+        for p in products { starts.append(starts.last! + p.tiles.groups) }
+        let shared = UnsafeShared((products, activations, starts))
+        forEachOutputRange(inputs: inputs * 16, outputs: starts.last!) { range in
+            let (products, x, starts) = shared.value
+            for (i, p) in products.enumerated() {
+                let low = max(range.lowerBound, starts[i]), high = min(range.upperBound, starts[i + 1])
+                guard low < high else { continue }
+                let local = low - starts[i]..<high - starts[i]
+                switch (p.tiles.tileInputs, p.tiles.hasMinimum) {
+                case (16, _): run(Pairs8.self, p.tiles, groups: local, x: x, y: p.y)
+                case (_, true): run(Pairs16WithMinimum.self, p.tiles, groups: local, x: x, y: p.y)
+                default: run(Pairs16.self, p.tiles, groups: local, x: x, y: p.y)
+                }
+            }
         }
     }
 
-    static func run<L: TileLayout>(_: L.Type, _ tiles: IntegerTiles, x: Int16Activations, y: UnsafeMutablePointer<Float>) {
-        let shared = UnsafeShared((tiles, x, y))
-        // Split by output groups of 16; the size test counts weights, hence inputs × 16.
-        forEachOutputRange(inputs: tiles.inputs * 16, outputs: tiles.groups) { groups in
-            let (tiles, x, y) = shared.value
-            // Groups of 8, 4, 2 and 1 rows: each size is its own specialisation, with its
-            // accumulators in registers and no per-row branches.
-            var first = 0
-            for size in [8, 4, 2, 1] {
-                while x.rows - first >= size {
-                    switch size {
-                    case 8: kernel(L.self, Rows8.self, tiles, groups: groups, x: x, first: first, y: y)
-                    case 4: kernel(L.self, Rows4.self, tiles, groups: groups, x: x, first: first, y: y)
-                    case 2: kernel(L.self, Rows2.self, tiles, groups: groups, x: x, first: first, y: y)
-                    default: kernel(L.self, Rows1.self, tiles, groups: groups, x: x, first: first, y: y)
-                    }
-                    first += size
+    /// Output groups `groups` of one product, every row.
+    static func run<L: TileLayout>(_: L.Type, _ tiles: IntegerTiles, groups: Range<Int>, x: Int16Activations, y: UnsafeMutablePointer<Float>) {
+        // Groups of 8, 4, 2 and 1 rows: each size is its own specialisation, with its
+        // accumulators in registers and no per-row branches.
+        var first = 0
+        for size in [8, 4, 2, 1] {
+            while x.rows - first >= size {
+                switch size {
+                case 8: kernel(L.self, Rows8.self, tiles, groups: groups, x: x, first: first, y: y)
+                case 4: kernel(L.self, Rows4.self, tiles, groups: groups, x: x, first: first, y: y)
+                case 2: kernel(L.self, Rows2.self, tiles, groups: groups, x: x, first: first, y: y)
+                default: kernel(L.self, Rows1.self, tiles, groups: groups, x: x, first: first, y: y)
                 }
+                first += size
             }
         }
     }
@@ -134,6 +151,9 @@ import GGUF
 enum IntegerDotKernel {
     static func supports(_ type: GGMLType, inputs: Int, outputs: Int) -> Bool { false }
     static func apply(_ tiles: IntegerTiles, x: UnsafePointer<Float>, rows: Int, into y: UnsafeMutablePointer<Float>) {
+        preconditionFailure("built without the integer kernels")
+    }
+    static func apply(_ products: [(tiles: IntegerTiles, y: UnsafeMutablePointer<Float>)], x: UnsafePointer<Float>, rows: Int) {
         preconditionFailure("built without the integer kernels")
     }
 }

@@ -80,17 +80,14 @@ public final class LlamaModel: LanguageModel, @unchecked Sendable {
         }
         for (i, layer) in layers.enumerated() {
             Kernels.rmsNorm(x, rows: rows, dim: hidden, weight: layer.attentionNorm.pointer, eps: c.rmsEpsilon, into: h)
-            project(h, rows: rows, layer.q, into: q, site: .q, layer: i, delta: delta)
-            project(h, rows: rows, layer.k, into: k, site: .k, layer: i, delta: delta)
-            project(h, rows: rows, layer.v, into: v, site: .v, layer: i, delta: delta)
+            project(h, rows: rows, [(layer.q, q, .q), (layer.k, k, .k), (layer.v, v, .v)], layer: i, delta: delta)
             Attention.run(queries: q, keys: k, values: v, batch: batch, layer: i, window: nil,
                           rope: (frequencies, neox: false), config: c, into: attended)
             project(attended, rows: rows, layer.o, into: h, site: .o, layer: i, delta: delta)
             Kernels.add(x, h, count: rows * hidden)
 
             Kernels.rmsNorm(x, rows: rows, dim: hidden, weight: layer.ffnNorm.pointer, eps: c.rmsEpsilon, into: h)
-            project(h, rows: rows, layer.gate, into: gate, site: .gate, layer: i, delta: delta)
-            project(h, rows: rows, layer.up, into: up, site: .up, layer: i, delta: delta)
+            project(h, rows: rows, [(layer.gate, gate, .gate), (layer.up, up, .up)], layer: i, delta: delta)
             Kernels.siluGate(gate, up, count: rows * ffn)
             project(gate, rows: rows, layer.down, into: h, site: .down, layer: i, delta: delta)
             Kernels.add(x, h, count: rows * hidden)

@@ -64,6 +64,16 @@ public struct WeightMatrix: @unchecked Sendable {
         }
     }
 
+    /// `y_i = x · W_iᵀ` for several matrices of the same inputs: with integer tiles, `x` is rounded
+    /// once and the products share one hand-off to the cores; else one product after another.
+    public static func apply(_ products: [(w: WeightMatrix, y: UnsafeMutablePointer<Float>)], x: UnsafePointer<Float>, rows: Int) {
+        if products.allSatisfy({ $0.w.tiles != nil && $0.w.inputs == products[0].w.inputs }) {
+            IntegerDotKernel.apply(products.map { ($0.w.tiles!, $0.y) }, x: x, rows: rows)
+        } else {
+            for p in products { p.w.apply(x, rows: rows, into: p.y) }
+        }
+    }
+
     /// Row `i` of W (`inputs` floats), e.g. one token's embedding.
     public func row(_ i: Int, into out: UnsafeMutablePointer<Float>) {
         if let values {
@@ -88,6 +98,17 @@ public enum ProjectionSite: String, Sendable, CaseIterable {
 public protocol ProjectionDelta: Sendable {
     func addDelta(site: ProjectionSite, layer: Int, input: UnsafePointer<Float>, inputs: Int,
                   output: UnsafeMutablePointer<Float>, outputs: Int, rows: Int)
+}
+
+/// Several projection sites over the same input (q, k, v; gate, up): with integer tiles the input
+/// is rounded once and the base products share one hand-off to the cores; then each delta.
+@inline(__always)
+func project(_ x: UnsafePointer<Float>, rows: Int, _ products: [(w: WeightMatrix, y: UnsafeMutablePointer<Float>, site: ProjectionSite)],
+             layer: Int, delta: (any ProjectionDelta)?) {
+    WeightMatrix.apply(products.map { ($0.w, $0.y) }, x: x, rows: rows)
+    for p in products {
+        delta?.addDelta(site: p.site, layer: layer, input: x, inputs: p.w.inputs, output: p.y, outputs: p.w.outputs, rows: rows)
+    }
 }
 
 /// One projection site: the base product, then the optional delta.

@@ -56,6 +56,32 @@ struct IntegerDotKernelTests {
         }
     }
 
+    @Test("products sharing one input and one hand-off equal the same products one by one")
+    func fusedProductsEqualSeparateOnes() throws {
+        // 64 + 16 + 32 output groups over 512 inputs: split in 8 parts whose edges fall inside matrices.
+        let inputs = 512, rows = 11
+        let shapes: [(GGMLType, Int)] = [(.q5_0, 1024), (.q8_0, 256), (.q4_K, 512)]
+        let blocks = shapes.enumerated().map { i, s in QuantizedKernelTests().randomBlocks(s.0, outputs: s.1, inputs: inputs, seed: UInt64(60 + i)) }
+        var rng = SplitMix64(seed: 9)
+        let x = (0..<(rows * inputs)).map { _ in Float(Int(rng.next() % 2001) - 1000) / 1000 }
+        let pointers = blocks.map { b in UnsafeMutableRawPointer.allocate(byteCount: b.count, alignment: 64) }
+        defer { pointers.forEach { $0.deallocate() } }
+        for (p, b) in zip(pointers, blocks) { b.withUnsafeBytes { p.copyMemory(from: $0.baseAddress!, byteCount: b.count) } }
+        let matrices = zip(shapes, pointers).map { s, p in
+            WeightMatrix(inputs: inputs, outputs: s.1, values: nil, quantized: (s.0, UnsafeRawPointer(p)), integerActivations: true)
+        }
+        let fused = matrices.map { FloatBuffer(count: rows * $0.outputs) }, alone = matrices.map { FloatBuffer(count: rows * $0.outputs) }
+        x.withUnsafeBufferPointer { xp in
+            WeightMatrix.apply(zip(matrices, fused).map { ($0, $1.pointer) }, x: xp.baseAddress!, rows: rows)
+            for (m, y) in zip(matrices, alone) { m.apply(xp.baseAddress!, rows: rows, into: y.pointer) }
+        }
+        for (i, m) in matrices.enumerated() {
+            let a = Array(fused[i].buffer), b = Array(alone[i].buffer)
+            #expect(a == b, "matrix \(i) (\(shapes[i].0.name), \(m.outputs) outputs)")
+            #expect(b.contains { $0 != 0 })
+        }
+    }
+
     @Test("int16 activations stay close to Float32 activations", arguments: [GGMLType.q8_0, .q5_0, .q4_K, .q6_K])
     func closeToFloat32(_ type: GGMLType) throws {
         let inputs = 512, outputs = 64, rows = 4
