@@ -1,4 +1,7 @@
 import Foundation
+#if TANDEM_VNNI
+import _Builtin_intrinsics.intel
+#endif
 
 /// Element-wise and per-row kernels of the forward pass. Shapes are row-major `[rows × dim]`.
 public enum Kernels {
@@ -124,10 +127,26 @@ public enum Kernels {
         var maximum = -Float.infinity
         for i in 0..<n { maximum = max(maximum, x[i]) }
         var sum: Float = 0
-        for i in 0..<n {
+        var i = 0
+        #if TANDEM_VNNI
+        // 16 at a time with `exponential` (libm's expf per score cost about a fifth of attention);
+        // arguments are clamped to −87, whose exponential is already negligible beside the 1 of the maximum.
+        var lanes = SIMD16<Float>()
+        let raw = UnsafeMutableRawPointer(x)
+        while i + 16 <= n {
+            let shifted = raw.loadUnaligned(fromByteOffset: i * 4, as: SIMD16<Float>.self) - maximum
+            let e = exponential(_mm512_max_ps(shifted, SIMD16(repeating: -87)))
+            raw.storeBytes(of: e, toByteOffset: i * 4, as: SIMD16<Float>.self)
+            lanes += e
+            i += 16
+        }
+        sum = Kernels.sum(lanes)
+        #endif
+        while i < n {
             let e = expf(x[i] - maximum)
             x[i] = e
             sum += e
+            i += 1
         }
         let inverse = 1 / sum
         for i in 0..<n { x[i] *= inverse }

@@ -15,4 +15,19 @@ struct KernelsTests {
             #expect(abs(Double(a[i]) - expected) <= 1e-6 * max(1, abs(expected)), "x = \(x): \(a[i]) vs \(expected)")
         }
     }
+
+    @Test("softmax equals the Double formula, scores far below the maximum included", arguments: [1, 16, 37, 300])
+    func softmaxMatchesDouble(_ n: Int) {
+        var rng = SplitMix64(seed: UInt64(n))
+        var x = (0..<n).map { _ in Float(Int(rng.next() % 4001) - 2000) / 100 }
+        if n > 2 { x[1] = -500; x[2] = -.infinity }
+        let maximum = Double(x.max()!)
+        let total = x.reduce(0.0) { $0 + exp(Double($1) - maximum) }
+        var y = x
+        y.withUnsafeMutableBufferPointer { Kernels.softmax($0.baseAddress!, count: n) }
+        for i in 0..<n {
+            let expected = exp(Double(x[i]) - maximum) / total
+            #expect(abs(Double(y[i]) - expected) <= 1e-5 * expected + 1e-12, "score \(i) = \(x[i]): \(y[i]) vs \(expected)")
+        }
+    }
 }
