@@ -100,7 +100,7 @@ enum Attention {
         let shared = UnsafeShared((q, out, batch))
         let work = batch.positions.reduce(0) { $0 + min($1 + 1, window ?? Int.max) } * c.headCount * c.headDim
         let parts = batch.rowCount > 1 && work >= 1 << 16 ? batch.rowCount : 1
-        DispatchQueue.concurrentPerform(iterations: parts) { part in
+        WorkerPool.shared.forEach(iterations: parts) { part in
             let (q, out, batch) = shared.value
             let rows = parts == 1 ? 0..<batch.rowCount : part..<part + 1
             let longest = rows.map { batch.positions[$0] }.max()! + 1

@@ -119,9 +119,10 @@ enum QuantizedKernel {
 func forEachOutputRange(inputs: Int, outputs: Int, _ body: @Sendable (Range<Int>) -> Void) {
     let parts = inputs * outputs >= 1 << 19 ? 8 : 1
     let chunk = (outputs + parts - 1) / parts
-    DispatchQueue.concurrentPerform(iterations: parts) { part in
-        let range = part * chunk..<min(outputs, (part + 1) * chunk)
-        if !range.isEmpty { body(range) }
+    WorkerPool.shared.forEach(iterations: parts) { part in
+        // Bounds clamped first: -Ounchecked would build a reversed range without complaint.
+        let low = min(outputs, part * chunk), high = min(outputs, (part + 1) * chunk)
+        if low < high { body(low..<high) }
     }
 }
 
