@@ -39,7 +39,8 @@ public final class WorkerPool: @unchecked Sendable {
         self.workers = workers
         state.store(Self.closed, ordering: .relaxed)
         for _ in 0..<workers {
-            let thread = Thread { [unowned self] in self.workerLoop() }
+            // The threads hold the pool: a pool lives as long as the process (they never exit).
+            let thread = Thread { self.workerLoop() }
             thread.stackSize = 1 << 20
             thread.start()
         }

@@ -4,11 +4,14 @@ import Synchronization
 import Testing
 
 struct WorkerPoolTests {
+    /// Three workers on two cores: more threads than cores, so the sleep and wake path runs too.
+    static let pool = WorkerPool(workers: 3)
+
     /// Every iteration of every loop runs exactly once, for loops back to back (the hand-over the
     /// close protocol guards), from two callers at once (one falls back to Dispatch) and nested.
     @Test("each iteration runs exactly once: back-to-back loops, concurrent callers, nested loops")
     func everyIterationOnce() {
-        let pool = WorkerPool(workers: 3)
+        let pool = Self.pool
         let counts = UnsafeMutablePointer<Atomic<Int>>.allocate(capacity: 64)
         for i in 0..<64 { (counts + i).initialize(to: Atomic(0)) }
         defer { counts.deallocate() }
