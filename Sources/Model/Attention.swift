@@ -1,6 +1,3 @@
-
-import Dispatch
-
 /// Causal grouped-query attention of one row against its sequence's cache.
 enum Attention {
     /// Query heads handled together against one KV head: each key and value is loaded once for

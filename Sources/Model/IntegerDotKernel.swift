@@ -1,6 +1,5 @@
 #if TANDEM_VNNI
 import _Builtin_intrinsics.intel
-import Dispatch
 import GGUF
 
 /// `y[rows × outputs] = x[rows × inputs] · Wᵀ` with 16-bit integer activations and integer dot
@@ -12,10 +11,6 @@ import GGUF
 /// memory operand), then one conversion, one multiply of scales and one FMA — 512 products for 19
 /// instructions, and 16 finished outputs at the end with no sums across lanes.
 enum IntegerDotKernel {
-    static func supports(_ type: GGMLType, inputs: Int, outputs: Int) -> Bool {
-        IntegerTiles.supports(type, inputs: inputs, outputs: outputs)
-    }
-
     /// `y[rows × outputs] = x[rows × inputs] · Wᵀ`, rounding `x` to int16 first.
     static func apply(_ tiles: IntegerTiles, x: UnsafePointer<Float>, rows: Int, into y: UnsafeMutablePointer<Float>) {
         apply([(tiles, y)], x: x, rows: rows)
@@ -149,7 +144,6 @@ import GGUF
 
 /// Built without AVX-512 VNNI (see Package.swift): every product keeps Float32 activations.
 enum IntegerDotKernel {
-    static func supports(_ type: GGMLType, inputs: Int, outputs: Int) -> Bool { false }
     static func apply(_ tiles: IntegerTiles, x: UnsafePointer<Float>, rows: Int, into y: UnsafeMutablePointer<Float>) {
         preconditionFailure("built without the integer kernels")
     }

@@ -12,5 +12,5 @@ public enum KernelPrecision: String, Sendable, CaseIterable {
 
 extension KernelPrecision {
     /// Whether this build has the integer kernels (AVX-512 VNNI at build time, see Package.swift).
-    public static var int16Available: Bool { IntegerDotKernel.supports(.q8_0, inputs: 64, outputs: 16) }
+    public static var int16Available: Bool { IntegerTiles.supports(.q8_0, inputs: 64, outputs: 16) }
 }

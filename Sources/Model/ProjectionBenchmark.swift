@@ -27,7 +27,7 @@ public enum ProjectionBenchmark {
             var times: [KernelPrecision: Double] = [:]
             for precision in KernelPrecision.allCases {
                 let integer = precision == .int16
-                if integer, !IntegerDotKernel.supports(info.type, inputs: inputs, outputs: outputs) { continue }
+                if integer, !IntegerTiles.supports(info.type, inputs: inputs, outputs: outputs) { continue }
                 let matrix = WeightMatrix(inputs: inputs, outputs: outputs, values: nil, quantized: (info.type, blocks), integerActivations: integer, storage: gguf.storage)
                 var best = Double.infinity
                 for _ in 0..<repeats {

@@ -1,4 +1,3 @@
-import Dispatch
 import GGUF
 
 /// `y[rows × outputs] = x[rows × inputs] · Wᵀ` read straight from quantized GGUF blocks.

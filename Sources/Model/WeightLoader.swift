@@ -18,7 +18,7 @@ struct WeightLoader {
         let names = names.filter { name in
             guard let info = gguf.tensors[name] else { return true }
             if quantizedOnly.contains(name), QuantizedKernel.supports(info.type) { return false }
-            return !(precision == .int16 && info.shape.count == 2 && IntegerDotKernel.supports(info.type, inputs: info.shape[0], outputs: info.shape[1]))
+            return !(info.shape.count == 2 && Self.repacks(info, precision: precision))
         }
         let infos = try names.map { try gguf.tensor($0) }
         let buffers = infos.map { FloatBuffer(count: $0.elementCount) }
@@ -38,8 +38,13 @@ struct WeightLoader {
             throw ModelError.gguf(.shapeMismatch(file: gguf.path, tensor: name, expected: [inputs, outputs], actual: info.shape))
         }
         let quantized = QuantizedKernel.supports(info.type) ? (info.type, gguf.bytes(of: info).baseAddress!) : nil
-        let integer = precision == .int16 && IntegerDotKernel.supports(info.type, inputs: inputs, outputs: outputs)
-        return WeightMatrix(inputs: inputs, outputs: outputs, values: loaded[name], quantized: quantized, integerActivations: integer, storage: gguf.storage)
+        return WeightMatrix(inputs: inputs, outputs: outputs, values: loaded[name], quantized: quantized,
+                            integerActivations: Self.repacks(info, precision: precision), storage: gguf.storage)
+    }
+
+    /// Whether the 2-D tensor `info` becomes `IntegerTiles` (and so needs no Float32 copy).
+    private static func repacks(_ info: TensorInfo, precision: KernelPrecision) -> Bool {
+        precision == .int16 && IntegerTiles.supports(info.type, inputs: info.shape[0], outputs: info.shape[1])
     }
 
     /// A vector of `count` values.
