@@ -6,7 +6,7 @@ PORT ?= 8000
 # It reads this variable when the library loads; `tandem` sets it itself, tests get it from here.
 export OPENBLAS_CORETYPE ?= $(shell grep -q avx512f /proc/cpuinfo 2>/dev/null && echo SKYLAKEX)
 
-.PHONY: setup build serve test unit-test e2e-test e2e-deps bench
+.PHONY: setup build serve test lint unit-test e2e-test e2e-deps bench
 
 setup:
 	./scripts/setup.sh
@@ -19,8 +19,13 @@ build: setup
 serve: build
 	.build/release/tandem serve --model models/gemma-3-270m-q4_k_m.gguf --adapters adapters --port $(PORT)
 
-# Unit, golden and in-process server tests, then the end-to-end suite against the real binary.
-test: build unit-test e2e-test
+# Cheap checks first, then unit, golden and in-process server tests, then the end-to-end suite
+# against the real binary.
+test: lint build unit-test e2e-test
+
+# Cheap checks: no build, no network. The Dockerfile's build-stage packages = scripts/build-packages.txt.
+lint:
+	$(PYTHON) scripts/check_build_packages.py
 
 unit-test: build
 	$(SWIFT) test -c release --skip-build

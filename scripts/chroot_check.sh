@@ -8,22 +8,24 @@
 # image's HEALTHCHECK command, sends one /v1/chat/completions request (max_tokens 8) and checks the
 # answer is a chat.completion. Cleans up (stops the server, unmounts, deletes the root) on exit.
 #
-# Needs root, debootstrap (installed with apt when missing), curl, python3, and http://deb.debian.org.
+# Needs root, a Swift 6.2+ toolchain (unless TANDEM_BIN is set) and a reachable Debian mirror. Installs with
+# apt what is missing on the host, and says so: debootstrap, curl, binutils (strip), python3, and (unless
+# TANDEM_BIN names a ready binary) the build's libraries, every line of scripts/build-packages.txt.
 # Environment:
-#   TANDEM_BIN          a release binary built with --static-swift-stdlib (default: build one with
-#                       `swift build -c release --static-swift-stdlib --scratch-path .build-static`,
+#   TANDEM_BIN          a release binary built with --static-swift-stdlib (default: build one with `swift
+#                       build -c release --static-swift-stdlib -Xlinker -lcurl --scratch-path .build-static`,
 #                       -target-cpu from the Dockerfile's TANDEM_TARGET_CPU, under nice -n 19)
 #   TANDEM_MODEL        the GGUF to serve (default: models/gemma-3-270m-q4_k_m.gguf, fetched with
 #                       scripts/fetch_model.sh when missing — the Dockerfile's model stage)
 #   CHECK_PORT          port for the server (default: a free one)
 #   CHECK_MODEL         `model` of the chat request (default: ticket-triage, a bundled adapter)
-#   DEBIAN_MIRROR       default http://deb.debian.org/debian
+#   DEBIAN_MIRROR       mirror for debootstrap and the root's apt sources (default: debootstrap's own)
+#   DEBIAN_SECURITY_MIRROR  the root's bookworm-security source (default: the mirror debootstrap used
+#                       with -security appended, as Debian's own mirrors lay it out)
 #   CHROOT_CHECK_KEEP=1 keep the root folder (unmounted) and print where it is
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 DOCKERFILE=$ROOT/Dockerfile
-MIRROR=${DEBIAN_MIRROR:-http://deb.debian.org/debian}
-SECURITY_MIRROR=${DEBIAN_SECURITY_MIRROR:-http://deb.debian.org/debian-security}
 CHECK_MODEL=${CHECK_MODEL:-ticket-triage}
 START=$SECONDS
 
@@ -31,11 +33,29 @@ say() { printf '\n== [%3ds] %s\n' "$((SECONDS - START))" "$*"; }
 die() { echo "chroot-check: FAILED: $*" >&2; exit 1; }
 
 [ "$(id -u)" -eq 0 ] || die "run as root (debootstrap, mount and chroot need it)"
-for tool in curl python3 mount chroot strip; do command -v "$tool" >/dev/null || die "$tool is missing"; done
+for tool in mount chroot; do command -v "$tool" >/dev/null || die "$tool is missing"; done
 CHROOT=$(command -v chroot)
-if ! command -v debootstrap >/dev/null; then
-  say "installing debootstrap on the host"
-  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq debootstrap >/dev/null
+
+# ---- what the host needs, installed with apt when missing ---------------------------------------
+MISSING=()
+for tool_package in debootstrap:debootstrap curl:curl strip:binutils python3:python3; do
+  command -v "${tool_package%%:*}" >/dev/null || MISSING+=("${tool_package#*:}")
+done
+if [ -z "${TANDEM_BIN:-}" ]; then
+  command -v swift >/dev/null || die "swift is missing: install a Swift 6.2+ toolchain, or set TANDEM_BIN"
+  # Every line of the list: this is the static build, which also needs the `static` ones.
+  mapfile -t BUILD_PACKAGES < <(awk '$1 !~ /^#/ && NF { print $1 }' "$ROOT/scripts/build-packages.txt")
+  [ ${#BUILD_PACKAGES[@]} -gt 0 ] || die "no packages in $ROOT/scripts/build-packages.txt"
+  for p in "${BUILD_PACKAGES[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || MISSING+=("$p"); done
+fi
+HOST_INSTALLED=none
+if [ ${#MISSING[@]} -gt 0 ]; then
+  say "installing on the host: ${MISSING[*]}"
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${MISSING[@]}" >/dev/null \
+    || die "apt-get install ${MISSING[*]} failed"
+  HOST_INSTALLED=${MISSING[*]}
+  echo "installed: $HOST_INSTALLED"
 fi
 
 # ---- the runtime stage, read from the Dockerfile ------------------------------------------------
@@ -113,9 +133,9 @@ if [ -n "${TANDEM_BIN:-}" ]; then
   say "binary: $BIN (from TANDEM_BIN)"
 else
   say "building tandem: swift build -c release --static-swift-stdlib (TANDEM_TARGET_CPU=${TARGET_CPU:-native})"
-  (cd "$ROOT" && TANDEM_TARGET_CPU=${TANDEM_TARGET_CPU:-$TARGET_CPU} nice -n 19 \
-     swift build -c release --static-swift-stdlib -Xlinker -lcurl --scratch-path .build-static --product tandem)
-  BIN=$(cd "$ROOT" && swift build -c release --static-swift-stdlib -Xlinker -lcurl --scratch-path .build-static --show-bin-path)/tandem
+  STATIC_BUILD=(swift build -c release --static-swift-stdlib -Xlinker -lcurl --scratch-path .build-static)
+  (cd "$ROOT" && TANDEM_TARGET_CPU=${TANDEM_TARGET_CPU:-$TARGET_CPU} nice -n 19 "${STATIC_BUILD[@]}" --product tandem)
+  BIN=$(cd "$ROOT" && "${STATIC_BUILD[@]}" --show-bin-path)/tandem
 fi
 [ -x "$BIN" ] || die "no executable at $BIN"
 if ldd "$BIN" | grep -Eq 'libswift|libFoundation|libdispatch|libBlocksRuntime'; then
@@ -127,7 +147,8 @@ if [ ! -f "$MODEL" ]; then
   say "no model at $MODEL: fetching it like the Dockerfile's model stage"
   "$ROOT/scripts/fetch_model.sh" "$MODEL"
 fi
-PORT=${CHECK_PORT:-$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')}
+PORT=${CHECK_PORT:-$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0))
+print(s.getsockname()[1])')}
 
 # ---- cleanup ------------------------------------------------------------------------------------
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/tandem-chroot.XXXXXX")
@@ -175,16 +196,24 @@ path-exclude /usr/share/lintian/*
 path-exclude /usr/share/linda/*
 path-exclude /usr/share/locale/*
 EOF
-  debootstrap --variant=minbase bookworm "$DIR" "$MIRROR" > "$WORK/debootstrap.log" 2>&1 \
+  debootstrap --variant=minbase bookworm "$DIR" ${DEBIAN_MIRROR:+"$DEBIAN_MIRROR"} > "$WORK/debootstrap.log" 2>&1 \
     || { tail -20 "$WORK/debootstrap.log" >&2; die "debootstrap failed (log above)"; }
   [ -x "$DIR/bin/sh" ] || die "debootstrap left no /bin/sh in $DIR"
+  # The mirror debootstrap used (DEBIAN_MIRROR or its default), from the sources.list it wrote.
+  local mirror security
+  mirror=$(awk '$1 == "deb" { print $2; exit }' "$DIR/etc/apt/sources.list" 2>/dev/null)
+  mirror=${mirror:-${DEBIAN_MIRROR:-}}
+  [ -n "$mirror" ] || die "debootstrap wrote no mirror to $DIR/etc/apt/sources.list; set DEBIAN_MIRROR"
+  security=${DEBIAN_SECURITY_MIRROR:-${mirror%/}-security}
+  echo "mirror: $mirror (security: $security)"
   # The rest of the official image's trimming: the excluded paths removed from the base packages
   # too, no .deb cache or package lists, and its apt settings (no translations, clean after use).
   find "$DIR/usr/share/doc" -mindepth 1 -not -name copyright -not -type d -delete
   find "$DIR/usr/share/doc" -mindepth 1 -type d -empty -delete
   rm -rf "$DIR"/usr/share/{man,groff,info,lintian,linda,locale}/* "$DIR"/var/cache/apt/*.bin \
     "$DIR"/var/cache/apt/archives/*.deb "$DIR"/var/lib/apt/lists/*
-  local clean='"rm -f /var/cache/apt/archives/*.deb /var/cache/apt/archives/partial/*.deb /var/cache/apt/*.bin || true";'
+  local clean='"rm -f /var/cache/apt/archives/*.deb /var/cache/apt/archives/partial/*.deb'
+  clean+=' /var/cache/apt/*.bin || true";'
   printf '%s\n' "DPkg::Post-Invoke { $clean };" "APT::Update::Post-Invoke { $clean };" \
     'Dir::Cache::pkgcache "";' 'Dir::Cache::srcpkgcache "";' > "$DIR/etc/apt/apt.conf.d/docker-clean"
   echo 'Acquire::Languages "none";' > "$DIR/etc/apt/apt.conf.d/docker-no-languages"
@@ -194,13 +223,13 @@ EOF
   rm -f "$DIR/etc/apt/sources.list"
   cat > "$DIR/etc/apt/sources.list.d/debian.sources" <<EOF
 Types: deb
-URIs: $MIRROR
+URIs: $mirror
 Suites: bookworm bookworm-updates
 Components: main
 Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
 
 Types: deb
-URIs: $SECURITY_MIRROR
+URIs: $security
 Suites: bookworm-security
 Components: main
 Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
@@ -217,7 +246,8 @@ EOF
   mount -t devpts -o newinstance,ptmxmode=0666,mode=0620 devpts "$DIR/dev/pts"
   ln -s pts/ptmx "$DIR/dev/ptmx"
   ln -s /proc/self/fd "$DIR/dev/fd"
-  ln -s /proc/self/fd/0 "$DIR/dev/stdin"; ln -s /proc/self/fd/1 "$DIR/dev/stdout"; ln -s /proc/self/fd/2 "$DIR/dev/stderr"
+  ln -s /proc/self/fd/0 "$DIR/dev/stdin"; ln -s /proc/self/fd/1 "$DIR/dev/stdout"
+  ln -s /proc/self/fd/2 "$DIR/dev/stderr"
   BASE_SIZE=$(du -sxh "$DIR" | cut -f1)
   dpkg-query --admindir="$DIR/var/lib/dpkg" -W -f='${Package}\n' | sort > "$WORK/packages.base"
   echo "minbase root: $BASE_SIZE, $(wc -l < "$WORK/packages.base") packages"
@@ -320,12 +350,14 @@ say "HEALTHCHECK as $RUN_USER: ${HC[*]}"
 "${IN_CONTAINER[@]}" "${HC[@]}" || die "the image's HEALTHCHECK command failed"
 echo "healthy (exit 0)"
 
-echo "/v1/models: $(curl -sS "http://127.0.0.1:$PORT/v1/models" | python3 -c 'import json, sys; print(" ".join(m["id"] for m in json.load(sys.stdin)["data"]))')"
+echo "/v1/models: $(curl -sS "http://127.0.0.1:$PORT/v1/models" \
+  | python3 -c 'import json, sys; print(" ".join(m["id"] for m in json.load(sys.stdin)["data"]))')"
 
 say "POST /v1/chat/completions (model $CHECK_MODEL, max_tokens 8)"
 REQUEST=$(python3 -c 'import json, sys; print(json.dumps({"model": sys.argv[1], "max_tokens": 8, "temperature": 0,
   "messages": [{"role": "user", "content": "I was charged twice for my subscription this month."}]}))' "$CHECK_MODEL")
-ANSWER=$(curl -sS --max-time 120 "http://127.0.0.1:$PORT/v1/chat/completions" -H 'Content-Type: application/json' -d "$REQUEST")
+ANSWER=$(curl -sS --max-time 120 "http://127.0.0.1:$PORT/v1/chat/completions" \
+  -H 'Content-Type: application/json' -d "$REQUEST")
 echo "$ANSWER"
 python3 - "$ANSWER" <<'PY' || die "the answer is not a chat.completion"
 import json, sys
@@ -335,7 +367,8 @@ m = a["choices"][0]["message"]
 assert m["role"] == "assistant" and isinstance(m["content"], str), m
 assert 0 < a["usage"]["completion_tokens"] <= 8, a["usage"]
 print(f"ok: chat.completion from {a['model']!r}, {a['usage']['prompt_tokens']} prompt + "
-      f"{a['usage']['completion_tokens']} completion tokens, finish_reason {a['choices'][0]['finish_reason']!r}: {m['content']!r}")
+      f"{a['usage']['completion_tokens']} completion tokens, "
+      f"finish_reason {a['choices'][0]['finish_reason']!r}: {m['content']!r}")
 PY
 
 say "stopping the server (SIGTERM)"
@@ -348,7 +381,9 @@ echo "server exited with status $code; its log:"
 sed 's/^/  | /' "$WORK/serve.log" | tail -15
 
 say "summary"
+echo "host packages installed by this run: $HOST_INSTALLED"
 echo "runtime packages (Dockerfile RUNTIME_PACKAGES): $(printf '%s\n' "${ARGS[@]}" | sed -n 's/^RUNTIME_PACKAGES=//p')"
 echo "installed on top of minbase ($(wc -w <<< "$ADDED")): $ADDED"
-echo "root: minbase $BASE_SIZE -> $ROOTFS_SIZE with packages, binary ($(du -h "$DIR${ENTRYPOINT[0]}" | cut -f1)) and adapters; model $(du -h "$MODEL" | cut -f1) bind-mounted"
+echo "root: minbase $BASE_SIZE -> $ROOTFS_SIZE with packages, binary ($(du -h "$DIR${ENTRYPOINT[0]}" | cut -f1))" \
+  "and adapters; model $(du -h "$MODEL" | cut -f1) bind-mounted"
 echo "chroot-check passed in $((SECONDS - START)) s"

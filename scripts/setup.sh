@@ -5,7 +5,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 MODEL=models/gemma-3-270m-q4_k_m.gguf
-APT_PACKAGES=(libopenblas-dev libsentencepiece-dev)
+# The `all` lines of scripts/build-packages.txt (the static build's extras are chroot_check.sh's).
+mapfile -t APT_PACKAGES < <(awk '$1 !~ /^#/ && $2 == "all" { print $1 }' scripts/build-packages.txt)
+[ ${#APT_PACKAGES[@]} -gt 0 ] || { echo "setup: no packages in scripts/build-packages.txt" >&2; exit 1; }
 
 missing=()
 for p in "${APT_PACKAGES[@]}"; do
