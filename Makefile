@@ -21,7 +21,7 @@ serve: build
 
 # Cheap checks first, then unit, golden and in-process server tests, then the end-to-end suite
 # against the real binary.
-test: lint build unit-test e2e-test
+test: lint deploy-check build unit-test e2e-test
 
 # Cheap checks: no build, no network. The Dockerfile's build-stage packages = scripts/build-packages.txt.
 lint:
@@ -35,6 +35,13 @@ e2e-deps:
 
 e2e-test: build e2e-deps
 	$(PYTHON) -m pytest e2e -q -p no:cacheprovider
+
+# Cheap too: renders the Kubernetes manifests in deploy/ and validates them offline (deploy/README.md).
+.PHONY: deploy-check
+deploy-check:
+	@$(PYTHON) -c "import kubernetes_validate, yaml" 2>/dev/null || \
+		$(PYTHON) -m pip install --quiet -r deploy/requirements.txt
+	$(PYTHON) deploy/validate.py
 
 bench: build
 	./scripts/bench.sh
