@@ -47,17 +47,18 @@ let package = Package(
         .target(name: "GGUF", swiftSettings: kernelFlags),
         .target(name: "Tokenizer", dependencies: ["GGUF", "CSentencePiece"]),
         .target(name: "Model", dependencies: ["GGUF", "CBLAS"], swiftSettings: kernelFlags),
+        .target(name: "Sampling", dependencies: ["Model"], swiftSettings: kernelFlags),
         .target(
             name: "Adapters",
             dependencies: ["Model", "CBLAS", .product(name: "Yams", package: "Yams")]
         ),
-        .target(name: "Engine", dependencies: ["Model", "Tokenizer", "GGUF", "Adapters"]),
+        .target(name: "Engine", dependencies: ["Model", "Sampling", "Tokenizer", "GGUF", "Adapters"]),
         .target(name: "OpenAIAPI"),
         .target(name: "Eval"),
         .target(
             name: "Server",
             dependencies: [
-                "Engine", "Model", "Tokenizer", "GGUF", "OpenAIAPI", "Adapters",
+                "Engine", "Model", "Sampling", "Tokenizer", "GGUF", "OpenAIAPI", "Adapters",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
@@ -68,7 +69,7 @@ let package = Package(
         .executableTarget(
             name: "tandem",
             dependencies: [
-                "Engine", "Model", "Tokenizer", "GGUF", "Server", "Eval",
+                "Engine", "Model", "Sampling", "Tokenizer", "GGUF", "Server", "Eval",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -76,9 +77,10 @@ let package = Package(
         .testTarget(name: "GGUFTests", dependencies: ["GGUF"], exclude: ["Fixtures"]),
         .testTarget(name: "EvalTests", dependencies: ["Eval"]),
         .testTarget(name: "TokenizerTests", dependencies: ["Tokenizer", "GGUF"], exclude: ["Fixtures"]),
-        .testTarget(name: "ModelTests", dependencies: ["Model", "Tokenizer", "GGUF", "Engine"], exclude: ["Fixtures"]),
-        .testTarget(name: "EngineTests", dependencies: ["Engine", "Model", "Tokenizer", "GGUF"]),
-        .testTarget(name: "AdaptersTests", dependencies: ["Adapters", "Model", "GGUF", "Engine", "Tokenizer"], exclude: ["Fixtures"]),
+        .testTarget(name: "ModelTests", dependencies: ["Model", "Sampling", "Tokenizer", "GGUF", "Engine"], exclude: ["Fixtures"]),
+        .testTarget(name: "SamplingTests", dependencies: ["Sampling", "Model"]),
+        .testTarget(name: "EngineTests", dependencies: ["Engine", "Model", "Sampling", "Tokenizer", "GGUF", "Adapters"]),
+        .testTarget(name: "AdaptersTests", dependencies: ["Adapters", "Model", "Sampling", "GGUF", "Engine", "Tokenizer"], exclude: ["Fixtures"]),
         .testTarget(
             name: "ServerTests",
             dependencies: [

@@ -1,5 +1,7 @@
 import Dispatch
 import Model
+import Sampling
+import Sampling
 
 /// Throughput of the raw engine: prompt processing of one sequence, and aggregate decode with
 /// several sequences sharing every forward step (what the server's batching does).
@@ -55,5 +57,35 @@ public struct Benchmark {
             logits = try model.forward(ForwardBatch(tokens: next, positions: caches.map(\.count), caches: caches, logitRows: Array(0..<sequences)))
         }
         return Row(name: "tg\(steps) × \(sequences) seq", tokens: steps * sequences, seconds: seconds(since: start))
+    }
+
+    /// Milliseconds per token of `Sampler.sample` at common settings, over the logits the model
+    /// gives after a short prompt (a real distribution, not noise); the mean of `draws` draws.
+    public func sampling(draws: Int = 200) throws -> [(name: String, milliseconds: Double)] {
+        let ids = tokens(32, seed: 7)
+        let cache = model.makeCache(maxPositions: ids.count)
+        let logits = try model.forward(ForwardBatch(tokens: ids, positions: Array(0..<ids.count),
+                                                    caches: Array(repeating: cache, count: ids.count),
+                                                    logitRows: [ids.count - 1]))
+        let reference = Array(logits.row(0))
+        let settings: [(String, SamplingParameters)] = [
+            ("greedy", .init()), ("temperature 1", .init(temperature: 1)),
+            ("temperature 0.8, top_p 0.95", .init(temperature: 0.8, topP: 0.95)),
+            ("temperature 1, top_k 40", .init(temperature: 1, topK: 40)),
+            ("temperature 1, min_p 0.05", .init(temperature: 1, minP: 0.05)),
+            ("temperature 1.5, top_p 0.99", .init(temperature: 1.5, topP: 0.99)),
+        ]
+        var row = reference
+        return settings.map { name, parameters in
+            var sampler = Sampler(parameters: parameters)
+            var elapsed = 0.0
+            for _ in 0..<draws {
+                row.withUnsafeMutableBufferPointer { $0.update(fromContentsOf: reference) }
+                let start = DispatchTime.now()
+                _ = row.withUnsafeMutableBufferPointer { sampler.sample($0) }
+                elapsed += seconds(since: start)
+            }
+            return (name, elapsed / Double(draws) * 1000)
+        }
     }
 }

@@ -1,5 +1,11 @@
 import Adapters
 import Model
+import Sampling
+
+/// Why a generation ended, in OpenAI's words.
+public enum FinishReason: String, Sendable {
+    case stop, length
+}
 
 /// One sequence the engine should generate: a prompt already tokenized and templated.
 public struct EngineRequest: Sendable {
@@ -17,13 +23,18 @@ public struct EngineRequest: Sendable {
     /// Holding the object keeps this version alive even if the adapter is reloaded or evicted.
     public var adapter: LoRAAdapter?
     public var loraScale: Float
+    /// Rules this sequence's logits follow after the sampling parameters' own (bias, penalties,
+    /// the ignore_eos ban), e.g. a grammar. Each submitted copy starts from these values.
+    public var processors: [any LogitsProcessor]
 
     /// What the prefix cache keys this sequence's KV by: KV computed under one adapter version and
     /// scale is never reused under another.
     var cacheKey: String { adapter.map { "\($0.name)#\($0.version)@\(loraScale)" } ?? "base" }
 
     public init(promptIDs: [Int32], maxTokens: Int, sampling: SamplingParameters = .init(), stopTokenIDs: Set<Int32> = [],
-                stopStrings: [String] = [], topLogprobs: Int? = nil, ignoreEOS: Bool = false, adapter: LoRAAdapter? = nil, loraScale: Float = 1) {
+                stopStrings: [String] = [], topLogprobs: Int? = nil, ignoreEOS: Bool = false, adapter: LoRAAdapter? = nil, loraScale: Float = 1,
+                processors: [any LogitsProcessor] = []) {
+        self.processors = processors
         self.adapter = adapter
         self.loraScale = loraScale
         self.promptIDs = promptIDs

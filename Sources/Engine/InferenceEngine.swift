@@ -2,6 +2,7 @@ import Dispatch
 import Foundation
 import Adapters
 import Model
+import Sampling
 import Tokenizer
 
 /// The single owner of the model and the KV caches. Requests are submitted from any thread; one
@@ -179,91 +180,111 @@ public final class InferenceEngine: @unchecked Sendable {
         .init(id: s.id, promptRemaining: s.promptRemaining, pages: s.worstCasePages)
     }
 
-    /// Runs one planned step.
+    /// The rows of one forward step and who owns the logits that come back.
+    private struct StepBatch {
+        var tokens: [Int32] = [], positions: [Int] = [], caches: [KVCache] = []
+        var rowAdapters: [(adapter: LoRAAdapter, scale: Float)?] = []
+        /// Rows whose logits are needed, and the sequence each belongs to.
+        var logitRows: [Int] = [], logitOwners: [ActiveSequence] = []
+        /// KV pages the step may open (cached prefixes are evicted to make room for them).
+        var newPages = 0
+
+        mutating func append(_ s: ActiveSequence, tokens chunk: some Collection<Int32>, cache: KVCache, wantsLogits: Bool) {
+            let n = chunk.count
+            tokens += chunk
+            positions += Array(cache.count..<cache.count + n)
+            caches += Array(repeating: cache, count: n)
+            rowAdapters += Array(repeating: s.request.adapter.map { ($0, s.request.loraScale) }, count: n)
+            if wantsLogits {
+                logitRows.append(tokens.count - 1)
+                logitOwners.append(s)
+            }
+        }
+    }
+
+    /// Runs one planned step: drop the cancelled, assemble the rows, make room in the KV pool,
+    /// forward, then sample and stream.
     private func step(_ plan: BatchScheduler.Plan) {
         let start = DispatchTime.now()
         var rows = 0
-        defer {
-            condition.lock()
-            snapshotValue.running = running.count
-            snapshotValue.steps += 1
-            snapshotValue.lastStepSeconds = seconds(since: start)
-            snapshotValue.lastBatchRows = rows
-            if rows > 0 {
-                snapshotValue.batchRows.observe(Double(rows))
-                snapshotValue.stepTime.observe(snapshotValue.lastStepSeconds)
-            }
-            snapshotValue.kvPagesUsed = pages.usedCount
-            snapshotValue.kvPagesCommitted = running.reduce(0) { $0 + $1.worstCasePages }
-            snapshotValue.prefixQueriedTokens = prefixCache.stats.queriedTokens
-            snapshotValue.prefixHitTokens = prefixCache.stats.hitTokens
-            snapshotValue.prefixEntries = prefixCache.stats.entries
-            condition.unlock()
-        }
-        // Cancelled sequences (client gone) leave before the forward pass, freeing their cache.
+        defer { recordStep(start: start, rows: rows) }
+        dropCancelled()
+        let batch = assemble(plan)
+        guard !batch.tokens.isEmpty else { return }
+        rows = batch.tokens.count
+        prefixCache.evict(untilFree: min(batch.newPages, pages.pageCount))
+        guard let logits = forward(batch) else { return }
+        sampleAndStream(logits, owners: batch.logitOwners)
+    }
+
+    /// Cancelled sequences (client gone) leave before the forward pass, freeing their cache.
+    private func dropCancelled() {
         running.removeAll { s in
             guard s.isCancelled else { return false }
             s.fail("cancelled")
             return true
         }
+    }
+
+    /// One decode token for each decoding sequence, then the planned prompt chunks.
+    private func assemble(_ plan: BatchScheduler.Plan) -> StepBatch {
         let byID = Dictionary(uniqueKeysWithValues: running.map { ($0.id, $0) })
-        var tokens: [Int32] = [], positions: [Int] = [], caches: [KVCache] = []
-        var logitRows: [Int] = [], logitOwners: [ActiveSequence] = []
-        var rowAdapters: [(adapter: LoRAAdapter, scale: Float)?] = []
+        var batch = StepBatch()
         for id in plan.decode {
             guard let s = byID[id], let cache = s.cache else { continue }
-            logitRows.append(tokens.count)
-            logitOwners.append(s)
-            tokens.append(s.lastToken)
-            positions.append(cache.count)
-            caches.append(cache)
-            rowAdapters.append(s.request.adapter.map { ($0, s.request.loraScale) })
+            batch.append(s, tokens: [s.lastToken], cache: cache, wantsLogits: true)
         }
-        var newPages = 0
         for (id, planned) in plan.prefill {
             guard let s = byID[id] else { continue }
             if s.cache == nil { startCache(s) }
-            let cache = s.cache!
+            guard let cache = s.cache else { continue }
             // The prefix cache may have covered part of what was planned.
             let n = min(planned, s.promptRemaining)
             guard n > 0 else { continue }
-            newPages += model.config.layerCount * ((n + pages.pageSize - 1) / pages.pageSize + 1)
+            batch.newPages += model.config.layerCount * ((n + pages.pageSize - 1) / pages.pageSize + 1)
             let chunk = s.request.promptIDs[s.promptOffset..<s.promptOffset + n]
-            tokens += chunk
-            positions += Array(cache.count..<cache.count + n)
-            caches += Array(repeating: cache, count: n)
-            rowAdapters += Array(repeating: s.request.adapter.map { ($0, s.request.loraScale) }, count: n)
             s.promptOffset += n
-            if s.promptRemaining == 0 {
-                logitRows.append(tokens.count - 1)
-                logitOwners.append(s)
-            }
+            batch.append(s, tokens: chunk, cache: cache, wantsLogits: s.promptRemaining == 0)
         }
-        guard !tokens.isEmpty else { return }
-        rows = tokens.count
-        // Decode rows may each open a page on every layer; cached prefixes give way to running work.
-        newPages += plan.decode.count * model.config.layerCount
-        prefixCache.evict(untilFree: min(newPages, pages.pageCount))
-        let logits: Logits
+        // Decode rows may each open a page on every layer.
+        batch.newPages += plan.decode.count * model.config.layerCount
+        return batch
+    }
+
+    /// The batch's logits, or nil when it could not run: then its sequences fail, never the engine.
+    private func forward(_ batch: StepBatch) -> Logits? {
         do {
             // Base projections run once over every row; each adapter's rows get its low-rank delta.
-            logits = try model.forward(ForwardBatch(tokens: tokens, positions: positions, caches: caches, logitRows: logitRows,
-                                                    delta: LoRABatchDelta(rowAdapters: rowAdapters)))
+            return try model.forward(ForwardBatch(tokens: batch.tokens, positions: batch.positions, caches: batch.caches,
+                                                  logitRows: batch.logitRows,
+                                                  delta: LoRABatchDelta(rowAdapters: batch.rowAdapters)))
         } catch {
-            // A batch that cannot run fails its sequences, never the engine.
-            let failed = Set(caches.map(ObjectIdentifier.init))
+            let failed = Set(batch.caches.map(ObjectIdentifier.init))
             running.removeAll { s in
                 guard let c = s.cache, failed.contains(ObjectIdentifier(c)) else { return false }
                 s.fail("\(error)")
                 return true
             }
-            return
+            return nil
+        }
+    }
+
+    /// Every row with logits chooses its token in parallel (processors and sampler are per
+    /// sequence); then, in order, each sequence takes its token and streams it, and finished ones
+    /// leave, their KV kept by the prefix cache.
+    private func sampleAndStream(_ logits: Logits, owners: [ActiveSequence]) {
+        var choices = [(token: Int32, logprob: TokenLogprob?)](repeating: (0, nil), count: owners.count)
+        choices.withUnsafeMutableBufferPointer { out in
+            let shared = UnsafeShared(out)
+            WorkerPool.shared.forEach(iterations: owners.count) { j in
+                shared.value[j] = owners[j].choose(logits.row(j))
+            }
         }
         var done = Set<Int>()
-        for (j, s) in logitOwners.enumerated() {
+        for (s, choice) in zip(owners, choices) {
             // A prompt just completed is a prefix worth keeping even while the sequence decodes.
             if s.generated == 0, let cache = s.cache { remember(s, cache) }
-            if s.accept(logits: logits.row(j), tokenizer: tokenizer) { done.insert(s.id) }
+            if s.deliver(choice.token, logprob: choice.logprob) { done.insert(s.id) }
         }
         running.removeAll { s in
             guard done.contains(s.id) else { return false }
@@ -271,6 +292,25 @@ public final class InferenceEngine: @unchecked Sendable {
             s.cache = nil
             return true
         }
+    }
+
+    /// Publishes the counts of the step that just ran.
+    private func recordStep(start: DispatchTime, rows: Int) {
+        condition.lock()
+        defer { condition.unlock() }
+        snapshotValue.running = running.count
+        snapshotValue.steps += 1
+        snapshotValue.lastStepSeconds = seconds(since: start)
+        snapshotValue.lastBatchRows = rows
+        if rows > 0 {
+            snapshotValue.batchRows.observe(Double(rows))
+            snapshotValue.stepTime.observe(snapshotValue.lastStepSeconds)
+        }
+        snapshotValue.kvPagesUsed = pages.usedCount
+        snapshotValue.kvPagesCommitted = running.reduce(0) { $0 + $1.worstCasePages }
+        snapshotValue.prefixQueriedTokens = prefixCache.stats.queriedTokens
+        snapshotValue.prefixHitTokens = prefixCache.stats.hitTokens
+        snapshotValue.prefixEntries = prefixCache.stats.entries
     }
 
     /// Gives `s` its cache, adopting the longest cached prefix of its prompt.

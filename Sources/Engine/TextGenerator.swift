@@ -2,28 +2,6 @@ import Dispatch
 import Model
 import Tokenizer
 
-/// Why a generation ended, in OpenAI's words.
-public enum FinishReason: String, Sendable {
-    case stop, length
-}
-
-/// What one generation asks for.
-public struct GenerationRequest: Sendable {
-    public var promptIDs: [Int32]
-    public var maxTokens: Int
-    public var sampling: SamplingParameters
-    public var stopTokenIDs: Set<Int32>
-    public var stopStrings: [String]
-
-    public init(promptIDs: [Int32], maxTokens: Int, sampling: SamplingParameters = .init(), stopTokenIDs: Set<Int32> = [], stopStrings: [String] = []) {
-        self.promptIDs = promptIDs
-        self.maxTokens = maxTokens
-        self.sampling = sampling
-        self.stopTokenIDs = stopTokenIDs
-        self.stopStrings = stopStrings
-    }
-}
-
 /// Timings and counts of one generation.
 public struct GenerationResult: Sendable {
     public var tokenIDs: [Int32] = []
@@ -38,8 +16,8 @@ public struct GenerationResult: Sendable {
     public var decodeTokensPerSecond: Double { decodeSeconds > 0 ? Double(max(tokenIDs.count - 1, 0)) / decodeSeconds : 0 }
 }
 
-/// Runs one sequence at a time: chunked prefill, then token-by-token decode with streaming text.
-/// The batched server engine builds on the same model calls.
+/// Runs one sequence at a time: chunked prefill, then token-by-token decode with streaming text,
+/// through the same `SequenceDecoder` as the batching engine.
 public struct TextGenerator {
     public let model: any LanguageModel
     public let tokenizer: SentencePieceTokenizer
@@ -51,45 +29,31 @@ public struct TextGenerator {
         self.prefillChunk = prefillChunk
     }
 
-    /// Generates; `onText` receives each piece of text as soon as it is complete and not part of a stop string.
-    public func generate(_ request: GenerationRequest, onText: (String) -> Void = { _ in }) throws -> GenerationResult {
+    /// Generates; `onText` receives each piece of text as soon as it is complete and not part of a
+    /// stop string. The request's adapter is not applied (this path runs the base model).
+    public func generate(_ request: EngineRequest, onText: (String) -> Void = { _ in }) throws -> GenerationResult {
         var result = GenerationResult()
         result.promptTokens = request.promptIDs.count
         guard !request.promptIDs.isEmpty else { throw ModelError.invalidBatch("empty prompt") }
         let cache = model.makeCache(maxPositions: request.promptIDs.count + request.maxTokens)
-        var sampler = Sampler(parameters: request.sampling)
-        var detokenizer = StreamingDetokenizer(tokenizer: tokenizer)
-        var stops = StopStringMatcher(stops: request.stopStrings)
+        var decoder = SequenceDecoder(request: request, tokenizer: tokenizer)
 
         let start = DispatchTime.now()
         var logits = try prefill(request.promptIDs, cache: cache)
         result.promptSeconds = seconds(since: start)
         let decodeStart = DispatchTime.now()
-        var stoppedByString = false
-        while result.tokenIDs.count < request.maxTokens {
-            let token = sampler.sample(logits.row(0))
-            sampler.observe(token)
-            result.tokenIDs.append(token)
-            if request.stopTokenIDs.contains(token) {
-                result.finishReason = .stop
+        while request.maxTokens > 0 {
+            let token = decoder.choose(logits.row(0)).token
+            let step = decoder.accept(token)
+            if !step.text.isEmpty { onText(step.text) }
+            result.text += step.text
+            if let reason = step.finish {
+                result.finishReason = reason
                 break
             }
-            let (text, stopped) = stops.append(try detokenizer.append(token))
-            result.text += text
-            if !text.isEmpty { onText(text) }
-            if stopped {
-                result.finishReason = .stop
-                stoppedByString = true
-                break
-            }
-            guard result.tokenIDs.count < request.maxTokens else { break }
             logits = try model.forward(ForwardBatch(tokens: [token], positions: [cache.count], caches: [cache], logitRows: [0]))
         }
-        if !stoppedByString {
-            let tail = stops.append(detokenizer.finish()).emit + stops.finish()
-            result.text += tail
-            if !tail.isEmpty { onText(tail) }
-        }
+        result.tokenIDs = decoder.generatedIDs
         result.decodeSeconds = seconds(since: decodeStart)
         return result
     }

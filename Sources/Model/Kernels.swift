@@ -57,7 +57,7 @@ public enum Kernels {
     /// eˣ for x in [−87, 88], within 2 ulp (Cephes' expf): x = n·ln 2 + r, |r| ≤ ln 2 / 2, a degree-6
     /// polynomial for eʳ, and 2ⁿ built in the exponent bits.
     @inline(__always)
-    static func exponential(_ x: SIMD16<Float>) -> SIMD16<Float> {
+    public static func exponential(_ x: SIMD16<Float>) -> SIMD16<Float> {
         // Adding and subtracting 1.5·2²³ rounds to the nearest integer.
         let n = (x * 1.44269504088896341 + 12_582_912) - 12_582_912
         let r = x - n * 0.693359375 + n * 2.12194440e-4

@@ -1,5 +1,5 @@
 /// Hands a pointer to the worker threads of `concurrentPerform`; each worker writes a disjoint range.
-struct UnsafeShared<T>: @unchecked Sendable {
-    let value: T
-    init(_ value: T) { self.value = value }
+public struct UnsafeShared<T>: @unchecked Sendable {
+    public let value: T
+    public init(_ value: T) { self.value = value }
 }

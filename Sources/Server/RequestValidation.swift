@@ -1,6 +1,7 @@
 import Adapters
 import Engine
 import Model
+import Sampling
 import OpenAIAPI
 import Tokenizer
 

@@ -30,6 +30,9 @@ struct BenchCommand: ParsableCommand {
     @Option(name: .customLong("projections"), help: "Instead of the model table, time one product of each kind of projection (block type × shape) over this many activation rows, with Float32 and int16 activations.")
     var projectionRows: Int?
 
+    @Flag(name: .customLong("sampling"), help: "Instead of the model table, time one draw of the sampler at common settings over real logits (ms per token).")
+    var sampling = false
+
     func run() throws {
         func line(_ text: String) { FileHandle.standardOutput.write(Data((text + "\n").utf8)) }
         if let projectionRows {
@@ -43,6 +46,12 @@ struct BenchCommand: ParsableCommand {
         }
         let loaded = try LoadedModel.load(path: model, precision: kernels.precision)
         let bench = Benchmark(model: loaded.model)
+        if sampling {
+            line("| sampling | ms per token |")
+            line("|---|---:|")
+            for (name, ms) in try bench.sampling() { line("| \(name) | \(String(format: "%.3f", ms)) |") }
+            return
+        }
         FileHandle.standardError.write(Data("loaded \(model) in \(String(format: "%.2f", loaded.loadSeconds)) s; OpenBLAS \(BLASInfo.coreName), \(BLASInfo.threads) threads\n".utf8))
         line("| test | tokens | seconds | tok/s |")
         line("|---|---:|---:|---:|")

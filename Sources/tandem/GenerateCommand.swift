@@ -3,6 +3,7 @@ import Engine
 import Foundation
 import GGUF
 import Model
+import Sampling
 import Tokenizer
 
 struct GenerateCommand: ParsableCommand {
@@ -25,14 +26,14 @@ struct GenerateCommand: ParsableCommand {
 
     @OptionGroup var kernels: KernelOptions
 
-    @Flag(name: .customLong("ignore-eos"), help: "Keep generating past the end-of-sequence token.")
+    @Flag(name: .customLong("ignore-eos"), help: "Never end at an end token: generate exactly --max-tokens tokens.")
     var ignoreEOS = false
 
     func run() throws {
         let loaded = try LoadedModel.load(path: model, precision: kernels.precision)
         let ids = try loaded.tokenizer.encode(prompt, addBOS: loaded.tokenizer.vocabulary.addBOS)
-        let request = GenerationRequest(promptIDs: ids, maxTokens: maxTokens, sampling: sampling.parameters,
-                                        stopTokenIDs: ignoreEOS ? [] : loaded.stopTokenIDs)
+        let request = EngineRequest(promptIDs: ids, maxTokens: maxTokens, sampling: sampling.parameters,
+                                        stopTokenIDs: loaded.stopTokenIDs, ignoreEOS: ignoreEOS)
         let generator = TextGenerator(model: loaded.model, tokenizer: loaded.tokenizer)
         let result = try generator.generate(request) { text in
             FileHandle.standardOutput.write(Data(text.utf8))

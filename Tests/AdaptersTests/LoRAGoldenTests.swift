@@ -2,6 +2,7 @@ import Adapters
 import Foundation
 import GGUF
 import Model
+import Sampling
 import Testing
 
 /// LoRA deltas against `transformers` + `peft` on the default model (Fixtures/make_lora_fixtures.py):

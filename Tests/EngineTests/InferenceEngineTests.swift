@@ -42,7 +42,7 @@ struct InferenceEngineTests {
         var expected: [[Int32]] = []
         for p in prompts {
             let ids = try Self.loaded.tokenizer.encode(p, addBOS: true)
-            expected.append(try generator.generate(GenerationRequest(promptIDs: ids, maxTokens: 12)).tokenIDs)
+            expected.append(try generator.generate(EngineRequest(promptIDs: ids, maxTokens: 12)).tokenIDs)
         }
         // A small prefill budget forces prompts to be chunked across steps while others decode.
         let e = engine(prefill: 7)
@@ -140,7 +140,7 @@ struct InferenceEngineTests {
         var streams: [AsyncStream<GenerationEvent>] = []
         for p in prompts {
             let ids = try Self.loaded.tokenizer.encode(p, addBOS: true)
-            expected.append(try generator.generate(GenerationRequest(promptIDs: ids, maxTokens: 20)).tokenIDs)
+            expected.append(try generator.generate(EngineRequest(promptIDs: ids, maxTokens: 20)).tokenIDs)
             streams.append(try e.submit(EngineRequest(promptIDs: ids, maxTokens: 20)))
         }
         let watcher = Task {

@@ -2,6 +2,7 @@ import Engine
 import Foundation
 import GGUF
 import Model
+import Sampling
 import Testing
 
 /// Properties every architecture must have, run over each one.

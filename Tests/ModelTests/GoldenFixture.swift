@@ -2,6 +2,7 @@ import Engine
 import Foundation
 import GGUF
 import Model
+import Sampling
 import Testing
 
 /// A reference run: prompt ids, the reference's greedy continuation and its top-5 logits per step.

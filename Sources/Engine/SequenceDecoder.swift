@@ -1,0 +1,94 @@
+import Foundation
+import Sampling
+import Tokenizer
+
+/// The per-token logic of one sequence, the same for the batching engine and `tandem generate`.
+///
+/// Each token takes two calls. `choose` runs the sequence's logits processors on its row of logits
+/// and samples (it touches only this decoder and that row, so the rows of a step may choose in
+/// parallel). `accept` then appends the token: the processors learn it, and end tokens, the
+/// streaming detokenizer, stop strings and `maxTokens` decide the text to emit and whether the
+/// sequence is done.
+public struct SequenceDecoder {
+    public let request: EngineRequest
+    private var processors: [any LogitsProcessor]
+    private var sampler: Sampler
+    private var detokenizer: StreamingDetokenizer
+    private var stops: StopStringMatcher
+    private let tokenizer: SentencePieceTokenizer
+    /// Tokens accepted so far (an end token included).
+    public private(set) var generatedIDs: [Int32] = []
+
+    /// What accepting one token produced.
+    public struct Step: Sendable {
+        /// Text completed by this token (possibly empty: half a character, or held back because it
+        /// may start a stop string).
+        public var text: String
+        /// Set when the sequence is done.
+        public var finish: FinishReason?
+        /// False for an end token, which is no part of the text and has no log-probability.
+        public var isText: Bool
+    }
+
+    public init(request: EngineRequest, tokenizer: SentencePieceTokenizer) {
+        self.request = request
+        self.tokenizer = tokenizer
+        self.processors = request.sampling.standardProcessors(banning: request.ignoreEOS ? request.stopTokenIDs : [])
+            + request.processors
+        sampler = Sampler(parameters: request.sampling)
+        detokenizer = StreamingDetokenizer(tokenizer: tokenizer)
+        stops = StopStringMatcher(stops: request.stopStrings)
+    }
+
+    /// Picks the next token from `logits` (one row, modified in place) with its log-probability when
+    /// the request asks for them. Log-probabilities describe the model's distribution, so they come
+    /// from the logits before any processor ran.
+    public mutating func choose(_ logits: UnsafeMutableBufferPointer<Float>) -> (token: Int32, logprob: TokenLogprob?) {
+        let raw: [Float]? = request.topLogprobs == nil ? nil : Array(logits)
+        for i in processors.indices { processors[i].process(logits) }
+        let token = sampler.sample(logits)
+        let logprob = raw.map { Logprobs.compute($0, chosen: token, top: request.topLogprobs ?? 0, tokenizer: tokenizer) }
+        return (token, logprob)
+    }
+
+    /// Appends `token` to the sequence.
+    public mutating func accept(_ token: Int32) -> Step {
+        for i in processors.indices { processors[i].didSample(token) }
+        generatedIDs.append(token)
+        if !request.ignoreEOS && request.stopTokenIDs.contains(token) {
+            return Step(text: flush(), finish: .stop, isText: false)
+        }
+        let atLimit = generatedIDs.count >= request.maxTokens
+        var piece = (try? detokenizer.append(token)) ?? ""
+        if atLimit { piece += detokenizer.finish() }
+        var (text, stopped) = stops.append(piece)
+        if stopped { return Step(text: text, finish: .stop, isText: true) }
+        let processorsDone = processors.contains { $0.isFinished }
+        if atLimit || processorsDone { text += stops.finish() }
+        return Step(text: text, finish: processorsDone ? .stop : atLimit ? .length : nil, isText: true)
+    }
+
+    /// Text still held by the detokenizer and the stop-string matcher.
+    private mutating func flush() -> String {
+        stops.append(detokenizer.finish()).emit + stops.finish()
+    }
+}
+
+/// Log-probabilities from raw logits (before penalties and temperature, as OpenAI reports them).
+enum Logprobs {
+    static func compute(_ logits: [Float], chosen: Int32, top: Int, tokenizer: SentencePieceTokenizer) -> TokenLogprob {
+        let maximum = logits.max() ?? 0
+        var sum: Double = 0
+        for l in logits { sum += Double(expf(l - maximum)) }
+        let logZ = maximum + Float(log(sum))
+        var best: [(id: Int32, logit: Float)] = []
+        for i in 0..<logits.count where top > 0 && (best.count < top || logits[i] > best[best.count - 1].logit) {
+            best.append((Int32(i), logits[i]))
+            best.sort { $0.logit > $1.logit }
+            if best.count > top { best.removeLast() }
+        }
+        func bytes(_ id: Int32) -> [UInt8] { (try? tokenizer.bytes(of: id, includeSpecial: true)) ?? [] }
+        return TokenLogprob(id: chosen, logprob: logits[Int(chosen)] - logZ, bytes: bytes(chosen),
+                            top: best.map { ($0.id, $0.logit - logZ, bytes($0.id)) })
+    }
+}
