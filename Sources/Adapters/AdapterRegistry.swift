@@ -7,14 +7,20 @@ import Model
 /// A running request holds its `LoRAAdapter` object, so eviction or a reload never takes weights
 /// away from it: the old version is freed when its last request ends.
 public final class AdapterRegistry: @unchecked Sendable {
+    /// What the registry accepts and keeps. These defaults are the server's.
     public struct Limits: Sendable {
+        /// Largest LoRA rank accepted.
         public var maxRank = 64
+        /// Adapters kept in memory at once (least recently used dropped first).
         public var maxLoaded = 16
+        /// Memory for loaded adapters.
         public var memoryBytes = 512 << 20
-        public init(maxRank: Int = 64, maxLoaded: Int = 16, memoryBytes: Int = 512 << 20) {
-            self.maxRank = maxRank
-            self.maxLoaded = maxLoaded
-            self.memoryBytes = memoryBytes
+
+        /// Limits given here replace the defaults above.
+        public init(maxRank: Int? = nil, maxLoaded: Int? = nil, memoryBytes: Int? = nil) {
+            if let maxRank { self.maxRank = maxRank }
+            if let maxLoaded { self.maxLoaded = maxLoaded }
+            if let memoryBytes { self.memoryBytes = memoryBytes }
         }
     }
 

@@ -6,18 +6,19 @@
 public enum BatchScheduler {
     public struct Limits: Sendable, Equatable {
         /// Sequences that may run at once (rows in a decode step).
-        public var maxRunning: Int
+        public var maxRunning = 64
         /// Prompt tokens processed per step across all prefilling sequences.
-        public var maxPrefillTokensPerStep: Int
+        public var maxPrefillTokensPerStep = 512
 
         /// Prompt tokens a step carries beside decode rows: at least this many (else as many as
         /// there are decode rows), at most `maxPrefillTokensPerStep`. See `prefillBudget`.
-        public var prefillTokensWhileDecoding: Int
+        public var prefillTokensWhileDecoding = 16
 
-        public init(maxRunning: Int = 64, maxPrefillTokensPerStep: Int = 512, prefillTokensWhileDecoding: Int = 16) {
-            self.maxRunning = maxRunning
-            self.maxPrefillTokensPerStep = maxPrefillTokensPerStep
-            self.prefillTokensWhileDecoding = prefillTokensWhileDecoding
+        /// Limits given here replace the defaults above (written once, read by `tandem serve`).
+        public init(maxRunning: Int? = nil, maxPrefillTokensPerStep: Int? = nil, prefillTokensWhileDecoding: Int? = nil) {
+            if let maxRunning { self.maxRunning = maxRunning }
+            if let maxPrefillTokensPerStep { self.maxPrefillTokensPerStep = maxPrefillTokensPerStep }
+            if let prefillTokensWhileDecoding { self.prefillTokensWhileDecoding = prefillTokensWhileDecoding }
         }
     }
 

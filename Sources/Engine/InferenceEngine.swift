@@ -12,24 +12,34 @@ import Tokenizer
 /// A dedicated thread rather than an actor: a step is 10–100 ms of CPU work that must not occupy
 /// the cooperative pool the HTTP server runs on.
 public final class InferenceEngine: @unchecked Sendable {
+    /// The engine's limits. These defaults are the server's: `tandem serve` and the README read them here.
     public struct Configuration: Sendable {
         public var limits = BatchScheduler.Limits()
         /// Requests that may wait for a running slot before new ones are refused.
         public var maxQueue = 256
-        /// KV cache positions per sequence (prompt + completion).
-        public var maxSequenceLength: Int
-        /// Memory for KV pages of every sequence and of the prefix cache (`--kv-cache-mb`).
-        public var kvCacheMegabytes: Int
+        /// KV cache positions per sequence (prompt + completion); nil: the model's context, at most
+        /// `defaultMaxSequenceLength`.
+        public var maxSequenceLength: Int?
+        /// Memory for KV pages of every sequence and of the prefix cache.
+        public var kvCacheMegabytes = 2048
         /// Reuse KV pages of earlier prompts with the same tokens and adapter.
-        public var prefixCaching: Bool
+        public var prefixCaching = true
 
-        public init(limits: BatchScheduler.Limits = .init(), maxQueue: Int = 256, maxSequenceLength: Int,
-                    kvCacheMegabytes: Int = 2048, prefixCaching: Bool = true) {
+        public static let defaultMaxSequenceLength = 8192
+
+        /// Values given here replace the defaults above.
+        public init(limits: BatchScheduler.Limits = .init(), maxQueue: Int? = nil, maxSequenceLength: Int? = nil,
+                    kvCacheMegabytes: Int? = nil, prefixCaching: Bool? = nil) {
             self.limits = limits
-            self.maxQueue = maxQueue
+            if let maxQueue { self.maxQueue = maxQueue }
             self.maxSequenceLength = maxSequenceLength
-            self.kvCacheMegabytes = kvCacheMegabytes
-            self.prefixCaching = prefixCaching
+            if let kvCacheMegabytes { self.kvCacheMegabytes = kvCacheMegabytes }
+            if let prefixCaching { self.prefixCaching = prefixCaching }
+        }
+
+        /// The sequence length in force for a model with `contextLength` positions.
+        public func sequenceLength(contextLength: Int) -> Int {
+            min(maxSequenceLength ?? Self.defaultMaxSequenceLength, contextLength)
         }
     }
 
@@ -56,6 +66,8 @@ public final class InferenceEngine: @unchecked Sendable {
     public let model: any LanguageModel
     public let tokenizer: SentencePieceTokenizer
     public let configuration: Configuration
+    /// Prompt + completion tokens per sequence (the configuration's, within the model's context).
+    public let maxSequenceLength: Int
     public let pages: KVPagePool
     private let prefixCache: PrefixCache
 
@@ -74,6 +86,7 @@ public final class InferenceEngine: @unchecked Sendable {
         self.model = model
         self.tokenizer = tokenizer
         self.configuration = configuration
+        maxSequenceLength = configuration.sequenceLength(contextLength: model.config.contextLength)
         pages = model.makePagePool(megabytes: configuration.kvCacheMegabytes)
         prefixCache = PrefixCache(pool: pages, windows: model.slidingWindows)
         snapshotValue.kvPagesTotal = pages.pageCount
@@ -101,7 +114,7 @@ public final class InferenceEngine: @unchecked Sendable {
     /// consumer cancels the sequence at the next step.
     public func submit(_ request: EngineRequest) throws -> AsyncStream<GenerationEvent> {
         guard !request.promptIDs.isEmpty else { throw EngineError.emptyPrompt }
-        let limit = configuration.maxSequenceLength
+        let limit = maxSequenceLength
         guard request.maxTokens >= 0, request.maxTokens <= limit - request.promptIDs.count else {
             throw EngineError.contextLengthExceeded(promptTokens: request.promptIDs.count, maxTokens: request.maxTokens, limit: limit)
         }

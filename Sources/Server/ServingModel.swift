@@ -39,13 +39,10 @@ public struct ServingModel: Sendable {
         let template = c.chatTemplate ?? ChatTemplate.detect(jinja: loaded.gguf.metadata["tokenizer.chat_template"]?.string, architecture: architecture)
         var stops: Set<Int32> = [loaded.tokenizer.vocabulary.eosID]
         if let end = template.endOfTurn, let id = loaded.tokenizer.vocabulary.id(of: end) { stops.insert(id) }
-        let maxLength = min(c.maxModelLength ?? 8192, loaded.model.config.contextLength)
-        let engine = InferenceEngine(model: loaded.model, tokenizer: loaded.tokenizer, configuration: .init(
-            limits: .init(maxRunning: c.maxRunning, maxPrefillTokensPerStep: c.maxPrefillTokensPerStep, prefillTokensWhileDecoding: c.prefillTokensWhileDecoding),
-            maxQueue: c.maxQueue, maxSequenceLength: maxLength, kvCacheMegabytes: c.kvCacheMB, prefixCaching: c.prefixCaching))
+        let engine = InferenceEngine(model: loaded.model, tokenizer: loaded.tokenizer, configuration: c.engine)
+        let maxLength = engine.maxSequenceLength
         let id = c.servedModelName ?? defaultID(gguf: loaded.gguf)
-        let adapters = AdapterRegistry(directory: c.adaptersDirectory, base: loaded.model.config,
-                                       limits: .init(maxRank: c.maxLoRARank, maxLoaded: c.maxLoadedAdapters, memoryBytes: c.adapterMemoryMB << 20))
+        let adapters = AdapterRegistry(directory: c.adaptersDirectory, base: loaded.model.config, limits: c.adapterLimits)
         if c.preloadAdapters {
             for (name, error) in adapters.preloadAll() { logger.error("adapter refused", metadata: ["adapter": "\(name)", "error": "\(error)"]) }
         }
