@@ -52,6 +52,13 @@ public final class InferenceEngine: @unchecked Sendable {
         public var lastBatchRows: Int
         public var kvPagesUsed = 0
         public var kvPagesTotal = 0
+        /// Positions per KV page.
+        public var kvPageSize = 0
+        /// Adapters of the running and of the waiting sequences (distinct names, sorted; the base
+        /// model is not listed), and when either list was last updated (seconds since 1970).
+        public var runningAdapters: [String] = []
+        public var waitingAdapters: [String] = []
+        public var adaptersUpdated = 0.0
         /// Pages committed to running sequences' worst cases (admission waits when they fill the budget).
         public var kvPagesCommitted = 0
         /// Prompt tokens looked up in the prefix cache, and those found there.
@@ -90,6 +97,7 @@ public final class InferenceEngine: @unchecked Sendable {
         pages = model.makePagePool(megabytes: configuration.kvCacheMegabytes)
         prefixCache = PrefixCache(pool: pages, windows: model.slidingWindows)
         snapshotValue.kvPagesTotal = pages.pageCount
+        snapshotValue.kvPageSize = pages.pageSize
     }
 
     /// The most KV pages `request` can hold at once.
@@ -133,6 +141,7 @@ public final class InferenceEngine: @unchecked Sendable {
         continuation.onTermination = { @Sendable _ in sequence.cancel() }
         waiting.append(sequence)
         snapshotValue.waiting = waiting.count
+        publishAdapters(includingRunning: false)
         condition.signal()
         return stream
     }
@@ -154,6 +163,18 @@ public final class InferenceEngine: @unchecked Sendable {
             try? await Task.sleep(for: .milliseconds(20))
         }
         withLock { stopped = true }
+    }
+
+    /// Records which adapters run and wait (the caller holds the lock), for the LoRA gauge that
+    /// load balancers read to send a request where its adapter is already active. Only the engine
+    /// thread reads `running`.
+    private func publishAdapters(includingRunning: Bool = true) {
+        func names(_ sequences: [ActiveSequence]) -> [String] {
+            Set(sequences.compactMap { $0.request.adapter?.name }).sorted()
+        }
+        if includingRunning { snapshotValue.runningAdapters = names(running) }
+        snapshotValue.waitingAdapters = names(waiting)
+        snapshotValue.adaptersUpdated = Date().timeIntervalSince1970
     }
 
     /// Runs `body` holding the lock, then wakes the engine thread.
@@ -184,6 +205,7 @@ public final class InferenceEngine: @unchecked Sendable {
             waiting.removeFirst(plan.admit)
             snapshotValue.waiting = waiting.count
             snapshotValue.running = running.count
+            if plan.admit > 0 { publishAdapters() }
             condition.unlock()
             step(plan)
         }
@@ -311,6 +333,7 @@ public final class InferenceEngine: @unchecked Sendable {
     private func recordStep(start: DispatchTime, rows: Int) {
         condition.lock()
         defer { condition.unlock() }
+        if snapshotValue.running != running.count { publishAdapters() }
         snapshotValue.running = running.count
         snapshotValue.steps += 1
         snapshotValue.lastStepSeconds = seconds(since: start)

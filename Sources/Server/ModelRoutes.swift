@@ -27,7 +27,9 @@ struct ModelRoutes<Context: RequestContext> {
         }
         router.get("/metrics") { _, _ in
             Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
-                     body: .init(byteBuffer: ByteBuffer(string: metrics.exposition(engine: state.current?.engine))))
+                     body: .init(byteBuffer: ByteBuffer(string: metrics.exposition(
+                        engine: state.current?.engine, model: state.current?.id ?? "",
+                        maxLoRA: state.current?.adapters.limits.maxLoaded ?? 0))))
         }
     }
 

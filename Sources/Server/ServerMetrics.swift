@@ -49,7 +49,7 @@ public final class ServerMetrics: Sendable {
     }
 
     /// Prometheus text exposition, with the engine gauges refreshed first.
-    func exposition(engine: InferenceEngineSnapshotSource?) -> String {
+    func exposition(engine: InferenceEngineSnapshotSource?, model: String = "", maxLoRA: Int = 0) -> String {
         if let snapshot = engine?.snapshot {
             queueDepth.record(snapshot.waiting)
             runningSequences.record(snapshot.running)
@@ -59,7 +59,9 @@ public final class ServerMetrics: Sendable {
         var buffer: [UInt8] = []
         registry.emit(into: &buffer)
         var text = String(decoding: buffer, as: UTF8.self)
-        if let s = engine?.snapshot { text += Self.engineExposition(s) }
+        if let s = engine?.snapshot {
+            text += Self.engineExposition(s) + Self.modelServerProtocol(s, model: model, maxLoRA: maxLoRA)
+        }
         return text
     }
 
@@ -78,6 +80,36 @@ public final class ServerMetrics: Sendable {
             + gauge("tandem_prefix_cache_entries", "Page-sized prompt blocks kept in the prefix cache.", s.prefixEntries)
             + s.batchRows.exposition(name: "tandem_batch_rows", help: "Token rows per forward step.")
             + s.stepTime.exposition(name: "tandem_step_seconds", help: "Seconds per engine step.")
+    }
+}
+
+extension ServerMetrics {
+    /// The gauges the Gateway API Inference Extension's endpoint picker scrapes (its model-server
+    /// protocol), under vLLM's names so that the picker's vLLM defaults need no configuration.
+    /// KV-cache usage is the share of pages committed to running sequences' worst cases: that is
+    /// what makes a new request wait here.
+    static func modelServerProtocol(_ s: InferenceEngine.Snapshot, model: String, maxLoRA: Int) -> String {
+        func escaped(_ v: String) -> String {
+            v.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"")
+                .replacingOccurrences(of: "\n", with: "\\n")
+        }
+        func gauge(_ name: String, _ help: String, _ labels: [(String, String)], _ value: String) -> String {
+            let text = labels.map { "\($0.0)=\"\(escaped($0.1))\"" }.joined(separator: ",")
+            return "# HELP \(name) \(help)\n# TYPE \(name) gauge\n\(name){\(text)} \(value)\n"
+        }
+        let named = [("model_name", model)]
+        let usage = s.kvPagesTotal == 0 ? 0 : min(1, Double(s.kvPagesCommitted) / Double(s.kvPagesTotal))
+        return gauge("vllm:num_requests_waiting", "Requests waiting for a running slot.", named, "\(s.waiting)")
+            + gauge("vllm:num_requests_running", "Sequences being generated.", named, "\(s.running)")
+            + gauge("vllm:kv_cache_usage_perc", "KV cache pages committed to running sequences, 0 to 1.", named,
+                    "\(usage)")
+            + gauge("vllm:lora_requests_info", "Adapters of running and waiting requests; the value is the time of "
+                    + "the last change.", [("max_lora", "\(maxLoRA)"),
+                                           ("running_lora_adapters", s.runningAdapters.joined(separator: ",")),
+                                           ("waiting_lora_adapters", s.waitingAdapters.joined(separator: ","))],
+                    "\(s.adaptersUpdated)")
+            + gauge("vllm:cache_config_info", "KV cache layout: positions per page and pages in the budget.",
+                    [("block_size", "\(s.kvPageSize)"), ("num_gpu_blocks", "\(s.kvPagesTotal)")], "1")
     }
 }
 
