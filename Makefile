@@ -26,6 +26,7 @@ test: lint deploy-check build unit-test e2e-test
 # Cheap checks: no build, no network. The Dockerfile's build-stage packages = scripts/build-packages.txt.
 lint:
 	$(PYTHON) scripts/check_build_packages.py
+	$(PYTHON) scripts/check_line_length.py
 
 unit-test: build
 	$(SWIFT) test -c release --skip-build

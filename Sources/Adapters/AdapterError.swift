@@ -20,9 +20,12 @@ public enum AdapterError: Error, CustomStringConvertible, Equatable {
         case let .io(file, reason): return "\(file): \(reason)"
         case let .invalidSafetensors(file, reason): return "\(file): not a valid safetensors file: \(reason)"
         case let .invalidConfig(file, reason): return "\(file): \(reason)"
-        case let .incompatible(file, tensor, reason): return "\(file): tensor '\(tensor)' does not fit the base model: \(reason)"
-        case let .rankTooLarge(file, tensor, rank, limit): return "\(file): tensor '\(tensor)' has rank \(rank), over the limit of \(limit) (--max-lora-rank)"
-        case let .unknownTarget(file, module): return "\(file): target module '\(module)' is not a projection of this model (q, k, v, o, gate, up, down)"
+        case let .incompatible(file, tensor, reason):
+            return "\(file): tensor '\(tensor)' does not fit the base model: \(reason)"
+        case let .rankTooLarge(file, tensor, rank, limit):
+            return "\(file): tensor '\(tensor)' has rank \(rank), over the limit of \(limit) (--max-lora-rank)"
+        case let .unknownTarget(file, module):
+            return "\(file): target module '\(module)' is not a projection of this model (q, k, v, o, gate, up, down)"
         case let .nonFinite(file, tensor): return "\(file): tensor '\(tensor)' contains NaN or infinite values"
         case let .invalidRoles(file, reason): return "\(file): \(reason)"
         case let .updating(name): return "adapter '\(name)' is being updated on disk; retry in a moment"
@@ -32,7 +35,8 @@ public enum AdapterError: Error, CustomStringConvertible, Equatable {
     /// Plain folder names only: no path separators, no `..`, nothing outside `[A-Za-z0-9._-]`.
     public static func validate(name: String) throws {
         let allowed = Set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-")
-        guard !name.isEmpty, name.count <= 128, name.allSatisfy(allowed.contains), !name.hasPrefix("."), !name.contains("..") else {
+        guard !name.isEmpty, name.count <= 128, name.allSatisfy(allowed.contains),
+              !name.hasPrefix("."), !name.contains("..") else {
             throw AdapterError.invalidName(name)
         }
     }

@@ -25,7 +25,9 @@ struct AdapterLocation: Equatable {
         return ggufs.count == 1 ? AdapterLocation(path: path, format: .gguf(file: path + "/" + ggufs[0])) : nil
     }
 
-    var isFolder: Bool { format == .peft || { if case let .gguf(file) = format { return file != path } else { return false } }() }
+    var isFolder: Bool {
+        format == .peft || { if case let .gguf(file) = format { return file != path } else { return false } }()
+    }
 
     /// `roles.yaml` next to the weights, when the adapter is a folder.
     var rolesPath: String? { isFolder ? path + "/roles.yaml" : nil }
@@ -44,7 +46,8 @@ struct AdapterLocation: Equatable {
     func load(name: String, base: ModelConfig, maxRank: Int, version: Int) throws -> LoRAAdapter {
         switch format {
         case .peft: return try PEFTLoader.load(name: name, folder: path, base: base, maxRank: maxRank, version: version)
-        case let .gguf(file): return try GGUFLoRALoader.load(name: name, file: file, base: base, maxRank: maxRank, version: version)
+        case let .gguf(file):
+            return try GGUFLoRALoader.load(name: name, file: file, base: base, maxRank: maxRank, version: version)
         }
     }
 }

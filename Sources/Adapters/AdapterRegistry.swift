@@ -100,7 +100,8 @@ public final class AdapterRegistry: @unchecked Sendable {
         lock.unlock()
         let (adapter, fingerprint): (LoRAAdapter, String)
         do {
-            (adapter, fingerprint) = try Self.loadConsistently(entry.location, name: name, base: base, maxRank: limits.maxRank, version: version)
+            (adapter, fingerprint) = try Self.loadConsistently(entry.location, name: name, base: base,
+                                                               maxRank: limits.maxRank, version: version)
         } catch {
             lock.withLock { entries[name]?.error = "\(error)" }
             throw error
@@ -131,7 +132,9 @@ public final class AdapterRegistry: @unchecked Sendable {
             for (name, entry) in entries where found[name] == nil && !entry.explicit { entries[name] = nil }
             unsettled = unsettled.filter { found[$0.key] != nil }
             for (name, item) in found {
-                let changed = entries[name].map { $0.fingerprint != item.fingerprint || $0.location != item.location } ?? true
+                let changed = entries[name].map {
+                    $0.fingerprint != item.fingerprint || $0.location != item.location
+                } ?? true
                 if waitForStableFiles && changed && unsettled[name] != item.fingerprint {
                     unsettled[name] = item.fingerprint
                     continue
@@ -147,7 +150,8 @@ public final class AdapterRegistry: @unchecked Sendable {
                         entries[name] = entry
                     }
                 } else {
-                    entries[name] = Entry(location: item.location, fingerprint: item.fingerprint, roles: item.roles.book, error: item.roles.error)
+                    entries[name] = Entry(location: item.location, fingerprint: item.fingerprint,
+                                          roles: item.roles.book, error: item.roles.error)
                 }
             }
             let baseRoles = Self.readRoles(directory + "/roles.yaml")
@@ -157,7 +161,8 @@ public final class AdapterRegistry: @unchecked Sendable {
         for (name, location) in toReload {
             let version = lock.withLock { defer { nextVersion += 1 }; return nextVersion }
             do {
-                let fresh = try Self.loadConsistently(location, name: name, base: base, maxRank: limits.maxRank, version: version).adapter
+                let fresh = try Self.loadConsistently(location, name: name, base: base,
+                                                      maxRank: limits.maxRank, version: version).adapter
                 lock.withLock {
                     entries[name]?.loaded = fresh
                     entries[name]?.error = nil
@@ -175,13 +180,15 @@ public final class AdapterRegistry: @unchecked Sendable {
     public func register(name: String, path: String) throws -> LoRAAdapter {
         try AdapterError.validate(name: name)
         guard let location = AdapterLocation.find(at: path) else {
-            throw AdapterError.io(file: path, reason: "holds no adapter: expected a PEFT folder (adapter_config.json), a folder with one .gguf LoRA, or a .gguf LoRA file")
+            throw AdapterError.io(file: path, reason: "holds no adapter: expected a PEFT folder (adapter_config.json), "
+                                      + "a folder with one .gguf LoRA, or a .gguf LoRA file")
         }
         let version = lock.withLock { defer { nextVersion += 1 }; return nextVersion }
         let adapter = try location.load(name: name, base: base, maxRank: limits.maxRank, version: version)
         let roles: (book: RoleBook, error: String?) = location.rolesPath.map(Self.readRoles) ?? (RoleBook(), nil)
         lock.withLock {
-            entries[name] = Entry(location: location, fingerprint: "explicit", roles: roles.book, loaded: adapter, error: roles.error, lastUsed: Date(), explicit: true)
+            entries[name] = Entry(location: location, fingerprint: "explicit", roles: roles.book, loaded: adapter,
+                                  error: roles.error, lastUsed: Date(), explicit: true)
             evictLocked(keeping: name)
         }
         return adapter
@@ -208,8 +215,10 @@ public final class AdapterRegistry: @unchecked Sendable {
     public var statuses: [Status] {
         lock.withLock {
             entries.sorted { $0.key < $1.key }.map { name, e in
-                Status(name: name, source: e.location.path, rank: e.loaded?.rank, targets: e.loaded?.targets.map(\.rawValue) ?? [],
-                       bytes: e.loaded?.byteCount, loaded: e.loaded != nil, lastUsed: e.lastUsed, loadSeconds: e.loaded?.loadSeconds,
+                Status(name: name, source: e.location.path, rank: e.loaded?.rank,
+                       targets: e.loaded?.targets.map(\.rawValue) ?? [],
+                       bytes: e.loaded?.byteCount, loaded: e.loaded != nil, lastUsed: e.lastUsed,
+                       loadSeconds: e.loaded?.loadSeconds,
                        error: e.error, roles: e.roles.roles.keys.sorted())
             }
         }
@@ -221,10 +230,15 @@ public final class AdapterRegistry: @unchecked Sendable {
 
     /// Drops least recently used adapters beyond the count and memory limits (never `keeping`).
     private func evictLocked(keeping: String) {
-        func loaded() -> [(String, Entry)] { entries.filter { $0.value.loaded != nil }.sorted { ($0.value.lastUsed ?? .distantPast) < ($1.value.lastUsed ?? .distantPast) } }
+        func loaded() -> [(String, Entry)] {
+            entries.filter { $0.value.loaded != nil }.sorted {
+                ($0.value.lastUsed ?? .distantPast) < ($1.value.lastUsed ?? .distantPast)
+            }
+        }
         var candidates = loaded()
         var bytes = candidates.reduce(0) { $0 + ($1.1.loaded?.byteCount ?? 0) }
-        while candidates.count > limits.maxLoaded || bytes > limits.memoryBytes, let victim = candidates.first(where: { $0.0 != keeping }) {
+        while candidates.count > limits.maxLoaded || bytes > limits.memoryBytes,
+              let victim = candidates.first(where: { $0.0 != keeping }) {
             bytes -= victim.1.loaded?.byteCount ?? 0
             entries[victim.0]?.loaded = nil
             candidates.removeAll { $0.0 == victim.0 }
@@ -241,7 +255,8 @@ public final class AdapterRegistry: @unchecked Sendable {
             if fingerprint(location) == before { return (adapter, before) }
             Thread.sleep(forTimeInterval: 0.1)
         }
-        throw AdapterError.io(file: location.path, reason: "its files kept changing while being read; retry once the copy is complete")
+        throw AdapterError.io(file: location.path,
+                              reason: "its files kept changing while being read; retry once the copy is complete")
     }
 
     static func fingerprint(_ location: AdapterLocation) -> String {
@@ -254,7 +269,8 @@ public final class AdapterRegistry: @unchecked Sendable {
     }
 
     /// Every adapter in the folder: sub-folders (PEFT or one `.gguf`) and loose `NAME.gguf` files.
-    private func scan() -> [String: (location: AdapterLocation, fingerprint: String, roles: (book: RoleBook, error: String?))] {
+    private func scan()
+        -> [String: (location: AdapterLocation, fingerprint: String, roles: (book: RoleBook, error: String?))] {
         let fm = FileManager.default
         guard let entries = try? fm.contentsOfDirectory(atPath: directory) else { return [:] }
         var found: [String: (AdapterLocation, String, (RoleBook, String?))] = [:]
@@ -262,7 +278,8 @@ public final class AdapterRegistry: @unchecked Sendable {
             let name = entry.hasSuffix(".gguf") ? String(entry.dropLast(5)) : entry
             guard (try? AdapterError.validate(name: name)) != nil, found[name] == nil,
                   let location = AdapterLocation.find(at: directory + "/" + entry) else { continue }
-            found[name] = (location, Self.fingerprint(location), location.rolesPath.map(Self.readRoles) ?? (RoleBook(), nil))
+            found[name] = (location, Self.fingerprint(location),
+                           location.rolesPath.map(Self.readRoles) ?? (RoleBook(), nil))
         }
         return found
     }

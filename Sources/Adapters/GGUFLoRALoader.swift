@@ -16,7 +16,8 @@ public enum GGUFLoRALoader {
         "ffn_gate": .gate, "ffn_up": .up, "ffn_down": .down,
     ]
 
-    public static func load(name: String, file path: String, base config: ModelConfig, maxRank: Int, version: Int) throws -> LoRAAdapter {
+    public static func load(name: String, file path: String, base config: ModelConfig, maxRank: Int,
+                            version: Int) throws -> LoRAAdapter {
         let start = DispatchTime.now()
         let gguf: GGUFFile
         do {
@@ -26,19 +27,26 @@ public enum GGUFLoRALoader {
             throw AdapterError.invalidConfig(file: path, reason: "not a readable GGUF file: \(error)")
         }
         if let type = gguf.metadata["general.type"]?.string, type != "adapter" {
-            throw AdapterError.invalidConfig(file: path, reason: "general.type is '\(type)', not 'adapter' (is this a model rather than a LoRA?)")
+            throw AdapterError.invalidConfig(file: path,
+                                             reason: "general.type is '\(type)', not 'adapter' "
+                                                 + "(is this a model rather than a LoRA?)")
         }
         let adapterType = gguf.metadata["adapter.type"]?.string
         guard adapterType == "lora" else {
-            throw AdapterError.invalidConfig(file: path, reason: "adapter.type is \(adapterType.map { "'\($0)'" } ?? "missing"), expected 'lora'")
+            throw AdapterError.invalidConfig(file: path,
+                                             reason: "adapter.type is \(adapterType.map { "'\($0)'" } ?? "missing"), "
+                                                 + "expected 'lora'")
         }
         if let arch = gguf.metadata["general.architecture"]?.string, arch != config.architecture {
-            throw AdapterError.invalidConfig(file: path, reason: "made for architecture '\(arch)', but the base model is '\(config.architecture)'")
+            throw AdapterError.invalidConfig(file: path,
+                                             reason: "made for architecture '\(arch)', "
+                                                 + "but the base model is '\(config.architecture)'")
         }
         let alpha = gguf.metadata["adapter.lora.alpha"]?.double ?? 0
 
         // Norms that mergekit exports are skipped: this server applies only LoRA pairs.
-        let pairs = try LoRAShapeCheck.pairs(gguf.tensorNames.map { ($0, gguf.tensors[$0]!) }, file: path, base: config, parse: parse,
+        let pairs = try LoRAShapeCheck.pairs(gguf.tensorNames.map { ($0, gguf.tensors[$0]!) }, file: path,
+                                             base: config, parse: parse,
                                              looksLikeLoRA: { $0.hasSuffix(".lora_a") || $0.hasSuffix(".lora_b") })
         var weights: [LoRAAdapter.Site: LoRAAdapter.Weights] = [:]
         for (site, (_, a), (_, b)) in pairs {
@@ -57,7 +65,8 @@ public enum GGUFLoRALoader {
     static func parse(_ name: String) -> (LoRAAdapter.Site, Bool)? {
         let parts = name.split(separator: ".")
         guard parts.count == 5, parts[0] == "blk", let layer = Int(parts[1]), parts[3] == "weight",
-              let projection = moduleSites[String(parts[2])], parts[4] == "lora_a" || parts[4] == "lora_b" else { return nil }
+              let projection = moduleSites[String(parts[2])],
+              parts[4] == "lora_a" || parts[4] == "lora_b" else { return nil }
         return (LoRAAdapter.Site(layer: layer, projection: projection), parts[4] == "lora_a")
     }
 }

@@ -55,6 +55,8 @@ public final class LoRAAdapter: @unchecked Sendable {
     }
 
     public var rank: Int { weights.values.map(\.rank).max() ?? 0 }
-    public var targets: [ProjectionSite] { ProjectionSite.allCases.filter { p in weights.keys.contains { $0.projection == p } } }
+    public var targets: [ProjectionSite] {
+        ProjectionSite.allCases.filter { p in weights.keys.contains { $0.projection == p } }
+    }
     public var byteCount: Int { weights.values.reduce(0) { $0 + 4 * ($1.a.count + 2 * $1.b.count) } }
 }

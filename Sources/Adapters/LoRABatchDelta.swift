@@ -44,8 +44,9 @@ public final class LoRABatchDelta: ProjectionDelta, @unchecked Sendable {
         for group in groups {
             guard let w = group.adapter.weights[LoRAAdapter.Site(layer: layer, projection: site)] else { continue }
             for r in group.rows {
-                LowRankProduct.add(x: input + r * inputs, inputs: inputs, a: w.a.pointer, bTransposed: w.bTransposed.pointer,
-                                   rank: w.rank, scale: w.scale * group.scale, into: output + r * outputs, outputs: outputs)
+                LowRankProduct.add(x: input + r * inputs, inputs: inputs, a: w.a.pointer,
+                                   bTransposed: w.bTransposed.pointer, rank: w.rank, scale: w.scale * group.scale,
+                                   into: output + r * outputs, outputs: outputs)
             }
         }
     }

@@ -20,12 +20,16 @@ enum LoRAShapeCheck {
                         aShape: [Int], bShape: [Int], a: () -> [Float], b: () -> [Float],
                         base: ModelConfig, maxRank: Int, scale: (Int) -> Float) throws -> LoRAAdapter.Weights {
         let (inputs, outputs) = dimensions(site.projection, base)
-        guard aShape.count == 2, bShape.count == 2, aShape[1] == inputs, bShape[0] == outputs, aShape[0] == bShape[1], aShape[0] > 0 else {
+        guard aShape.count == 2, bShape.count == 2, aShape[1] == inputs, bShape[0] == outputs,
+              aShape[0] == bShape[1], aShape[0] > 0 else {
             throw AdapterError.incompatible(file: file, tensor: aName,
-                                            reason: "lora_A \(aShape) / lora_B \(bShape) do not fit a \(outputs)×\(inputs) projection")
+                                            reason: "lora_A \(aShape) / lora_B \(bShape) do not fit "
+                                                + "a \(outputs)×\(inputs) projection")
         }
         let rank = aShape[0]
-        guard rank <= maxRank else { throw AdapterError.rankTooLarge(file: file, tensor: aName, rank: rank, limit: maxRank) }
+        guard rank <= maxRank else {
+            throw AdapterError.rankTooLarge(file: file, tensor: aName, rank: rank, limit: maxRank)
+        }
         let av = a()
         guard av.allSatisfy(\.isFinite) else { throw AdapterError.nonFinite(file: file, tensor: aName) }
         let bv = b()
@@ -39,17 +43,20 @@ enum LoRAShapeCheck {
     /// filters layers (PEFT's `layers_to_transform`).
     static func pairs<T>(_ tensors: [(name: String, tensor: T)], file: String, base: ModelConfig,
                          parse: (String) -> (LoRAAdapter.Site, Bool)?, looksLikeLoRA: (String) -> Bool,
-                         keep: (Int) -> Bool = { _ in true }) throws -> [(site: LoRAAdapter.Site, a: (String, T), b: (String, T))] {
+                         keep: (Int) -> Bool = { _ in true })
+        throws -> [(site: LoRAAdapter.Site, a: (String, T), b: (String, T))] {
         var found: [LoRAAdapter.Site: (a: (String, T)?, b: (String, T)?)] = [:]
         for (name, tensor) in tensors {
             guard let (site, isA) = parse(name) else {
                 if looksLikeLoRA(name) {
-                    throw AdapterError.incompatible(file: file, tensor: name, reason: "not a q/k/v/o/gate/up/down projection of a decoder layer")
+                    throw AdapterError.incompatible(file: file, tensor: name,
+                                                    reason: "not a q/k/v/o/gate/up/down projection of a decoder layer")
                 }
                 continue
             }
             guard site.layer < base.layerCount else {
-                throw AdapterError.incompatible(file: file, tensor: name, reason: "layer \(site.layer) but the base has \(base.layerCount)")
+                throw AdapterError.incompatible(file: file, tensor: name,
+                                                reason: "layer \(site.layer) but the base has \(base.layerCount)")
             }
             guard keep(site.layer) else { continue }
             var pair = found[site] ?? (nil, nil)
@@ -59,7 +66,8 @@ enum LoRAShapeCheck {
         guard !found.isEmpty else { throw AdapterError.invalidConfig(file: file, reason: "holds no LoRA A/B tensors") }
         return try found.map { site, pair in
             guard let a = pair.a, let b = pair.b else {
-                throw AdapterError.incompatible(file: file, tensor: (pair.a ?? pair.b)!.0, reason: "its LoRA A/B partner is missing")
+                throw AdapterError.incompatible(file: file, tensor: (pair.a ?? pair.b)!.0,
+                                                reason: "its LoRA A/B partner is missing")
             }
             return (site, a, b)
         }

@@ -26,7 +26,11 @@ public enum PEFTLoader {
             case list([String]), regex(String)
             init(from decoder: any Decoder) throws {
                 let c = try decoder.singleValueContainer()
-                if let s = try? c.decode(String.self) { self = .regex(s) } else { self = .list(try c.decode([String].self)) }
+                if let s = try? c.decode(String.self) {
+                    self = .regex(s)
+                } else {
+                    self = .list(try c.decode([String].self))
+                }
             }
         }
 
@@ -46,7 +50,8 @@ public enum PEFTLoader {
     }
 
     /// Loads `folder` for a base model with `config`. `maxRank` bounds every tensor's rank.
-    public static func load(name: String, folder: String, base config: ModelConfig, maxRank: Int, version: Int) throws -> LoRAAdapter {
+    public static func load(name: String, folder: String, base config: ModelConfig, maxRank: Int,
+                            version: Int) throws -> LoRAAdapter {
         let start = DispatchTime.now()
         let configPath = folder + "/adapter_config.json"
         let tensorPath = folder + "/adapter_model.safetensors"
@@ -63,20 +68,24 @@ public enum PEFTLoader {
             throw AdapterError.invalidConfig(file: configPath, reason: "peft_type \(type) is not LORA")
         }
         if case let .list(modules)? = peft.target_modules {
-            for m in modules where moduleSites[m] == nil { throw AdapterError.unknownTarget(file: configPath, module: m) }
+            for m in modules where moduleSites[m] == nil {
+                throw AdapterError.unknownTarget(file: configPath, module: m)
+            }
         }
         let file = try SafetensorsFile(path: tensorPath)
         let allowedLayers = peft.layers_to_transform?.values
 
         // Saved embeddings or biases are skipped: this server applies only LoRA pairs.
-        let pairs = try LoRAShapeCheck.pairs(file.tensors.sorted { $0.key < $1.key }.map { ($0.key, $0.value) }, file: tensorPath, base: config,
+        let pairs = try LoRAShapeCheck.pairs(file.tensors.sorted { $0.key < $1.key }.map { ($0.key, $0.value) },
+                                             file: tensorPath, base: config,
                                              parse: parse, looksLikeLoRA: { $0.contains("lora_") },
                                              keep: { allowedLayers?.contains($0) ?? true })
         var weights: [LoRAAdapter.Site: LoRAAdapter.Weights] = [:]
         for (site, (_, a), (_, b)) in pairs {
             weights[site] = try LoRAShapeCheck.weights(
                 site: site, file: tensorPath, aName: a.name, bName: b.name, aShape: a.shape, bShape: b.shape,
-                a: { file.floats(a) }, b: { permutedForRoPE(file.floats(b), site: site, base: config) }, base: config, maxRank: maxRank
+                a: { file.floats(a) }, b: { permutedForRoPE(file.floats(b), site: site, base: config) },
+                base: config, maxRank: maxRank
             ) { _ in
                 let r = Double(peft.rank_pattern?.first { a.name.contains($0.key) }?.value ?? peft.r)
                 let alpha = peft.alpha_pattern?.first { a.name.contains($0.key) }?.value ?? peft.lora_alpha ?? r
@@ -92,7 +101,8 @@ public enum PEFTLoader {
     /// `…layers.{i}.(self_attn|mlp).{module}.lora_{A,B}[.default].weight` → (site, isA).
     static func parse(_ name: String) -> (Site, Bool)? {
         let parts = name.split(separator: ".").map(String.init)
-        guard let layersIndex = parts.firstIndex(of: "layers"), layersIndex + 1 < parts.count, let layer = Int(parts[layersIndex + 1]) else { return nil }
+        guard let layersIndex = parts.firstIndex(of: "layers"), layersIndex + 1 < parts.count,
+              let layer = Int(parts[layersIndex + 1]) else { return nil }
         guard let loraIndex = parts.firstIndex(where: { $0 == "lora_A" || $0 == "lora_B" }), loraIndex > 0,
               let projection = moduleSites[parts[loraIndex - 1]] else { return nil }
         return (Site(layer: layer, projection: projection), parts[loraIndex] == "lora_A")

@@ -11,10 +11,12 @@ public struct Role: Sendable, Equatable, Decodable {
     public var isDefault: Bool
 
     enum CodingKeys: String, CodingKey {
-        case systemPrompt = "system_prompt", temperature, topP = "top_p", maxTokens = "max_tokens", stop, isDefault = "default"
+        case systemPrompt = "system_prompt", temperature, topP = "top_p", maxTokens = "max_tokens", stop,
+             isDefault = "default"
     }
 
-    public init(systemPrompt: String? = nil, temperature: Double? = nil, topP: Double? = nil, maxTokens: Int? = nil, stop: [String]? = nil, isDefault: Bool = false) {
+    public init(systemPrompt: String? = nil, temperature: Double? = nil, topP: Double? = nil, maxTokens: Int? = nil,
+                stop: [String]? = nil, isDefault: Bool = false) {
         self.systemPrompt = systemPrompt
         self.temperature = temperature
         self.topP = topP
@@ -63,7 +65,10 @@ public struct RoleBook: Sendable, Equatable {
             }
             return RoleBook(roles: roles)
         } catch let error as AdapterError {
-            if case .invalidName(let name) = error { throw AdapterError.invalidRoles(file: path, reason: "role name '\(name)' must use letters, digits, '.', '_' and '-' only") }
+            if case .invalidName(let name) = error {
+                throw AdapterError.invalidRoles(
+                    file: path, reason: "role name '\(name)' must use letters, digits, '.', '_' and '-' only")
+            }
             throw error
         } catch {
             throw AdapterError.invalidRoles(file: path, reason: "cannot be read: \(error)")

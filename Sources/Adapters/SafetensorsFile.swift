@@ -40,7 +40,9 @@ public struct SafetensorsFile: Sendable {
     public init(data: Data, path: String) throws {
         func fail(_ reason: String) -> AdapterError { .invalidSafetensors(file: path, reason: reason) }
         guard data.count >= 8 else { throw fail("shorter than its 8-byte header length") }
-        let headerLength = data.prefix(8).enumerated().reduce(UInt64(0)) { $0 | UInt64($1.element) << (8 * UInt64($1.offset)) }
+        let headerLength = data.prefix(8).enumerated().reduce(UInt64(0)) {
+            $0 | UInt64($1.element) << (8 * UInt64($1.offset))
+        }
         guard headerLength <= UInt64(Self.maximumHeaderBytes), headerLength <= UInt64(data.count - 8) else {
             throw fail("header length \(headerLength) exceeds the file or the \(Self.maximumHeaderBytes)-byte limit")
         }
@@ -53,12 +55,19 @@ public struct SafetensorsFile: Sendable {
         var tensors: [String: Tensor] = [:]
         for (name, value) in header where name != "__metadata__" {
             guard let info = value as? [String: Any], let dtypeName = info["dtype"] as? String,
-                  let shape = info["shape"] as? [Int], let offsets = info["data_offsets"] as? [Int], offsets.count == 2 else {
+                  let shape = info["shape"] as? [Int], let offsets = info["data_offsets"] as? [Int],
+                  offsets.count == 2 else {
                 throw fail("tensor '\(name)' has a malformed entry")
             }
-            guard let dtype = DType(rawValue: dtypeName) else { throw fail("tensor '\(name)' has unsupported dtype \(dtypeName) (F32, F16, BF16)") }
-            guard shape.allSatisfy({ $0 >= 0 && $0 < 1 << 31 }), shape.count <= 4 else { throw fail("tensor '\(name)' has an invalid shape \(shape)") }
-            let (count, overflow) = shape.reduce((1, false)) { let r = $0.0.multipliedReportingOverflow(by: $1); return (r.partialValue, $0.1 || r.overflow) }
+            guard let dtype = DType(rawValue: dtypeName) else {
+                throw fail("tensor '\(name)' has unsupported dtype \(dtypeName) (F32, F16, BF16)")
+            }
+            guard shape.allSatisfy({ $0 >= 0 && $0 < 1 << 31 }), shape.count <= 4 else {
+                throw fail("tensor '\(name)' has an invalid shape \(shape)")
+            }
+            let (count, overflow) = shape.reduce((1, false)) {
+                let r = $0.0.multipliedReportingOverflow(by: $1); return (r.partialValue, $0.1 || r.overflow)
+            }
             guard !overflow, offsets[0] >= 0, offsets[0] <= offsets[1], offsets[1] <= dataSize else {
                 throw fail("tensor '\(name)' has data offsets \(offsets) outside the \(dataSize) data bytes")
             }
@@ -82,7 +91,8 @@ public struct SafetensorsFile: Sendable {
                 switch tensor.dtype {
                 case .f32: return Float(bitPattern: base.loadUnaligned(fromByteOffset: 4 * i, as: UInt32.self))
                 case .f16: return Float(Float16(bitPattern: base.loadUnaligned(fromByteOffset: 2 * i, as: UInt16.self)))
-                case .bf16: return Float(bitPattern: UInt32(base.loadUnaligned(fromByteOffset: 2 * i, as: UInt16.self)) << 16)
+                case .bf16:
+                    return Float(bitPattern: UInt32(base.loadUnaligned(fromByteOffset: 2 * i, as: UInt16.self)) << 16)
                 }
             }
         }

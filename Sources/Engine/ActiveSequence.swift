@@ -65,7 +65,8 @@ final class ActiveSequence: @unchecked Sendable {
     /// Reports the end and returns true (the caller drops the sequence and its cache).
     @discardableResult
     func finish(_ reason: FinishReason) -> Bool {
-        continuation.yield(.finished(reason, promptTokens: request.promptIDs.count, completionTokens: generated, cachedTokens: cachedTokens))
+        continuation.yield(.finished(reason, promptTokens: request.promptIDs.count, completionTokens: generated,
+                                     cachedTokens: cachedTokens))
         continuation.finish()
         return true
     }

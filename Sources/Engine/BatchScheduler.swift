@@ -15,7 +15,8 @@ public enum BatchScheduler {
         public var prefillTokensWhileDecoding = 16
 
         /// Limits given here replace the defaults above (written once, read by `tandem serve`).
-        public init(maxRunning: Int? = nil, maxPrefillTokensPerStep: Int? = nil, prefillTokensWhileDecoding: Int? = nil) {
+        public init(maxRunning: Int? = nil, maxPrefillTokensPerStep: Int? = nil,
+                    prefillTokensWhileDecoding: Int? = nil) {
             if let maxRunning { self.maxRunning = maxRunning }
             if let maxPrefillTokensPerStep { self.maxPrefillTokensPerStep = maxPrefillTokensPerStep }
             if let prefillTokensWhileDecoding { self.prefillTokensWhileDecoding = prefillTokensWhileDecoding }
@@ -46,7 +47,8 @@ public enum BatchScheduler {
         public var prefill: [(id: Int, tokens: Int)]
 
         public static func == (a: Plan, b: Plan) -> Bool {
-            a.admit == b.admit && a.decode == b.decode && a.prefill.map(\.id) == b.prefill.map(\.id) && a.prefill.map(\.tokens) == b.prefill.map(\.tokens)
+            a.admit == b.admit && a.decode == b.decode && a.prefill.map(\.id) == b.prefill.map(\.id)
+                && a.prefill.map(\.tokens) == b.prefill.map(\.tokens)
         }
 
         public var isEmpty: Bool { decode.isEmpty && prefill.isEmpty }
@@ -58,7 +60,9 @@ public enum BatchScheduler {
     /// needs no logits), so a step with prefill stays under about twice a decode step and the
     /// streams already running see no inter-token spike above 2×.
     public static func prefillBudget(decoding: Int, limits: Limits) -> Int {
-        decoding == 0 ? limits.maxPrefillTokensPerStep : min(limits.maxPrefillTokensPerStep, max(limits.prefillTokensWhileDecoding, decoding))
+        decoding == 0
+            ? limits.maxPrefillTokensPerStep
+            : min(limits.maxPrefillTokensPerStep, max(limits.prefillTokensWhileDecoding, decoding))
     }
 
     /// Plans one step. `running` is in arrival order; `waiting` are the queued requests in arrival

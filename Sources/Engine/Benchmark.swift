@@ -33,7 +33,8 @@ public struct Benchmark {
             let cache = model.makeCache(maxPositions: count)
             let ids = tokens(count, seed: r)
             let start = DispatchTime.now()
-            _ = try model.forward(ForwardBatch(tokens: ids, positions: Array(0..<count), caches: Array(repeating: cache, count: count), logitRows: [count - 1]))
+            _ = try model.forward(ForwardBatch(tokens: ids, positions: Array(0..<count),
+                                               caches: Array(repeating: cache, count: count), logitRows: [count - 1]))
             best = min(best, seconds(since: start))
         }
         return Row(name: "pp\(count)", tokens: count, seconds: best)
@@ -50,11 +51,13 @@ public struct Benchmark {
             rowCaches += Array(repeating: caches[s], count: promptTokens)
             logitRows.append(rows.count - 1)
         }
-        var logits = try model.forward(ForwardBatch(tokens: rows, positions: positions, caches: rowCaches, logitRows: logitRows))
+        var logits = try model.forward(ForwardBatch(tokens: rows, positions: positions, caches: rowCaches,
+                                                    logitRows: logitRows))
         let start = DispatchTime.now()
         for _ in 0..<steps {
             let next = (0..<sequences).map { Sampler.argmax(logits.row($0)) }
-            logits = try model.forward(ForwardBatch(tokens: next, positions: caches.map(\.count), caches: caches, logitRows: Array(0..<sequences)))
+            logits = try model.forward(ForwardBatch(tokens: next, positions: caches.map(\.count), caches: caches,
+                                                    logitRows: Array(0..<sequences)))
         }
         return Row(name: "tg\(steps) × \(sequences) seq", tokens: steps * sequences, seconds: seconds(since: start))
     }

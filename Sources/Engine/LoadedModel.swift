@@ -20,6 +20,7 @@ public struct LoadedModel: Sendable {
         let model = try ModelLoader.load(gguf, precision: precision)
         var stops: Set<Int32> = [tokenizer.vocabulary.eosID]
         if let endOfTurn = tokenizer.vocabulary.id(of: "<end_of_turn>") { stops.insert(endOfTurn) }
-        return LoadedModel(path: path, gguf: gguf, model: model, tokenizer: tokenizer, stopTokenIDs: stops, loadSeconds: seconds(since: start))
+        return LoadedModel(path: path, gguf: gguf, model: model, tokenizer: tokenizer, stopTokenIDs: stops,
+                           loadSeconds: seconds(since: start))
     }
 }

@@ -65,7 +65,8 @@ final class PrefixCache {
         var previous: Int?
         for (b, key) in keys(adapterKey: adapterKey, tokens: prompt[...], blocks: maxBlocks).enumerated() {
             let start = b * pageSize
-            guard let entry = entries[key], entry.parent == previous, entry.tokens.elementsEqual(prompt[start..<start + pageSize]) else { break }
+            guard let entry = entries[key], entry.parent == previous,
+                  entry.tokens.elementsEqual(prompt[start..<start + pageSize]) else { break }
             found.append(entry.pages)
             foundKeys.append(key)
             previous = key
@@ -101,7 +102,8 @@ final class PrefixCache {
             // A block whose early sliding pages are gone is still useful as a link of the chain.
             for page in blocks[b] where page >= 0 { pool.retain(page) }
             let start = b * pageSize
-            entries[key] = Entry(parent: previous, tokens: tokens[start..<start + pageSize], pages: blocks[b], lastUsed: clock)
+            entries[key] = Entry(parent: previous, tokens: tokens[start..<start + pageSize], pages: blocks[b],
+                                 lastUsed: clock)
         }
         stats.entries = entries.count
     }

@@ -13,7 +13,9 @@ public struct GenerationResult: Sendable {
 
     public var promptTokensPerSecond: Double { promptSeconds > 0 ? Double(promptTokens) / promptSeconds : 0 }
     /// Tokens after the first, over the time after the first (the first comes out of the prefill).
-    public var decodeTokensPerSecond: Double { decodeSeconds > 0 ? Double(max(tokenIDs.count - 1, 0)) / decodeSeconds : 0 }
+    public var decodeTokensPerSecond: Double {
+        decodeSeconds > 0 ? Double(max(tokenIDs.count - 1, 0)) / decodeSeconds : 0
+    }
 }
 
 /// Runs one sequence at a time: chunked prefill, then token-by-token decode with streaming text,
@@ -51,7 +53,8 @@ public struct TextGenerator {
                 result.finishReason = reason
                 break
             }
-            logits = try model.forward(ForwardBatch(tokens: [token], positions: [cache.count], caches: [cache], logitRows: [0]))
+            logits = try model.forward(ForwardBatch(tokens: [token], positions: [cache.count], caches: [cache],
+                                                    logitRows: [0]))
         }
         result.tokenIDs = decoder.generatedIDs
         result.decodeSeconds = seconds(since: decodeStart)
@@ -66,7 +69,8 @@ public struct TextGenerator {
             let chunk = Array(ids[offset..<min(offset + prefillChunk, ids.count)])
             let positions = Array(cache.count..<cache.count + chunk.count)
             let last = offset + chunk.count == ids.count
-            logits = try model.forward(ForwardBatch(tokens: chunk, positions: positions, caches: Array(repeating: cache, count: chunk.count),
+            logits = try model.forward(ForwardBatch(tokens: chunk, positions: positions,
+                                                    caches: Array(repeating: cache, count: chunk.count),
                                                     logitRows: last ? [chunk.count - 1] : []))
             offset += chunk.count
         }

@@ -41,12 +41,16 @@ public struct EvalCase: Sendable, Equatable {
                 throw EvalError.invalidCase(file: file, line: index + 1, reason: "\(error)")
             }
         }
-        guard !cases.isEmpty else { throw EvalError.invalidCase(file: file, line: 0, reason: "the suite holds no cases") }
+        guard !cases.isEmpty else {
+            throw EvalError.invalidCase(file: file, line: 0, reason: "the suite holds no cases")
+        }
         return cases
     }
 
     static func parse(_ data: Data, fallbackID: String) throws -> EvalCase {
-        guard let object = try JSONSerialization.jsonObject(with: data) as? [String: Any] else { throw EvalError.reason("a case is a JSON object") }
+        guard let object = try JSONSerialization.jsonObject(with: data) as? [String: Any] else {
+            throw EvalError.reason("a case is a JSON object")
+        }
         let id = object["id"] as? String ?? fallbackID
         let messages: [Message]
         if let list = object["messages"] {
@@ -57,7 +61,10 @@ public struct EvalCase: Sendable, Equatable {
             throw EvalError.reason("needs \"messages\" or \"prompt\"")
         }
         let kinds = ["exact", "contains", "regex", "json_fields", "choices"].filter { object[$0] != nil }
-        guard kinds.count == 1 else { throw EvalError.reason("needs exactly one expectation (exact, contains, regex, json_fields, choices), found \(kinds)") }
+        guard kinds.count == 1 else {
+            throw EvalError.reason("needs exactly one expectation (exact, contains, regex, json_fields, choices), "
+                                       + "found \(kinds)")
+        }
         let value = object[kinds[0]]!
         let expectation: Expectation
         switch kinds[0] {
@@ -68,10 +75,14 @@ public struct EvalCase: Sendable, Equatable {
             _ = try NSRegularExpression(pattern: pattern)
             expectation = .regex(pattern)
         case "json_fields":
-            guard case let .object(fields) = JSONValue(value) else { throw EvalError.reason("json_fields must be an object") }
+            guard case let .object(fields) = JSONValue(value) else {
+                throw EvalError.reason("json_fields must be an object")
+            }
             expectation = .jsonFields(fields)
         default:
-            guard let list = value as? [String], !list.isEmpty else { throw EvalError.reason("choices must be a non-empty list of strings") }
+            guard let list = value as? [String], !list.isEmpty else {
+                throw EvalError.reason("choices must be a non-empty list of strings")
+            }
             expectation = .choices(list)
         }
         return EvalCase(id: id, messages: messages, expectation: expectation)
@@ -106,7 +117,9 @@ public struct EvalCase: Sendable, Equatable {
         case let .contains(parts): return "contains \(parts.map(\.debugDescription).joined(separator: " and "))"
         case let .regex(pattern): return "matches /\(pattern)/"
         case let .choices(options): return "one of \(options.map(\.debugDescription).joined(separator: ", "))"
-        case let .jsonFields(fields): return "JSON with " + fields.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: ", ")
+        case let .jsonFields(fields):
+            return "JSON with "
+                + fields.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: ", ")
         }
     }
 }
@@ -133,7 +146,9 @@ public indirect enum JSONValue: Sendable, Equatable, CustomStringConvertible {
         case let .bool(b): return String(b)
         case .null: return "null"
         case let .array(a): return "[" + a.map(\.description).joined(separator: ", ") + "]"
-        case let .object(o): return "{" + o.sorted { $0.key < $1.key }.map { "\($0.key.debugDescription): \($0.value)" }.joined(separator: ", ") + "}"
+        case let .object(o):
+            return "{" + o.sorted { $0.key < $1.key }.map { "\($0.key.debugDescription): \($0.value)" }
+                .joined(separator: ", ") + "}"
         }
     }
 }

@@ -41,7 +41,8 @@ public struct EvalClient: Sendable {
         return base?["id"] as? String
     }
 
-    public func chat(model: String, messages: [EvalCase.Message], temperature: Double?, maxTokens: Int?) async throws -> Answer {
+    public func chat(model: String, messages: [EvalCase.Message], temperature: Double?,
+                     maxTokens: Int?) async throws -> Answer {
         var body: [String: Any] = [
             "model": model, "stream": true, "stream_options": ["include_usage": true],
             "messages": messages.map { ["role": $0.role, "content": $0.content] },
@@ -68,9 +69,13 @@ public struct EvalClient: Sendable {
                 buffer.removeSubrange(buffer.startIndex...newline)
                 if status != 200 { continue }
                 guard line.hasPrefix("data: "), line != "data: [DONE]",
-                      let event = try? JSONSerialization.jsonObject(with: Data(line.dropFirst(6).utf8)) as? [String: Any] else { continue }
-                if let error = event["error"] as? [String: Any] { throw EvalError.server("\(error["message"] ?? error)") }
-                if let choices = event["choices"] as? [[String: Any]], let delta = choices.first?["delta"] as? [String: Any],
+                      let event = try? JSONSerialization.jsonObject(with: Data(line.dropFirst(6).utf8))
+                          as? [String: Any] else { continue }
+                if let error = event["error"] as? [String: Any] {
+                    throw EvalError.server("\(error["message"] ?? error)")
+                }
+                if let choices = event["choices"] as? [[String: Any]],
+                   let delta = choices.first?["delta"] as? [String: Any],
                    let content = delta["content"] as? String, !content.isEmpty {
                     if firstAt == nil { firstAt = Date() }
                     answer.text += content
@@ -83,7 +88,8 @@ public struct EvalClient: Sendable {
         }
         if status != 200 {
             let message = (try? JSONSerialization.jsonObject(with: buffer) as? [String: Any])
-                .flatMap { ($0["error"] as? [String: Any])?["message"] as? String } ?? String(decoding: buffer, as: UTF8.self)
+                .flatMap { ($0["error"] as? [String: Any])?["message"] as? String }
+                ?? String(decoding: buffer, as: UTF8.self)
             throw EvalError.server("HTTP \(status): \(message)")
         }
         if let firstAt {

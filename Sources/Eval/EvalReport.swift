@@ -4,7 +4,8 @@ import Foundation
 public enum EvalReport {
     public enum Format: String, CaseIterable, Sendable { case markdown, json, csv }
 
-    static let columns = ["model", "kind", "accuracy", "95% CI", "valid JSON", "prompt tok/req", "TTFT p50 ms", "decode tok/s", "tokens / 1k req", "errors"]
+    static let columns = ["model", "kind", "accuracy", "95% CI", "valid JSON", "prompt tok/req", "TTFT p50 ms",
+                          "decode tok/s", "tokens / 1k req", "errors"]
 
     /// What a model id tries: the three choices the articles compare.
     public static func kind(of model: String, baseID: String) -> String {
@@ -24,7 +25,8 @@ public enum EvalReport {
         let cells = rows.map { r in
             [r.model, kind(of: r.model, baseID: baseID), "\(percent(r.accuracy)) (\(r.passed)/\(r.cases))",
              "\(percent(r.accuracyLow))–\(percent(r.accuracyHigh))", r.validJSONRate.map(percent) ?? "–",
-             number(r.meanPromptTokens), number(r.ttftP50Milliseconds, 0), number(r.decodeTokensPerSecond), number(r.tokensPer1kRequests, 0), "\(r.errors)"]
+             number(r.meanPromptTokens), number(r.ttftP50Milliseconds, 0), number(r.decodeTokensPerSecond),
+             number(r.tokensPer1kRequests, 0), "\(r.errors)"]
         }
         switch format {
         case .markdown:
@@ -33,7 +35,9 @@ public enum EvalReport {
             lines += cells.map { "| " + $0.joined(separator: " | ") + " |" }
             return lines.joined(separator: "\n") + "\n"
         case .csv:
-            func quote(_ s: String) -> String { s.contains(",") || s.contains("\"") ? "\"" + s.replacingOccurrences(of: "\"", with: "\"\"") + "\"" : s }
+            func quote(_ s: String) -> String {
+                s.contains(",") || s.contains("\"") ? "\"" + s.replacingOccurrences(of: "\"", with: "\"\"") + "\"" : s
+            }
             return ([columns] + cells).map { $0.map(quote).joined(separator: ",") }.joined(separator: "\n") + "\n"
         case .json:
             let encoder = JSONEncoder()

@@ -15,18 +15,22 @@ public struct EvalRunner: Sendable {
         self.maxTokens = maxTokens
     }
 
-    public func run(cases: [EvalCase], model: String, progress: (Int, Int) -> Void = { _, _ in }) async -> [CaseResult] {
+    public func run(cases: [EvalCase], model: String,
+                    progress: (Int, Int) -> Void = { _, _ in }) async -> [CaseResult] {
         var results: [CaseResult] = []
         for (i, c) in cases.enumerated() {
             do {
-                let a = try await client.chat(model: model, messages: c.messages, temperature: temperature, maxTokens: maxTokens)
+                let a = try await client.chat(model: model, messages: c.messages, temperature: temperature,
+                                              maxTokens: maxTokens)
                 let (passed, validJSON) = c.check(a.text)
-                results.append(CaseResult(caseID: c.id, answer: a.text, passed: passed, validJSON: validJSON, promptTokens: a.promptTokens,
-                                          completionTokens: a.completionTokens, timeToFirstToken: a.timeToFirstToken, decodeSeconds: a.decodeSeconds))
+                results.append(CaseResult(caseID: c.id, answer: a.text, passed: passed, validJSON: validJSON,
+                                          promptTokens: a.promptTokens, completionTokens: a.completionTokens,
+                                          timeToFirstToken: a.timeToFirstToken, decodeSeconds: a.decodeSeconds))
             } catch {
                 let validJSON: Bool? = if case .jsonFields = c.expectation { false } else { nil }
-                results.append(CaseResult(caseID: c.id, answer: "", passed: false, validJSON: validJSON, promptTokens: 0, completionTokens: 0,
-                                          timeToFirstToken: nil, decodeSeconds: 0, error: "\(error)"))
+                results.append(CaseResult(caseID: c.id, answer: "", passed: false, validJSON: validJSON,
+                                          promptTokens: 0, completionTokens: 0, timeToFirstToken: nil,
+                                          decodeSeconds: 0, error: "\(error)"))
             }
             progress(i + 1, cases.count)
         }

@@ -14,8 +14,8 @@ public struct CaseResult: Sendable {
     public var decodeSeconds: Double
     public var error: String?
 
-    public init(caseID: String, answer: String, passed: Bool, validJSON: Bool?, promptTokens: Int, completionTokens: Int,
-                timeToFirstToken: Double?, decodeSeconds: Double, error: String? = nil) {
+    public init(caseID: String, answer: String, passed: Bool, validJSON: Bool?, promptTokens: Int,
+                completionTokens: Int, timeToFirstToken: Double?, decodeSeconds: Double, error: String? = nil) {
         self.caseID = caseID
         self.answer = answer
         self.passed = passed
@@ -60,7 +60,8 @@ public struct ModelSummary: Sendable, Codable, Equatable {
         meanPromptTokens = ok.isEmpty ? 0 : Double(ok.reduce(0) { $0 + $1.promptTokens }) / Double(ok.count)
         meanCompletionTokens = ok.isEmpty ? 0 : Double(ok.reduce(0) { $0 + $1.completionTokens }) / Double(ok.count)
         ttftP50Milliseconds = Self.median(ok.compactMap(\.timeToFirstToken)).map { $0 * 1000 }
-        let decodeTokens = ok.reduce(0) { $0 + max($1.completionTokens - 1, 0) }, decodeTime = ok.reduce(0) { $0 + $1.decodeSeconds }
+        let decodeTokens = ok.reduce(0) { $0 + max($1.completionTokens - 1, 0) },
+            decodeTime = ok.reduce(0) { $0 + $1.decodeSeconds }
         decodeTokensPerSecond = decodeTime > 0 ? Double(decodeTokens) / decodeTime : nil
         tokensPer1kRequests = 1000 * (meanPromptTokens + meanCompletionTokens)
         errors = results.count - ok.count

@@ -2,8 +2,11 @@
 /// (`dequantize_row_*` in ggml-quants.c) operation for operation so results match it bit for bit.
 public enum Dequantizer {
     /// Dequantizes `count` elements (a whole number of blocks) of `type` from `source` into `output`.
-    public static func dequantize(_ source: UnsafeRawBufferPointer, type: GGMLType, count: Int, into output: UnsafeMutablePointer<Float>) {
-        precondition(count % type.blockSize == 0 && source.count >= type.byteCount(elements: count)!, "dequantize: \(count) elements of \(type.name) need \(type.byteCount(elements: count) ?? -1) bytes")
+    public static func dequantize(_ source: UnsafeRawBufferPointer, type: GGMLType, count: Int,
+                                  into output: UnsafeMutablePointer<Float>) {
+        precondition(count % type.blockSize == 0 && source.count >= type.byteCount(elements: count)!,
+                     "dequantize: \(count) elements of \(type.name) "
+                         + "need \(type.byteCount(elements: count) ?? -1) bytes")
         guard count > 0 else { return }
         let src = source.baseAddress!
         let blocks = count / type.blockSize
@@ -13,7 +16,9 @@ public enum Dequantizer {
         case .f16:
             for i in 0..<count { output[i] = half(src, 2 * i) }
         case .bf16:
-            for i in 0..<count { output[i] = Float(bitPattern: UInt32(src.loadUnaligned(fromByteOffset: 2 * i, as: UInt16.self)) << 16) }
+            for i in 0..<count {
+                output[i] = Float(bitPattern: UInt32(src.loadUnaligned(fromByteOffset: 2 * i, as: UInt16.self)) << 16)
+            }
         case .q8_0:
             for b in 0..<blocks { q8_0(src + b * 34, output + b * 32) }
         case .q4_0:

@@ -66,8 +66,9 @@ public enum GGMLType: UInt32, Sendable, CaseIterable {
     public static func name(of raw: UInt32) -> String {
         if let known = GGMLType(rawValue: raw) { return known.name }
         let others: [UInt32: String] = [9: "Q8_1", 10: "Q2_K", 11: "Q3_K", 15: "Q8_K", 16: "IQ2_XXS", 17: "IQ2_XS",
-                                        18: "IQ3_XXS", 19: "IQ1_S", 20: "IQ4_NL", 21: "IQ3_S", 22: "IQ2_S", 23: "IQ4_XS",
-                                        24: "I8", 25: "I16", 26: "I32", 27: "I64", 28: "F64", 29: "IQ1_M"]
+                                        18: "IQ3_XXS", 19: "IQ1_S", 20: "IQ4_NL", 21: "IQ3_S", 22: "IQ2_S",
+                                        23: "IQ4_XS", 24: "I8", 25: "I16", 26: "I32", 27: "I64", 28: "F64",
+                                        29: "IQ1_M"]
         return others[raw].map { "\($0) (id \(raw))" } ?? "id \(raw)"
     }
 }

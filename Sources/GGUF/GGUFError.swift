@@ -15,13 +15,16 @@ public enum GGUFError: Error, CustomStringConvertible, Equatable {
         switch self {
         case let .io(file, reason): return "\(file): cannot read: \(reason)"
         case let .badMagic(file): return "\(file): not a GGUF file (bad magic)"
-        case let .unsupportedVersion(file, version): return "\(file): unsupported GGUF version \(version) (2 and 3 are supported)"
+        case let .unsupportedVersion(file, version):
+            return "\(file): unsupported GGUF version \(version) (2 and 3 are supported)"
         case let .truncated(file, what, offset): return "\(file): truncated while reading \(what) at byte \(offset)"
         case let .invalid(file, reason): return "\(file): invalid GGUF: \(reason)"
-        case let .unsupportedTensorType(file, tensor, type): return "\(file): tensor '\(tensor)' has unsupported type \(GGMLType.name(of: type))"
+        case let .unsupportedTensorType(file, tensor, type):
+            return "\(file): tensor '\(tensor)' has unsupported type \(GGMLType.name(of: type))"
         case let .missingKey(file, key): return "\(file): metadata key '\(key)' is missing"
         case let .missingTensor(file, tensor): return "\(file): tensor '\(tensor)' is missing"
-        case let .shapeMismatch(file, tensor, expected, actual): return "\(file): tensor '\(tensor)' has shape \(actual), expected \(expected)"
+        case let .shapeMismatch(file, tensor, expected, actual):
+            return "\(file): tensor '\(tensor)' has shape \(actual), expected \(expected)"
         }
     }
 }

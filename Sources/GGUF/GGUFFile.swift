@@ -51,7 +51,8 @@ public final class GGUFFile: @unchecked Sendable {
 
         let alignment = metadata["general.alignment"]?.int ?? 32
         guard alignment > 0, alignment % 8 == 0, alignment <= 1 << 20 else {
-            throw GGUFError.invalid(file: path, reason: "general.alignment \(alignment) is not a positive multiple of 8")
+            throw GGUFError.invalid(file: path,
+                                    reason: "general.alignment \(alignment) is not a positive multiple of 8")
         }
 
         var infos: [(name: String, shape: [Int], type: UInt32, offset: UInt64)] = []
@@ -59,11 +60,15 @@ public final class GGUFFile: @unchecked Sendable {
         for _ in 0..<tensorCount {
             let name = try reader.readString("tensor name")
             let dims = Int(try reader.read(UInt32.self, "dimension count of '\(name)'"))
-            guard (1...4).contains(dims) else { throw GGUFError.invalid(file: path, reason: "tensor '\(name)' has \(dims) dimensions") }
+            guard (1...4).contains(dims) else {
+                throw GGUFError.invalid(file: path, reason: "tensor '\(name)' has \(dims) dimensions")
+            }
             var shape: [Int] = []
             for _ in 0..<dims {
                 let d = try reader.read(UInt64.self, "shape of '\(name)'")
-                guard d > 0, d < 1 << 40 else { throw GGUFError.invalid(file: path, reason: "tensor '\(name)' has dimension \(d)") }
+                guard d > 0, d < 1 << 40 else {
+                    throw GGUFError.invalid(file: path, reason: "tensor '\(name)' has dimension \(d)")
+                }
                 shape.append(Int(d))
             }
             let type = try reader.read(UInt32.self, "type of '\(name)'")
@@ -83,13 +88,18 @@ public final class GGUFFile: @unchecked Sendable {
                 return (p, acc.1 || o)
             }
             guard !overflow, let bytes = type.byteCount(elements: elements), info.shape[0] % type.blockSize == 0 else {
-                throw GGUFError.invalid(file: path, reason: "tensor '\(info.name)' shape \(info.shape) does not fit type \(type.name)")
+                throw GGUFError.invalid(
+                    file: path, reason: "tensor '\(info.name)' shape \(info.shape) does not fit type \(type.name)")
             }
             guard info.offset < UInt64(Int.max / 2), dataStart + Int(info.offset) + bytes <= storage.count else {
-                throw GGUFError.truncated(file: path, what: "data of tensor '\(info.name)'", offset: dataStart + Int(min(info.offset, UInt64(Int.max / 4))))
+                throw GGUFError.truncated(file: path, what: "data of tensor '\(info.name)'",
+                                          offset: dataStart + Int(min(info.offset, UInt64(Int.max / 4))))
             }
-            guard tensors[info.name] == nil else { throw GGUFError.invalid(file: path, reason: "tensor '\(info.name)' appears twice") }
-            tensors[info.name] = TensorInfo(name: info.name, shape: info.shape, type: type, offset: dataStart + Int(info.offset), byteCount: bytes)
+            guard tensors[info.name] == nil else {
+                throw GGUFError.invalid(file: path, reason: "tensor '\(info.name)' appears twice")
+            }
+            tensors[info.name] = TensorInfo(name: info.name, shape: info.shape, type: type,
+                                            offset: dataStart + Int(info.offset), byteCount: bytes)
             names.append(info.name)
         }
         self.tensors = tensors
@@ -203,9 +213,12 @@ struct ByteReader {
     }
 
     mutating func readArray(key: String, depth: Int) throws -> MetadataArray {
-        guard depth < 4 else { throw GGUFError.invalid(file: file, reason: "metadata '\(key)' nests arrays too deeply") }
+        guard depth < 4 else {
+            throw GGUFError.invalid(file: file, reason: "metadata '\(key)' nests arrays too deeply")
+        }
         let elementType = try read(UInt32.self, "element type of '\(key)'")
-        let elementBytes: [UInt32: Int] = [0: 1, 1: 1, 2: 2, 3: 2, 4: 4, 5: 4, 6: 4, 7: 1, 8: 8, 9: 12, 10: 8, 11: 8, 12: 8]
+        let elementBytes: [UInt32: Int] = [0: 1, 1: 1, 2: 2, 3: 2, 4: 4, 5: 4, 6: 4, 7: 1, 8: 8, 9: 12, 10: 8,
+                                           11: 8, 12: 8]
         guard let minimum = elementBytes[elementType] else {
             throw GGUFError.invalid(file: file, reason: "metadata '\(key)' has unknown element type \(elementType)")
         }

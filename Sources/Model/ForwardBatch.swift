@@ -12,7 +12,8 @@ public struct ForwardBatch {
     /// Low-rank deltas for rows that carry an adapter; nil for a base-only batch.
     public var delta: (any ProjectionDelta)?
 
-    public init(tokens: [Int32], positions: [Int], caches: [KVCache], logitRows: [Int], delta: (any ProjectionDelta)? = nil) {
+    public init(tokens: [Int32], positions: [Int], caches: [KVCache], logitRows: [Int],
+                delta: (any ProjectionDelta)? = nil) {
         self.tokens = tokens
         self.positions = positions
         self.caches = caches
@@ -39,7 +40,8 @@ public struct ForwardBatch {
             let id = ObjectIdentifier(caches[r])
             let expected = next[id] ?? caches[r].count
             guard positions[r] == expected else {
-                throw ModelError.invalidBatch("row \(r) is at position \(positions[r]) but its sequence continues at \(expected)")
+                throw ModelError.invalidBatch("row \(r) is at position \(positions[r]) "
+                                                  + "but its sequence continues at \(expected)")
             }
             next[id] = expected + 1
         }

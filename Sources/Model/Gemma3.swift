@@ -33,10 +33,12 @@ public final class Gemma3Model: LanguageModel, @unchecked Sendable {
         config = c
         let names = ["token_embd.weight", "output_norm.weight"] + (0..<c.layerCount).flatMap { i in
             ["attn_norm", "attn_q", "attn_k", "attn_v", "attn_output", "attn_q_norm", "attn_k_norm",
-             "post_attention_norm", "ffn_norm", "ffn_gate", "ffn_up", "ffn_down", "post_ffw_norm"].map { "blk.\(i).\($0).weight" }
+             "post_attention_norm", "ffn_norm", "ffn_gate", "ffn_up", "ffn_down",
+             "post_ffw_norm"].map { "blk.\(i).\($0).weight" }
         }
         // The embedding and head stay quantized: they serve one row per token / per logit row.
-        let w = try WeightLoader(gguf: gguf, names: names, quantizedOnly: ["token_embd.weight", "output.weight"], precision: precision)
+        let w = try WeightLoader(gguf: gguf, names: names, quantizedOnly: ["token_embd.weight", "output.weight"],
+                                 precision: precision)
         embedding = try w.matrix("token_embd.weight", inputs: c.hiddenSize, outputs: c.vocabularySize)
         outputNorm = try w.vector("output_norm.weight", count: c.hiddenSize)
         layers = try (0..<c.layerCount).map { i in
@@ -90,12 +92,16 @@ public final class Gemma3Model: LanguageModel, @unchecked Sendable {
 
             Kernels.rmsNorm(x, rows: rows, dim: hidden, weight: layer.attentionNorm.pointer, eps: c.rmsEpsilon, into: h)
             project(h, rows: rows, [(layer.q, q, .q), (layer.k, k, .k), (layer.v, v, .v)], layer: i, delta: delta)
-            Kernels.rmsNorm(q, rows: rows * c.headCount, dim: c.headDim, weight: layer.qNorm.pointer, eps: c.rmsEpsilon, into: q)
-            Kernels.rmsNorm(k, rows: rows * c.kvHeadCount, dim: c.headDim, weight: layer.kNorm.pointer, eps: c.rmsEpsilon, into: k)
-            Attention.run(queries: q, keys: k, values: v, batch: batch, layer: i, window: sliding ? c.slidingWindow : nil,
+            Kernels.rmsNorm(q, rows: rows * c.headCount, dim: c.headDim, weight: layer.qNorm.pointer,
+                            eps: c.rmsEpsilon, into: q)
+            Kernels.rmsNorm(k, rows: rows * c.kvHeadCount, dim: c.headDim, weight: layer.kNorm.pointer,
+                            eps: c.rmsEpsilon, into: k)
+            Attention.run(queries: q, keys: k, values: v, batch: batch, layer: i,
+                          window: sliding ? c.slidingWindow : nil,
                           rope: (frequencies, neox: true), config: c, into: attended)
             project(attended, rows: rows, layer.o, into: h, site: .o, layer: i, delta: delta)
-            Kernels.rmsNorm(h, rows: rows, dim: hidden, weight: layer.postAttentionNorm.pointer, eps: c.rmsEpsilon, into: h)
+            Kernels.rmsNorm(h, rows: rows, dim: hidden, weight: layer.postAttentionNorm.pointer,
+                            eps: c.rmsEpsilon, into: h)
             Kernels.add(x, h, count: rows * hidden)
 
             Kernels.rmsNorm(x, rows: rows, dim: hidden, weight: layer.ffnNorm.pointer, eps: c.rmsEpsilon, into: h)

@@ -30,7 +30,8 @@ struct Int16Activations {
         sums = withSums ? .allocate(capacity: rows * inputs / 32) : nil
         for block in 0..<rows * inputs / 32 {
             let raw = UnsafeRawPointer(x + block * 32)
-            let a = raw.loadUnaligned(as: SIMD16<Float>.self), b = raw.loadUnaligned(fromByteOffset: 64, as: SIMD16<Float>.self)
+            let a = raw.loadUnaligned(as: SIMD16<Float>.self),
+                b = raw.loadUnaligned(fromByteOffset: 64, as: SIMD16<Float>.self)
             let amax = _mm512_reduce_max_ps(_mm512_max_ps(_mm512_abs_ps(a), _mm512_abs_ps(b)))
             let inverse: Float = amax > 0 ? 32767 / amax : 0
             // vcvtps2dq rounds to nearest, ties to even.

@@ -18,10 +18,12 @@ enum IntegerDotKernel {
 
     /// Several products of the same input (q, k and v; gate and up): `x` is rounded once and the
     /// products share one hand-off to the cores. Every matrix takes `x`'s inputs.
-    static func apply(_ products: [(tiles: IntegerTiles, y: UnsafeMutablePointer<Float>)], x: UnsafePointer<Float>, rows: Int) {
+    static func apply(_ products: [(tiles: IntegerTiles, y: UnsafeMutablePointer<Float>)], x: UnsafePointer<Float>,
+                      rows: Int) {
         let inputs = products[0].tiles.inputs
         precondition(products.allSatisfy { $0.tiles.inputs == inputs })
-        let activations = Int16Activations(x, rows: rows, inputs: inputs, withSums: products.contains { $0.tiles.hasMinimum })
+        let activations = Int16Activations(x, rows: rows, inputs: inputs,
+                                           withSums: products.contains { $0.tiles.hasMinimum })
         defer { activations.deallocate() }
         // Output groups of all products, end to end, split across the cores (the size test
         // counts weights, hence inputs × 16 per group).
@@ -44,7 +46,8 @@ enum IntegerDotKernel {
     }
 
     /// Output groups `groups` of one product, every row.
-    static func run<L: TileLayout>(_: L.Type, _ tiles: IntegerTiles, groups: Range<Int>, x: Int16Activations, y: UnsafeMutablePointer<Float>) {
+    static func run<L: TileLayout>(_: L.Type, _ tiles: IntegerTiles, groups: Range<Int>, x: Int16Activations,
+                                   y: UnsafeMutablePointer<Float>) {
         // Groups of 8, 4, 2 and 1 rows: each size is its own specialisation, with its
         // accumulators in registers and no per-row branches.
         var first = 0
@@ -79,7 +82,9 @@ enum IntegerDotKernel {
                 let s = tile.load(as: SIMD16<Float>.self)
                 let m = L.hasMinimum ? tile.load(fromByteOffset: 64, as: SIMD16<Float>.self) : SIMD16<Float>()
                 @inline(__always) func weights(_ k: Int) -> SIMD8<Int64> {
-                    k < L.pairs ? _mm512_cvtepi8_epi16(tile.load(fromByteOffset: weightOffset + 32 * k, as: SIMD4<Int64>.self)) : _mm512_setzero_si512()
+                    k < L.pairs
+                        ? _mm512_cvtepi8_epi16(tile.load(fromByteOffset: weightOffset + 32 * k, as: SIMD4<Int64>.self))
+                        : _mm512_setzero_si512()
                 }
                 let w0 = weights(0), w1 = weights(1), w2 = weights(2), w3 = weights(3)
                 let w4 = weights(4), w5 = weights(5), w6 = weights(6), w7 = weights(7)
@@ -88,14 +93,18 @@ enum IntegerDotKernel {
                 let block = t * tileInputs / 32
                 @inline(__always) func accumulate(_ acc: inout SIMD16<Float>, _ r: Int) {
                     let p = values + (r * inputs + t * tileInputs) * 2
-                    @inline(__always) func pair(_ k: Int) -> SIMD8<Int64> { _mm512_set1_epi32(p.load(fromByteOffset: 4 * k, as: Int32.self)) }
+                    @inline(__always) func pair(_ k: Int) -> SIMD8<Int64> {
+                        _mm512_set1_epi32(p.load(fromByteOffset: 4 * k, as: Int32.self))
+                    }
                     var i = _mm512_dpwssd_epi32(_mm512_setzero_si512(), w0, pair(0))
-                    i = _mm512_dpwssd_epi32(i, w1, pair(1)); i = _mm512_dpwssd_epi32(i, w2, pair(2)); i = _mm512_dpwssd_epi32(i, w3, pair(3))
-                    i = _mm512_dpwssd_epi32(i, w4, pair(4)); i = _mm512_dpwssd_epi32(i, w5, pair(5)); i = _mm512_dpwssd_epi32(i, w6, pair(6))
+                    i = _mm512_dpwssd_epi32(i, w1, pair(1)); i = _mm512_dpwssd_epi32(i, w2, pair(2))
+                    i = _mm512_dpwssd_epi32(i, w3, pair(3)); i = _mm512_dpwssd_epi32(i, w4, pair(4))
+                    i = _mm512_dpwssd_epi32(i, w5, pair(5)); i = _mm512_dpwssd_epi32(i, w6, pair(6))
                     i = _mm512_dpwssd_epi32(i, w7, pair(7))
                     if L.pairs > 8 {
-                        i = _mm512_dpwssd_epi32(i, w8, pair(8)); i = _mm512_dpwssd_epi32(i, w9, pair(9)); i = _mm512_dpwssd_epi32(i, w10, pair(10))
-                        i = _mm512_dpwssd_epi32(i, w11, pair(11)); i = _mm512_dpwssd_epi32(i, w12, pair(12)); i = _mm512_dpwssd_epi32(i, w13, pair(13))
+                        i = _mm512_dpwssd_epi32(i, w8, pair(8)); i = _mm512_dpwssd_epi32(i, w9, pair(9))
+                        i = _mm512_dpwssd_epi32(i, w10, pair(10)); i = _mm512_dpwssd_epi32(i, w11, pair(11))
+                        i = _mm512_dpwssd_epi32(i, w12, pair(12)); i = _mm512_dpwssd_epi32(i, w13, pair(13))
                         i = _mm512_dpwssd_epi32(i, w14, pair(14)); i = _mm512_dpwssd_epi32(i, w15, pair(15))
                     }
                     acc = _mm512_fmadd_ps(_mm512_cvtepi32_ps(i), s * _mm512_set1_ps(scales[r * blocks + block]), acc)
@@ -147,7 +156,8 @@ enum IntegerDotKernel {
     static func apply(_ tiles: IntegerTiles, x: UnsafePointer<Float>, rows: Int, into y: UnsafeMutablePointer<Float>) {
         preconditionFailure("built without the integer kernels")
     }
-    static func apply(_ products: [(tiles: IntegerTiles, y: UnsafeMutablePointer<Float>)], x: UnsafePointer<Float>, rows: Int) {
+    static func apply(_ products: [(tiles: IntegerTiles, y: UnsafeMutablePointer<Float>)], x: UnsafePointer<Float>,
+                      rows: Int) {
         preconditionFailure("built without the integer kernels")
     }
 }

@@ -75,7 +75,8 @@ final class IntegerTiles: @unchecked Sendable {
             let weights = tile + (hasMinimum ? 128 : 64)
             for k in 0..<tileInputs / 2 {
                 weights.storeBytes(of: row.q[t * tileInputs + 2 * k], toByteOffset: 32 * k + 2 * lane, as: Int8.self)
-                weights.storeBytes(of: row.q[t * tileInputs + 2 * k + 1], toByteOffset: 32 * k + 2 * lane + 1, as: Int8.self)
+                weights.storeBytes(of: row.q[t * tileInputs + 2 * k + 1], toByteOffset: 32 * k + 2 * lane + 1,
+                                   as: Int8.self)
             }
         }
     }
@@ -124,7 +125,10 @@ private struct DecodedRow {
                         let (sc, m) = Dequantizer.scaleMin(sub, block + 4)
                         scales[s * 8 + sub] = d * sc
                         minimums[s * 8 + sub] = dmin * m
-                        for l in 0..<32 { q[s * 256 + sub * 32 + l] = Int8(half == 0 ? byte(nibbles, l) & 0x0F : byte(nibbles, l) >> 4) }
+                        for l in 0..<32 {
+                            q[s * 256 + sub * 32 + l] = Int8(half == 0 ? byte(nibbles, l) & 0x0F
+                                                                       : byte(nibbles, l) >> 4)
+                        }
                     }
                 }
             }
@@ -142,7 +146,8 @@ private struct DecodedRow {
                 }
                 for sub in 0..<16 {
                     let e = sub * 16, n = e / 128, quarter = (e % 128) / 32, l = e % 32
-                    scales[s * 16 + sub] = d * Float(block.load(fromByteOffset: 192 + n * 8 + quarter * 2 + l / 16, as: Int8.self))
+                    scales[s * 16 + sub] = d * Float(block.load(fromByteOffset: 192 + n * 8 + quarter * 2 + l / 16,
+                                                                as: Int8.self))
                 }
             }
         default:

@@ -60,6 +60,10 @@ public final class KVPagePool: @unchecked Sendable {
         }
     }
 
-    @inline(__always) func keys(page: Int32) -> UnsafeMutablePointer<Float> { keys.pointer + Int(page) * pageSize * kvDim }
-    @inline(__always) func values(page: Int32) -> UnsafeMutablePointer<Float> { values.pointer + Int(page) * pageSize * kvDim }
+    @inline(__always) func keys(page: Int32) -> UnsafeMutablePointer<Float> {
+        keys.pointer + Int(page) * pageSize * kvDim
+    }
+    @inline(__always) func values(page: Int32) -> UnsafeMutablePointer<Float> {
+        values.pointer + Int(page) * pageSize * kvDim
+    }
 }

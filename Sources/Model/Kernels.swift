@@ -8,7 +8,8 @@ public enum Kernels {
     /// RMSNorm of each row: `out[r] = x[r] / sqrt(mean(x[r]²) + eps) * weight`. `out` may equal `x`.
     /// Gemma's "+1" is already folded into GGUF norm weights, so one kernel serves both architectures.
     @inline(__always)
-    public static func rmsNorm(_ x: UnsafePointer<Float>, rows: Int, dim: Int, weight: UnsafePointer<Float>, eps: Float, into out: UnsafeMutablePointer<Float>) {
+    public static func rmsNorm(_ x: UnsafePointer<Float>, rows: Int, dim: Int, weight: UnsafePointer<Float>, eps: Float,
+                               into out: UnsafeMutablePointer<Float>) {
         // Squares summed in 16 Float lanes (like the reference's Float32 reduction), then in Double.
         let whole = dim / 16 * 16
         for r in 0..<rows {
@@ -92,8 +93,8 @@ public enum Kernels {
     /// NeoX layout (Gemma, HF rotate_half): pairs are (x[i], x[i + dim/2]).
     /// Interleaved layout (llama.cpp's Llama GGUFs, whose q/k rows are permuted): pairs are (x[2i], x[2i+1]).
     @inline(__always)
-    public static func rope(queries q: UnsafeMutablePointer<Float>, heads: Int, keys k: UnsafeMutablePointer<Float>, kvHeads: Int,
-                            dim: Int, position: Int, inverseFrequencies: [Float], neox: Bool) {
+    public static func rope(queries q: UnsafeMutablePointer<Float>, heads: Int, keys k: UnsafeMutablePointer<Float>,
+                            kvHeads: Int, dim: Int, position: Int, inverseFrequencies: [Float], neox: Bool) {
         let half = dim / 2
         inverseFrequencies.withUnsafeBufferPointer { freqs in
             for i in 0..<half {

@@ -14,8 +14,11 @@ extension LanguageModel {
     public func makeCache(maxPositions: Int? = nil, pool: KVPagePool? = nil) -> KVCache {
         let positions = min(maxPositions ?? config.contextLength, config.contextLength)
         let pool = pool ?? KVPagePool(pageSize: Self.defaultPageSize, kvDim: config.kvDim,
-                                      pageCount: KVCache.worstCasePages(positions: positions, chunk: positions, pageSize: Self.defaultPageSize, windows: slidingWindows))
-        return KVCache(layerCount: config.layerCount, kvDim: config.kvDim, maxPositions: positions, windows: slidingWindows, pool: pool)
+                                      pageCount: KVCache.worstCasePages(positions: positions, chunk: positions,
+                                                                        pageSize: Self.defaultPageSize,
+                                                                        windows: slidingWindows))
+        return KVCache(layerCount: config.layerCount, kvDim: config.kvDim, maxPositions: positions,
+                       windows: slidingWindows, pool: pool)
     }
 
     /// A page pool of `megabytes` for the engine's sequences and prefix cache.
@@ -29,7 +32,9 @@ extension LanguageModel {
     public static var defaultPageSize: Int { 16 }
 
     /// Per layer, its sliding window (nil for full attention).
-    public var slidingWindows: [Int?] { (0..<config.layerCount).map { config.isSliding(layer: $0) ? config.slidingWindow : nil } }
+    public var slidingWindows: [Int?] {
+        (0..<config.layerCount).map { config.isSliding(layer: $0) ? config.slidingWindow : nil }
+    }
 }
 
 /// Chooses the architecture of a GGUF file. A new architecture is one file plus one line here.

@@ -29,16 +29,21 @@ public final class LlamaModel: LanguageModel, @unchecked Sendable {
     public init(gguf: GGUFFile, precision: KernelPrecision = .default) throws {
         var c = try ModelConfig(gguf: gguf, architecture: "llama")
         if let ropeDim = gguf.metadata["llama.rope.dimension_count"]?.int, ropeDim != c.headDim {
-            throw ModelError.invalidConfig(file: gguf.path, reason: "partial RoPE (rope.dimension_count \(ropeDim) ≠ head dim \(c.headDim)) is not supported")
+            throw ModelError.invalidConfig(file: gguf.path,
+                                           reason: "partial RoPE (rope.dimension_count \(ropeDim) ≠ head dim "
+                                               + "\(c.headDim)) is not supported")
         }
         c.slidingWindow = nil
         config = c
         let tiedHead = gguf.tensors["output.weight"] == nil
-        let names = ["token_embd.weight", "output_norm.weight"] + (tiedHead ? [] : ["output.weight"]) + (0..<c.layerCount).flatMap { i in
-            ["attn_norm", "attn_q", "attn_k", "attn_v", "attn_output", "ffn_norm", "ffn_gate", "ffn_up", "ffn_down"].map { "blk.\(i).\($0).weight" }
-        }
+        let names = ["token_embd.weight", "output_norm.weight"] + (tiedHead ? [] : ["output.weight"])
+            + (0..<c.layerCount).flatMap { i in
+                ["attn_norm", "attn_q", "attn_k", "attn_v", "attn_output", "ffn_norm", "ffn_gate", "ffn_up",
+                 "ffn_down"].map { "blk.\(i).\($0).weight" }
+            }
         // The embedding and head stay quantized: they serve one row per token / per logit row.
-        let w = try WeightLoader(gguf: gguf, names: names, quantizedOnly: ["token_embd.weight", "output.weight"], precision: precision)
+        let w = try WeightLoader(gguf: gguf, names: names, quantizedOnly: ["token_embd.weight", "output.weight"],
+                                 precision: precision)
         embedding = try w.matrix("token_embd.weight", inputs: c.hiddenSize, outputs: c.vocabularySize)
         head = tiedHead ? embedding : try w.matrix("output.weight", inputs: c.hiddenSize, outputs: c.vocabularySize)
         outputNorm = try w.vector("output_norm.weight", count: c.hiddenSize)

@@ -7,8 +7,9 @@
 /// arithmetic.
 public enum LowRankProduct {
     /// `x[inputs]`, `a[rank × inputs]`, `bTransposed[rank × outputs]`, `y[outputs]`.
-    public static func add(x: UnsafePointer<Float>, inputs: Int, a: UnsafePointer<Float>, bTransposed: UnsafePointer<Float>,
-                           rank: Int, scale: Float, into y: UnsafeMutablePointer<Float>, outputs: Int) {
+    public static func add(x: UnsafePointer<Float>, inputs: Int, a: UnsafePointer<Float>,
+                           bTransposed: UnsafePointer<Float>, rank: Int, scale: Float,
+                           into y: UnsafeMutablePointer<Float>, outputs: Int) {
         withUnsafeTemporaryAllocation(of: Float.self, capacity: rank) { t in
             let rx = UnsafeRawPointer(x)
             for j in 0..<rank {
@@ -32,7 +33,9 @@ public enum LowRankProduct {
                 let ry = UnsafeMutableRawPointer(y + o)
                 var acc = ry.loadUnaligned(as: SIMD16<Float>.self)
                 for j in 0..<rank {
-                    acc = acc.addingProduct(SIMD16(repeating: t[j]), UnsafeRawPointer(bTransposed + j * outputs + o).loadUnaligned(as: SIMD16<Float>.self))
+                    acc = acc.addingProduct(SIMD16(repeating: t[j]),
+                                            UnsafeRawPointer(bTransposed + j * outputs + o)
+                                                .loadUnaligned(as: SIMD16<Float>.self))
                 }
                 ry.storeBytes(of: acc, as: SIMD16<Float>.self)
                 o += 16

@@ -51,8 +51,12 @@ public struct ModelConfig: Sendable, Equatable {
         let embedding = try gguf.tensor("token_embd.weight")
         vocabularySize = embedding.rowCount
         guard hiddenSize > 0, layerCount > 0, headCount > 0, kvHeadCount > 0, headCount % kvHeadCount == 0,
-              headDim > 0, headDim % 16 == 0, feedForwardSize > 0, vocabularySize > 0, embedding.rowLength == hiddenSize else {
-            throw ModelError.invalidConfig(file: gguf.path, reason: "inconsistent \(arch) hyper-parameters (hidden \(hiddenSize), heads \(headCount)/\(kvHeadCount), head dim \(headDim), embedding \(embedding.shape))")
+              headDim > 0, headDim % 16 == 0, feedForwardSize > 0, vocabularySize > 0,
+              embedding.rowLength == hiddenSize else {
+            throw ModelError.invalidConfig(file: gguf.path,
+                                           reason: "inconsistent \(arch) hyper-parameters (hidden \(hiddenSize), "
+                                               + "heads \(headCount)/\(kvHeadCount), head dim \(headDim), "
+                                               + "embedding \(embedding.shape))")
         }
     }
 }

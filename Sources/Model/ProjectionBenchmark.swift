@@ -17,7 +17,8 @@ public enum ProjectionBenchmark {
     public static func run(_ gguf: GGUFFile, rows: Int, repeats: Int = 5) -> [Row] {
         var seen = Set<String>(), result: [Row] = []
         for name in gguf.tensors.keys.sorted() {
-            guard let info = gguf.tensors[name], info.shape.count == 2, QuantizedKernel.supports(info.type) else { continue }
+            guard let info = gguf.tensors[name], info.shape.count == 2,
+                  QuantizedKernel.supports(info.type) else { continue }
             let (inputs, outputs) = (info.shape[0], info.shape[1])
             guard seen.insert("\(info.type.name) \(inputs)×\(outputs)").inserted else { continue }
             let blocks = gguf.bytes(of: info).baseAddress!
@@ -28,7 +29,8 @@ public enum ProjectionBenchmark {
             for precision in KernelPrecision.allCases {
                 let integer = precision == .int16
                 if integer, !IntegerTiles.supports(info.type, inputs: inputs, outputs: outputs) { continue }
-                let matrix = WeightMatrix(inputs: inputs, outputs: outputs, values: nil, quantized: (info.type, blocks), integerActivations: integer, storage: gguf.storage)
+                let matrix = WeightMatrix(inputs: inputs, outputs: outputs, values: nil, quantized: (info.type, blocks),
+                                          integerActivations: integer, storage: gguf.storage)
                 var best = Double.infinity
                 for _ in 0..<repeats {
                     let start = DispatchTime.now().uptimeNanoseconds
@@ -37,7 +39,8 @@ public enum ProjectionBenchmark {
                 }
                 times[precision] = best
             }
-            result.append(Row(tensor: name, type: info.type.name, inputs: inputs, outputs: outputs, milliseconds: times))
+            result.append(Row(tensor: name, type: info.type.name, inputs: inputs, outputs: outputs,
+                              milliseconds: times))
         }
         return result
     }

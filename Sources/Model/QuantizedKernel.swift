@@ -18,7 +18,8 @@ enum QuantizedKernel {
         }
     }
 
-    static func apply(_ type: GGMLType, _ w: UnsafeRawPointer, inputs: Int, outputs: Int, x: UnsafePointer<Float>, rows: Int, into y: UnsafeMutablePointer<Float>) {
+    static func apply(_ type: GGMLType, _ w: UnsafeRawPointer, inputs: Int, outputs: Int, x: UnsafePointer<Float>,
+                      rows: Int, into y: UnsafeMutablePointer<Float>) {
         switch type {
         case .q8_0: run(Q8_0Blocks.self, w, inputs: inputs, outputs: outputs, x: x, rows: rows, y: y)
         case .q5_0: run(Q5_0Blocks.self, w, inputs: inputs, outputs: outputs, x: x, rows: rows, y: y)
@@ -28,7 +29,8 @@ enum QuantizedKernel {
         }
     }
 
-    static func run<F: BlockFormat>(_: F.Type, _ w: UnsafeRawPointer, inputs: Int, outputs: Int, x: UnsafePointer<Float>, rows: Int, y: UnsafeMutablePointer<Float>) {
+    static func run<F: BlockFormat>(_: F.Type, _ w: UnsafeRawPointer, inputs: Int, outputs: Int,
+                                    x: UnsafePointer<Float>, rows: Int, y: UnsafeMutablePointer<Float>) {
         let shared = UnsafeShared((w, x, y))
         forEachOutputRange(inputs: inputs, outputs: outputs) { range in
             let (w, x, y) = shared.value
@@ -62,7 +64,8 @@ enum QuantizedKernel {
             for r in 0..<rows {
                 for j in 0..<subBlocks {
                     let base = xr + (r * inputs + j * 32) * 4
-                    xSums[r * subBlocks + j] = (base.loadUnaligned(as: SIMD16<Float>.self) + base.loadUnaligned(fromByteOffset: 64, as: SIMD16<Float>.self)).sum()
+                    xSums[r * subBlocks + j] = (base.loadUnaligned(as: SIMD16<Float>.self)
+                                                + base.loadUnaligned(fromByteOffset: 64, as: SIMD16<Float>.self)).sum()
                 }
             }
         }
@@ -80,7 +83,8 @@ enum QuantizedKernel {
                     let sa = SIMD16<Float>(repeating: d.sa), sb = SIMD16<Float>(repeating: d.sb)
                     @inline(__always) func accumulate(_ acc: inout SIMD16<Float>, _ r: Int) {
                         let base = xr + r * inputs * 4 + offset
-                        let xa = base.loadUnaligned(as: SIMD16<Float>.self), xb = base.loadUnaligned(fromByteOffset: 64, as: SIMD16<Float>.self)
+                        let xa = base.loadUnaligned(as: SIMD16<Float>.self),
+                            xb = base.loadUnaligned(fromByteOffset: 64, as: SIMD16<Float>.self)
                         if F.sameScale {
                             acc = acc.addingProduct((d.qa * xa).addingProduct(d.qb, xb), sa)
                         } else {
@@ -181,7 +185,8 @@ enum Q8_0Blocks: BlockFormat {
     @inline(__always) static func decode(_ b: UnsafeRawPointer, sub: Int) -> DecodedSubBlock {
         let d = halfAt(b, 0)
         return DecodedSubBlock(qa: lanesToFloat(b.loadUnaligned(fromByteOffset: 2, as: SIMD16<Int8>.self)),
-                               qb: lanesToFloat(b.loadUnaligned(fromByteOffset: 18, as: SIMD16<Int8>.self)), sa: d, sb: d, m: 0)
+                               qb: lanesToFloat(b.loadUnaligned(fromByteOffset: 18, as: SIMD16<Int8>.self)),
+                               sa: d, sb: d, m: 0)
     }
 }
 
@@ -199,7 +204,8 @@ enum Q5_0Blocks: BlockFormat {
         let low = ((qh &>> shifts) & 1) &<< 4
         let high = ((qh &>> (shifts &+ 16)) & 1) &<< 4
         let q = lanesToInt32(b.loadUnaligned(fromByteOffset: 6, as: SIMD16<UInt8>.self))
-        return DecodedSubBlock(qa: lanesToFloat(((q & 0x0F) | low) &- 16), qb: lanesToFloat(((q &>> 4) | high) &- 16), sa: d, sb: d, m: 0)
+        return DecodedSubBlock(qa: lanesToFloat(((q & 0x0F) | low) &- 16), qb: lanesToFloat(((q &>> 4) | high) &- 16),
+                               sa: d, sb: d, m: 0)
     }
 }
 
@@ -251,7 +257,9 @@ enum Q6_KBlocks: BlockFormat {
         }
         let high0 = (lanesToInt32(qh.loadUnaligned(as: SIMD16<UInt8>.self)) &>> shift) & 3
         let high1 = (lanesToInt32(qh.loadUnaligned(fromByteOffset: 16, as: SIMD16<UInt8>.self)) &>> shift) & 3
-        return DecodedSubBlock(qa: lanesToFloat((low0 | (high0 &<< 4)) &- 32), qb: lanesToFloat((low1 | (high1 &<< 4)) &- 32),
-                               sa: d * Float(scales.load(as: Int8.self)), sb: d * Float(scales.load(fromByteOffset: 1, as: Int8.self)), m: 0)
+        return DecodedSubBlock(qa: lanesToFloat((low0 | (high0 &<< 4)) &- 32),
+                               qb: lanesToFloat((low1 | (high1 &<< 4)) &- 32),
+                               sa: d * Float(scales.load(as: Int8.self)),
+                               sb: d * Float(scales.load(fromByteOffset: 1, as: Int8.self)), m: 0)
     }
 }

@@ -11,7 +11,8 @@ struct WeightLoader {
 
     /// Dequantizes `names` (all must exist) using every core. Names in `quantizedOnly` whose block
     /// type has a kernel are left in the file (see `WeightMatrix`).
-    init(gguf: GGUFFile, names: [String], quantizedOnly: Set<String> = [], precision: KernelPrecision = .default) throws {
+    init(gguf: GGUFFile, names: [String], quantizedOnly: Set<String> = [],
+         precision: KernelPrecision = .default) throws {
         self.gguf = gguf
         self.precision = precision
         // Matrices repacked for the integer kernel need no Float32 copy (see `WeightMatrix.apply`).
@@ -35,7 +36,8 @@ struct WeightLoader {
     func matrix(_ name: String, inputs: Int, outputs: Int) throws -> WeightMatrix {
         let info = try gguf.tensor(name)
         guard info.shape == [inputs, outputs] else {
-            throw ModelError.gguf(.shapeMismatch(file: gguf.path, tensor: name, expected: [inputs, outputs], actual: info.shape))
+            throw ModelError.gguf(.shapeMismatch(file: gguf.path, tensor: name, expected: [inputs, outputs],
+                                                 actual: info.shape))
         }
         let quantized = QuantizedKernel.supports(info.type) ? (info.type, gguf.bytes(of: info).baseAddress!) : nil
         return WeightMatrix(inputs: inputs, outputs: outputs, values: loaded[name], quantized: quantized,

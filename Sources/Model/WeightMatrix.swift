@@ -21,9 +21,11 @@ public struct WeightMatrix: @unchecked Sendable {
     let tiles: IntegerTiles?
     let storage: AnyObject?
 
-    public init(inputs: Int, outputs: Int, values: FloatBuffer?, quantized: (type: GGMLType, blocks: UnsafeRawPointer)? = nil,
+    public init(inputs: Int, outputs: Int, values: FloatBuffer?,
+                quantized: (type: GGMLType, blocks: UnsafeRawPointer)? = nil,
                 integerActivations: Bool = false, storage: AnyObject? = nil) {
-        precondition(values.map { $0.count == inputs * outputs } ?? (quantized != nil), "a weight matrix needs Float32 values or quantized blocks")
+        precondition(values.map { $0.count == inputs * outputs } ?? (quantized != nil),
+                     "a weight matrix needs Float32 values or quantized blocks")
         self.inputs = inputs
         self.outputs = outputs
         self.values = values
@@ -49,15 +51,18 @@ public struct WeightMatrix: @unchecked Sendable {
         guard let values else {
             let quantized = quantized!
             for start in stride(from: 0, to: rows, by: QuantizedKernel.maximumRows) {
-                QuantizedKernel.apply(quantized.type, quantized.blocks, inputs: inputs, outputs: outputs, x: x + start * inputs,
-                                      rows: min(QuantizedKernel.maximumRows, rows - start), into: y + start * outputs)
+                QuantizedKernel.apply(quantized.type, quantized.blocks, inputs: inputs, outputs: outputs,
+                                      x: x + start * inputs, rows: min(QuantizedKernel.maximumRows, rows - start),
+                                      into: y + start * outputs)
             }
             return
         }
         if let quantized, rows <= QuantizedKernel.maximumRows {
-            QuantizedKernel.apply(quantized.type, quantized.blocks, inputs: inputs, outputs: outputs, x: x, rows: rows, into: y)
+            QuantizedKernel.apply(quantized.type, quantized.blocks, inputs: inputs, outputs: outputs, x: x, rows: rows,
+                                  into: y)
         } else if rows == 1 {
-            cblas_sgemv(CblasRowMajor, CblasNoTrans, Int32(outputs), Int32(inputs), 1, values.pointer, Int32(inputs), x, 1, 0, y, 1)
+            cblas_sgemv(CblasRowMajor, CblasNoTrans, Int32(outputs), Int32(inputs), 1, values.pointer, Int32(inputs),
+                        x, 1, 0, y, 1)
         } else {
             cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(rows), Int32(outputs), Int32(inputs),
                         1, x, Int32(inputs), values.pointer, Int32(inputs), 0, y, Int32(outputs))
@@ -66,7 +71,8 @@ public struct WeightMatrix: @unchecked Sendable {
 
     /// `y_i = x · W_iᵀ` for several matrices of the same inputs: with integer tiles, `x` is rounded
     /// once and the products share one hand-off to the cores; else one product after another.
-    public static func apply(_ products: [(w: WeightMatrix, y: UnsafeMutablePointer<Float>)], x: UnsafePointer<Float>, rows: Int) {
+    public static func apply(_ products: [(w: WeightMatrix, y: UnsafeMutablePointer<Float>)], x: UnsafePointer<Float>,
+                             rows: Int) {
         if products.allSatisfy({ $0.w.tiles != nil && $0.w.inputs == products[0].w.inputs }) {
             IntegerDotKernel.apply(products.map { ($0.w.tiles!, $0.y) }, x: x, rows: rows)
         } else {
@@ -81,7 +87,8 @@ public struct WeightMatrix: @unchecked Sendable {
         } else {
             let (type, blocks) = quantized!
             let rowBytes = inputs / type.blockSize * type.blockBytes
-            Dequantizer.dequantize(UnsafeRawBufferPointer(start: blocks + i * rowBytes, count: rowBytes), type: type, count: inputs, into: out)
+            Dequantizer.dequantize(UnsafeRawBufferPointer(start: blocks + i * rowBytes, count: rowBytes), type: type,
+                                   count: inputs, into: out)
         }
     }
 }
@@ -103,11 +110,13 @@ public protocol ProjectionDelta: Sendable {
 /// Several projection sites over the same input (q, k, v; gate, up): with integer tiles the input
 /// is rounded once and the base products share one hand-off to the cores; then each delta.
 @inline(__always)
-func project(_ x: UnsafePointer<Float>, rows: Int, _ products: [(w: WeightMatrix, y: UnsafeMutablePointer<Float>, site: ProjectionSite)],
+func project(_ x: UnsafePointer<Float>, rows: Int,
+             _ products: [(w: WeightMatrix, y: UnsafeMutablePointer<Float>, site: ProjectionSite)],
              layer: Int, delta: (any ProjectionDelta)?) {
     WeightMatrix.apply(products.map { ($0.w, $0.y) }, x: x, rows: rows)
     for p in products {
-        delta?.addDelta(site: p.site, layer: layer, input: x, inputs: p.w.inputs, output: p.y, outputs: p.w.outputs, rows: rows)
+        delta?.addDelta(site: p.site, layer: layer, input: x, inputs: p.w.inputs, output: p.y, outputs: p.w.outputs,
+                        rows: rows)
     }
 }
 

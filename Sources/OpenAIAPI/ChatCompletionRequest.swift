@@ -18,7 +18,8 @@ public struct ChatCompletionRequest: Decodable, Sendable {
         case streamOptions = "stream_options"
         case topLogprobs = "top_logprobs"
         case tools, toolChoice = "tool_choice", functions, functionCall = "function_call"
-        case responseFormat = "response_format", audio, modalities, prediction, parallelToolCalls = "parallel_tool_calls"
+        case responseFormat = "response_format", audio, modalities, prediction,
+             parallelToolCalls = "parallel_tool_calls"
     }
 
     public init(from decoder: any Decoder) throws {
@@ -33,7 +34,8 @@ public struct ChatCompletionRequest: Decodable, Sendable {
         user = try c.decodeIfPresent(String.self, forKey: .user)
         sampling = try SamplingFields(from: decoder)
         var unsupported: [String] = []
-        for key in [CodingKeys.tools, .toolChoice, .functions, .functionCall, .audio, .modalities, .prediction] where c.contains(key) {
+        for key in [CodingKeys.tools, .toolChoice, .functions, .functionCall, .audio, .modalities, .prediction]
+        where c.contains(key) {
             if try !c.decodeNil(forKey: key) { unsupported.append(key.stringValue) }
         }
         if c.contains(.responseFormat), !(try c.decodeNil(forKey: .responseFormat)) {
@@ -82,7 +84,8 @@ public struct ChatMessage: Decodable, Sendable {
         } else {
             let parts = try c.decode([Part].self, forKey: .content)
             guard parts.allSatisfy({ $0.type == "text" }) else {
-                throw DecodingError.dataCorruptedError(forKey: .content, in: c, debugDescription: "only text content parts are supported")
+                throw DecodingError.dataCorruptedError(forKey: .content, in: c,
+                                                       debugDescription: "only text content parts are supported")
             }
             content = parts.compactMap(\.text).joined()
         }
@@ -111,7 +114,8 @@ public struct SamplingFields: Decodable, Sendable {
         case maxTokens = "max_tokens", maxCompletionTokens = "max_completion_tokens", temperature
         case topP = "top_p", topK = "top_k", minP = "min_p", seed
         case presencePenalty = "presence_penalty", frequencyPenalty = "frequency_penalty"
-        case repetitionPenalty = "repetition_penalty", logitBias = "logit_bias", stop, ignoreEOS = "ignore_eos", loraScale = "lora_scale"
+        case repetitionPenalty = "repetition_penalty", logitBias = "logit_bias", stop, ignoreEOS = "ignore_eos",
+             loraScale = "lora_scale"
     }
 
     public init(from decoder: any Decoder) throws {

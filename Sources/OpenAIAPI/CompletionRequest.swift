@@ -29,7 +29,9 @@ public struct CompletionRequest: Decodable, Sendable {
         } else if let lists = try? c.decode([[Int32]].self, forKey: .prompt) {
             prompt = lists.map(PromptInput.tokens)
         } else {
-            throw DecodingError.typeMismatch([String].self, .init(codingPath: [CodingKeys.prompt], debugDescription: "prompt must be a string, an array of strings, or an array of token ids"))
+            throw DecodingError.typeMismatch([String].self, .init(
+                codingPath: [CodingKeys.prompt],
+                debugDescription: "prompt must be a string, an array of strings, or an array of token ids"))
         }
         n = try c.decodeIfPresent(Int.self, forKey: .n)
         stream = try c.decodeIfPresent(Bool.self, forKey: .stream)

@@ -65,7 +65,8 @@ public struct CompletionLogprobs: Codable, Sendable {
     enum CodingKeys: String, CodingKey {
         case tokens, tokenLogprobs = "token_logprobs", topLogprobs = "top_logprobs", textOffset = "text_offset"
     }
-    public init(tokens: [String] = [], tokenLogprobs: [Float] = [], topLogprobs: [[String: Float]] = [], textOffset: [Int] = []) {
+    public init(tokens: [String] = [], tokenLogprobs: [Float] = [], topLogprobs: [[String: Float]] = [],
+                textOffset: [Int] = []) {
         self.tokens = tokens
         self.tokenLogprobs = tokenLogprobs
         self.topLogprobs = topLogprobs
@@ -109,7 +110,9 @@ public struct ChatCompletion: Encodable, Sendable {
         }
     }
 
-    enum CodingKeys: String, CodingKey { case id, object, created, model, choices, usage, systemFingerprint = "system_fingerprint" }
+    enum CodingKeys: String, CodingKey {
+        case id, object, created, model, choices, usage, systemFingerprint = "system_fingerprint"
+    }
 
     public init(id: String, created: Int, model: String, choices: [Choice], usage: Usage) {
         self.id = id
@@ -162,7 +165,8 @@ public struct ChatCompletionChunk: Encodable, Sendable {
 
     enum CodingKeys: String, CodingKey { case id, object, created, model, choices, usage }
 
-    public init(id: String, created: Int, model: String, choices: [Choice], usage: Usage? = nil, includeUsageField: Bool = false) {
+    public init(id: String, created: Int, model: String, choices: [Choice], usage: Usage? = nil,
+                includeUsageField: Bool = false) {
         self.id = id
         self.created = created
         self.model = model
@@ -233,7 +237,8 @@ public struct ModelCard: Codable, Sendable, Equatable {
     /// The role whose system prompt and defaults this id applies (Tandem extension).
     public var role: String?
     enum CodingKeys: String, CodingKey { case id, object, created, ownedBy = "owned_by", parent, root, adapter, role }
-    public init(id: String, created: Int, ownedBy: String, parent: String? = nil, root: String? = nil, adapter: String? = nil, role: String? = nil) {
+    public init(id: String, created: Int, ownedBy: String, parent: String? = nil, root: String? = nil,
+                adapter: String? = nil, role: String? = nil) {
         self.id = id
         self.created = created
         self.ownedBy = ownedBy

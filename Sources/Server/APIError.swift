@@ -12,7 +12,8 @@ public struct APIError: Error, HTTPResponseError, CustomStringConvertible {
     public var code: String?
     public var headers: HTTPFields = [:]
 
-    public init(status: HTTPResponse.Status, message: String, type: String = "invalid_request_error", param: String? = nil, code: String? = nil) {
+    public init(status: HTTPResponse.Status, message: String, type: String = "invalid_request_error",
+                param: String? = nil, code: String? = nil) {
         self.status = status
         self.message = message
         self.type = type
@@ -49,26 +50,33 @@ public struct APIError: Error, HTTPResponseError, CustomStringConvertible {
     }
 
     public static func modelNotFound(_ model: String, detail: String? = nil) -> APIError {
-        APIError(status: .notFound, message: detail ?? "The model '\(model)' does not exist", param: "model", code: "model_not_found")
+        APIError(status: .notFound, message: detail ?? "The model '\(model)' does not exist", param: "model",
+                 code: "model_not_found")
     }
 
     public static func contextLengthExceeded(_ message: String) -> APIError {
         invalid(message, param: "messages", code: "context_length_exceeded")
     }
 
-    public static let invalidAPIKey = APIError(status: .unauthorized, message: "Incorrect or missing API key. Pass it as 'Authorization: Bearer <key>'.",
+    public static let invalidAPIKey = APIError(status: .unauthorized,
+                                               message: "Incorrect or missing API key. "
+                                                   + "Pass it as 'Authorization: Bearer <key>'.",
                                                type: "invalid_request_error", code: "invalid_api_key")
 
     public static func overloaded(_ message: String, retryAfterSeconds: Int = 1) -> APIError {
-        var e = APIError(status: .tooManyRequests, message: message, type: "rate_limit_error", code: "rate_limit_exceeded")
+        var e = APIError(status: .tooManyRequests, message: message, type: "rate_limit_error",
+                         code: "rate_limit_exceeded")
         e.headers[.retryAfter] = "\(retryAfterSeconds)"
         return e
     }
 
-    public static let loading = APIError(status: .serviceUnavailable, message: "The model is still loading; retry shortly.", type: "server_error", code: "model_loading")
+    public static let loading = APIError(status: .serviceUnavailable,
+                                         message: "The model is still loading; retry shortly.",
+                                         type: "server_error", code: "model_loading")
 
     public static func bodyTooLarge(_ limit: Int) -> APIError {
-        APIError(status: .contentTooLarge, message: "The request body is larger than the limit of \(limit) bytes.", code: "request_too_large")
+        APIError(status: .contentTooLarge, message: "The request body is larger than the limit of \(limit) bytes.",
+                 code: "request_too_large")
     }
 
     public static func notFound(_ path: String) -> APIError {
@@ -88,8 +96,10 @@ public struct APIError: Error, HTTPResponseError, CustomStringConvertible {
         if case let .dataCorrupted(context) = error, context.codingPath.isEmpty,
            let object = try? JSONSerialization.jsonObject(with: body) as? [String: Any] {
             for field in integerFields {
-                if let number = object[field] as? NSNumber, !(number is Bool), number.doubleValue != number.doubleValue.rounded(.towardZero) || abs(number.doubleValue) > 9.2e18 {
-                    return invalid("Invalid value for '\(field)': expected an integer, got \(number).", param: field, code: "invalid_type")
+                if let number = object[field] as? NSNumber, !(number is Bool),
+                   number.doubleValue != number.doubleValue.rounded(.towardZero) || abs(number.doubleValue) > 9.2e18 {
+                    return invalid("Invalid value for '\(field)': expected an integer, got \(number).", param: field,
+                                   code: "invalid_type")
                 }
             }
         }
@@ -98,25 +108,30 @@ public struct APIError: Error, HTTPResponseError, CustomStringConvertible {
 
     public static func decoding(_ error: DecodingError) -> APIError {
         func path(_ keys: [any CodingKey]) -> String? {
-            keys.isEmpty ? nil : keys.map { $0.intValue.map { "[\($0)]" } ?? ".\($0.stringValue)" }.joined().trimmingCharacters(in: CharacterSet(charactersIn: "."))
+            keys.isEmpty ? nil : keys.map { $0.intValue.map { "[\($0)]" } ?? ".\($0.stringValue)" }.joined()
+                .trimmingCharacters(in: CharacterSet(charactersIn: "."))
                 .replacingOccurrences(of: ".[", with: "[")
         }
         switch error {
         case let .keyNotFound(key, context):
             let p = path(context.codingPath + [key])
-            return invalid("Missing required parameter: '\(p ?? key.stringValue)'.", param: p, code: "missing_required_parameter")
+            return invalid("Missing required parameter: '\(p ?? key.stringValue)'.", param: p,
+                           code: "missing_required_parameter")
         case let .typeMismatch(type, context):
             let p = path(context.codingPath)
             return invalid("Invalid type for '\(p ?? "body")': expected \(type).", param: p, code: "invalid_type")
         case let .valueNotFound(type, context):
             let p = path(context.codingPath)
-            return invalid("Invalid value for '\(p ?? "body")': expected \(type), got null.", param: p, code: "invalid_type")
+            return invalid("Invalid value for '\(p ?? "body")': expected \(type), got null.", param: p,
+                           code: "invalid_type")
         case let .dataCorrupted(context):
             if context.codingPath.isEmpty {
-                return invalid("We could not parse the JSON body of your request. (\(context.debugDescription))", param: nil, code: "invalid_json")
+                return invalid("We could not parse the JSON body of your request. (\(context.debugDescription))",
+                               param: nil, code: "invalid_json")
             }
             let p = path(context.codingPath)
-            return invalid("Invalid value for '\(p ?? "body")': \(context.debugDescription)", param: p, code: "invalid_value")
+            return invalid("Invalid value for '\(p ?? "body")': \(context.debugDescription)", param: p,
+                           code: "invalid_value")
         @unknown default:
             return invalid("Invalid request body.", param: nil)
         }

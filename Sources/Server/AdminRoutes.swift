@@ -35,7 +35,8 @@ struct AdminRoutes<Context: RequestContext> {
                 let adapter = try serving.adapters.register(name: body.lora_name, path: path)
                 return try json(["status": "loaded", "lora_name": adapter.name, "rank": "\(adapter.rank)"])
             } catch {
-                throw APIError.invalid("Adapter '\(body.lora_name)' was not loaded: \(error)", param: "lora_path", code: "adapter_unusable")
+                throw APIError.invalid("Adapter '\(body.lora_name)' was not loaded: \(error)", param: "lora_path",
+                                       code: "adapter_unusable")
             }
         }
         router.post("/v1/unload_lora_adapter") { request, _ in
@@ -55,7 +56,9 @@ struct AdminRoutes<Context: RequestContext> {
     func authorize(_ request: Request) throws {
         guard let key = configuration.apiKey, !key.isEmpty else {
             guard configuration.allowUnauthenticatedAdmin else {
-                throw APIError(status: .forbidden, message: "Adapter administration needs an API key: start the server with --api-key (or --allow-unauthenticated-admin).",
+                throw APIError(status: .forbidden,
+                               message: "Adapter administration needs an API key: start the server with --api-key "
+                                   + "(or --allow-unauthenticated-admin).",
                                code: "admin_disabled")
             }
             return
@@ -81,9 +84,11 @@ struct AdminRoutes<Context: RequestContext> {
     /// The canonical folder, refused when it escapes the adapters folder (`..`, symlinks).
     func allowedFolder(_ path: String) throws -> String {
         let resolved = URL(fileURLWithPath: path).standardizedFileURL.resolvingSymlinksInPath().path
-        let root = URL(fileURLWithPath: configuration.adaptersDirectory).standardizedFileURL.resolvingSymlinksInPath().path
+        let root = URL(fileURLWithPath: configuration.adaptersDirectory).standardizedFileURL
+            .resolvingSymlinksInPath().path
         guard configuration.allowAdapterPathsOutside || resolved.hasPrefix(root + "/") else {
-            throw APIError.invalid("lora_path must be inside the adapters folder (\(configuration.adaptersDirectory))", param: "lora_path", code: "path_not_allowed")
+            throw APIError.invalid("lora_path must be inside the adapters folder (\(configuration.adaptersDirectory))",
+                                   param: "lora_path", code: "path_not_allowed")
         }
         return resolved
     }

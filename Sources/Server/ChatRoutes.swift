@@ -25,24 +25,33 @@ struct CompletionRoutes<Context: RequestContext> {
         let check = RequestValidation(configuration: configuration, serving: serving)
         if let field = body.unsupportedFields.first { throw APIError.unsupported(field) }
         let n = try check.choices(body.n)
-        let topLogprobs = try logprobCount(enabled: body.logprobs ?? false, top: body.topLogprobs, param: "top_logprobs")
+        let topLogprobs = try logprobCount(enabled: body.logprobs ?? false, top: body.topLogprobs,
+                                           param: "top_logprobs")
         let turns = try check.turns(body.messages) // validated before an adapter is loaded
         let model = try check.model(body.model)
         let prompt = try serving.template.encode(check.withRole(model.role, turns), tokenizer: serving.tokenizer)
-        let requests = try (0..<n).map { try check.engineRequest(promptIDs: prompt, sampling: body.sampling, model: model, choice: $0, topLogprobs: topLogprobs) }
+        let requests = try (0..<n).map {
+            try check.engineRequest(promptIDs: prompt, sampling: body.sampling, model: model, choice: $0,
+                                    topLogprobs: topLogprobs)
+        }
         let streams = try submit(requests, engine: serving.engine)
         let id = "chatcmpl-" + UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased()
-        let reply = Reply(id: id, model: body.model, created: Int(Date().timeIntervalSince1970), metrics: metrics, tokenizer: serving.tokenizer, choicesPerPrompt: n,
+        let reply = Reply(id: id, model: body.model, created: Int(Date().timeIntervalSince1970), metrics: metrics,
+                          tokenizer: serving.tokenizer, choicesPerPrompt: n,
                           logger: context.logger, adapter: model.adapter?.name, role: model.roleName)
         if body.stream == true {
-            return reply.chatStream(request: request, streams: streams, includeUsage: body.streamOptions?.includeUsage == true, logprobs: topLogprobs != nil)
+            return reply.chatStream(request: request, streams: streams,
+                                    includeUsage: body.streamOptions?.includeUsage == true,
+                                    logprobs: topLogprobs != nil)
         }
         let results = try await reply.collect(request: request, streams: streams)
         let choices = results.enumerated().map { i, r in
-            ChatCompletion.Choice(index: i, message: .init(content: r.text), logprobs: topLogprobs == nil ? nil : reply.chatLogprobs(r.tokens),
+            ChatCompletion.Choice(index: i, message: .init(content: r.text),
+                                  logprobs: topLogprobs == nil ? nil : reply.chatLogprobs(r.tokens),
                                   finishReason: (r.finishReason ?? .stop).rawValue)
         }
-        return try json(ChatCompletion(id: id, created: reply.created, model: body.model, choices: choices, usage: reply.usage(results)))
+        return try json(ChatCompletion(id: id, created: reply.created, model: body.model, choices: choices,
+                                       usage: reply.usage(results)))
     }
 
     // MARK: text completion
@@ -57,7 +66,8 @@ struct CompletionRoutes<Context: RequestContext> {
         let topLogprobs = try logprobCount(enabled: body.logprobs != nil, top: body.logprobs, param: "logprobs")
         let model = try check.model(body.model)
         guard !body.prompt.isEmpty, body.prompt.count * n <= configuration.maxChoices * 4 else {
-            throw APIError.invalid("prompt must hold between 1 and \(configuration.maxChoices * 4 / n) prompts", param: "prompt")
+            throw APIError.invalid("prompt must hold between 1 and \(configuration.maxChoices * 4 / n) prompts",
+                                   param: "prompt")
         }
         var requests: [EngineRequest] = []
         for input in body.prompt {
@@ -72,20 +82,29 @@ struct CompletionRoutes<Context: RequestContext> {
                 ids = tokens
             }
             guard !ids.isEmpty else { throw APIError.invalid("prompt must not be empty", param: "prompt") }
-            for choice in 0..<n { requests.append(try check.engineRequest(promptIDs: ids, sampling: body.sampling, model: model, choice: choice, topLogprobs: topLogprobs)) }
+            for choice in 0..<n {
+                requests.append(try check.engineRequest(promptIDs: ids, sampling: body.sampling, model: model,
+                                                        choice: choice, topLogprobs: topLogprobs))
+            }
         }
         let streams = try submit(requests, engine: serving.engine)
         let id = "cmpl-" + UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased()
-        let reply = Reply(id: id, model: body.model, created: Int(Date().timeIntervalSince1970), metrics: metrics, tokenizer: serving.tokenizer, choicesPerPrompt: n,
+        let reply = Reply(id: id, model: body.model, created: Int(Date().timeIntervalSince1970), metrics: metrics,
+                          tokenizer: serving.tokenizer, choicesPerPrompt: n,
                           logger: context.logger, adapter: model.adapter?.name, role: model.roleName)
         if body.stream == true {
-            return reply.completionStream(request: request, streams: streams, includeUsage: body.streamOptions?.includeUsage == true, logprobs: topLogprobs != nil)
+            return reply.completionStream(request: request, streams: streams,
+                                          includeUsage: body.streamOptions?.includeUsage == true,
+                                          logprobs: topLogprobs != nil)
         }
         let results = try await reply.collect(request: request, streams: streams)
         let choices = results.enumerated().map { i, r in
-            Completion.Choice(index: i, text: r.text, logprobs: topLogprobs == nil ? nil : reply.completionLogprobs(r.tokens), finishReason: (r.finishReason ?? .stop).rawValue)
+            Completion.Choice(index: i, text: r.text,
+                              logprobs: topLogprobs == nil ? nil : reply.completionLogprobs(r.tokens),
+                              finishReason: (r.finishReason ?? .stop).rawValue)
         }
-        return try json(Completion(id: id, created: reply.created, model: body.model, choices: choices, usage: reply.usage(results)))
+        return try json(Completion(id: id, created: reply.created, model: body.model, choices: choices,
+                                   usage: reply.usage(results)))
     }
 
     // MARK: helpers
@@ -121,7 +140,9 @@ struct CompletionRoutes<Context: RequestContext> {
             return nil
         }
         let count = top ?? 0
-        guard (0...20).contains(count) else { throw APIError.invalid("\(param) must be between 0 and 20", param: param) }
+        guard (0...20).contains(count) else {
+            throw APIError.invalid("\(param) must be between 0 and 20", param: param)
+        }
         return count
     }
 
@@ -135,7 +156,8 @@ struct CompletionRoutes<Context: RequestContext> {
             case .queueFull: throw APIError.overloaded(error.description)
             case .contextLengthExceeded, .kvCacheTooSmall: throw APIError.contextLengthExceeded(error.description)
             case .emptyPrompt: throw APIError.invalid(error.description, param: "messages")
-            case .shuttingDown: throw APIError(status: .serviceUnavailable, message: error.description, type: "server_error")
+            case .shuttingDown:
+                throw APIError(status: .serviceUnavailable, message: error.description, type: "server_error")
             }
         }
         return streams
@@ -146,5 +168,6 @@ func json<T: Encodable>(_ value: T, status: HTTPResponse.Status = .ok) throws ->
     let encoder = JSONEncoder()
     encoder.outputFormatting = [.withoutEscapingSlashes]
     let data = try encoder.encode(value)
-    return Response(status: status, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: data)))
+    return Response(status: status, headers: [.contentType: "application/json"],
+                    body: .init(byteBuffer: ByteBuffer(bytes: data)))
 }

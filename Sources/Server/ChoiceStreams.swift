@@ -4,7 +4,8 @@ import Engine
 ///
 /// Runs inside the caller's task: when that task is cancelled (the client went away), the child
 /// tasks stop iterating, which cancels every sequence in the engine at its next step.
-func forEachEvent(of streams: [AsyncStream<GenerationEvent>], _ body: (Int, GenerationEvent) async throws -> Void) async throws {
+func forEachEvent(of streams: [AsyncStream<GenerationEvent>],
+                  _ body: (Int, GenerationEvent) async throws -> Void) async throws {
     try await withThrowingTaskGroup(of: Void.self) { group in
         let (merged, continuation) = AsyncStream<(Int, GenerationEvent)>.makeStream()
         for (index, stream) in streams.enumerated() {

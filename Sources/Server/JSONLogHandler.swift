@@ -19,8 +19,11 @@ public struct JSONLogHandler: LogHandler {
     public func log(level: Logger.Level, message: Logger.Message, metadata explicit: Logger.Metadata?,
                     source: String, file: String, function: String, line: UInt) {
         var fields: [String: String] = [:]
-        for (key, value) in self.metadata.merging(explicit ?? [:], uniquingKeysWith: { $1 }) { fields[key] = "\(value)" }
-        fields["time"] = ISO8601DateFormatter.string(from: Date(), timeZone: .gmt, formatOptions: [.withInternetDateTime, .withFractionalSeconds])
+        for (key, value) in self.metadata.merging(explicit ?? [:], uniquingKeysWith: { $1 }) {
+            fields[key] = "\(value)"
+        }
+        fields["time"] = ISO8601DateFormatter.string(from: Date(), timeZone: .gmt,
+                                                     formatOptions: [.withInternetDateTime, .withFractionalSeconds])
         fields["level"] = level.rawValue
         fields["label"] = label
         fields["message"] = message.description

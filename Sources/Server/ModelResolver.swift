@@ -17,24 +17,30 @@ struct ModelResolver {
     func resolve(_ model: String) throws -> ResolvedModel {
         let parts = model.split(separator: ":", maxSplits: 1, omittingEmptySubsequences: false).map(String.init)
         let name = parts[0], roleName = parts.count > 1 ? parts[1] : nil
-        if roleName?.isEmpty == true { throw APIError.modelNotFound(model, detail: "The model '\(model)' names an empty role") }
+        if roleName?.isEmpty == true {
+            throw APIError.modelNotFound(model, detail: "The model '\(model)' names an empty role")
+        }
         if name == baseID {
             guard let roleName else { return ResolvedModel(id: model) }
             guard let role = registry.baseRoles.roles[roleName] else {
-                throw APIError.modelNotFound(model, detail: "The base model '\(baseID)' has no role '\(roleName)' (adapters/roles.yaml)")
+                throw APIError.modelNotFound(model, detail: "The base model '\(baseID)' has no role '\(roleName)' "
+                                                 + "(adapters/roles.yaml)")
             }
             return ResolvedModel(id: model, roleName: roleName, role: role)
         }
         do {
             try AdapterError.validate(name: name)
         } catch {
-            throw APIError.invalid("Invalid model name '\(model)': adapter names use letters, digits, '.', '_' and '-' only", param: "model", code: "invalid_model_name")
+            throw APIError.invalid("Invalid model name '\(model)': "
+                                       + "adapter names use letters, digits, '.', '_' and '-' only",
+                                   param: "model", code: "invalid_model_name")
         }
         let book: RoleBook
         do {
             book = try registry.roles(ofAdapter: name)
         } catch {
-            throw APIError.modelNotFound(model, detail: "The model '\(model)' does not exist: no base model or adapter is called '\(name)'")
+            throw APIError.modelNotFound(model, detail: "The model '\(model)' does not exist: "
+                                             + "no base model or adapter is called '\(name)'")
         }
         var resolved = ResolvedModel(id: model)
         if let roleName {
@@ -52,11 +58,13 @@ struct ModelResolver {
         } catch let error as AdapterError {
             if case .notFound = error { throw APIError.modelNotFound(model) }
             if case .updating = error {
-                var busy = APIError(status: .serviceUnavailable, message: "\(error)", type: "server_error", code: "adapter_updating")
+                var busy = APIError(status: .serviceUnavailable, message: "\(error)", type: "server_error",
+                                    code: "adapter_updating")
                 busy.headers[.retryAfter] = "1"
                 throw busy
             }
-            throw APIError.invalid("The adapter '\(name)' cannot be used: \(error)", param: "model", code: "adapter_unusable")
+            throw APIError.invalid("The adapter '\(name)' cannot be used: \(error)", param: "model",
+                                   code: "adapter_unusable")
         }
         return resolved
     }

@@ -39,12 +39,15 @@ struct ModelRoutes<Context: RequestContext> {
         let base = serving.id, created = serving.created, registry = serving.adapters
         var cards = [ModelCard(id: base, created: created, ownedBy: "tandem", root: base)]
         for role in registry.baseRoles.roles.keys.sorted() {
-            cards.append(ModelCard(id: "\(base):\(role)", created: created, ownedBy: "tandem", parent: base, root: base, role: role))
+            cards.append(ModelCard(id: "\(base):\(role)", created: created, ownedBy: "tandem", parent: base, root: base,
+                                   role: role))
         }
         for status in registry.statuses {
-            cards.append(ModelCard(id: status.name, created: created, ownedBy: "tandem", parent: base, root: base, adapter: status.name))
+            cards.append(ModelCard(id: status.name, created: created, ownedBy: "tandem", parent: base, root: base,
+                                   adapter: status.name))
             for role in status.roles {
-                cards.append(ModelCard(id: "\(status.name):\(role)", created: created, ownedBy: "tandem", parent: base, root: base, adapter: status.name, role: role))
+                cards.append(ModelCard(id: "\(status.name):\(role)", created: created, ownedBy: "tandem", parent: base,
+                                       root: base, adapter: status.name, role: role))
             }
         }
         return cards

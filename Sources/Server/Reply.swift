@@ -38,38 +38,45 @@ struct Reply: Sendable {
     }
 
     /// Streams `chat.completion.chunk` events.
-    func chatStream(request: Request, streams: [AsyncStream<GenerationEvent>], includeUsage: Bool, logprobs: Bool) -> Response {
+    func chatStream(request: Request, streams: [AsyncStream<GenerationEvent>], includeUsage: Bool,
+                    logprobs: Bool) -> Response {
         sse(request: request, streams: streams, includeUsage: includeUsage) { i, event, first in
             switch event {
             case let .token(_, text, logprob):
                 let role = first ? "assistant" : nil
                 guard first || !text.isEmpty || logprob != nil else { return nil }
                 return ChatCompletionChunk(id: id, created: created, model: model, choices: [
-                    .init(index: i, delta: .init(role: role, content: text), logprobs: logprobs ? logprob.map { chatLogprobs([$0]) } : nil),
+                    .init(index: i, delta: .init(role: role, content: text),
+                          logprobs: logprobs ? logprob.map { chatLogprobs([$0]) } : nil),
                 ], includeUsageField: includeUsage)
             case let .finished(reason, _, _, _):
                 return ChatCompletionChunk(id: id, created: created, model: model, choices: [
-                    .init(index: i, delta: first ? .init(role: "assistant", content: "") : .init(), finishReason: reason.rawValue),
+                    .init(index: i, delta: first ? .init(role: "assistant", content: "") : .init(),
+                          finishReason: reason.rawValue),
                 ], includeUsageField: includeUsage)
             case .failed:
                 return nil
             }
         } usageChunk: { usage in
-            ChatCompletionChunk(id: id, created: created, model: model, choices: [], usage: usage, includeUsageField: true)
+            ChatCompletionChunk(id: id, created: created, model: model, choices: [], usage: usage,
+                                includeUsageField: true)
         }
     }
 
     /// Streams `text_completion` events.
-    func completionStream(request: Request, streams: [AsyncStream<GenerationEvent>], includeUsage: Bool, logprobs: Bool) -> Response {
+    func completionStream(request: Request, streams: [AsyncStream<GenerationEvent>], includeUsage: Bool,
+                          logprobs: Bool) -> Response {
         sse(request: request, streams: streams, includeUsage: includeUsage) { i, event, _ in
             switch event {
             case let .token(_, text, logprob):
                 guard !text.isEmpty || logprob != nil else { return nil }
                 return Completion(id: id, created: created, model: model, choices: [
-                    .init(index: i, text: text, logprobs: logprobs ? logprob.map { completionLogprobs([$0]) } : nil, finishReason: nil),
+                    .init(index: i, text: text, logprobs: logprobs ? logprob.map { completionLogprobs([$0]) } : nil,
+                          finishReason: nil),
                 ], usage: nil)
             case let .finished(reason, _, _, _):
-                return Completion(id: id, created: created, model: model, choices: [.init(index: i, text: "", finishReason: reason.rawValue)], usage: nil)
+                return Completion(id: id, created: created, model: model,
+                                  choices: [.init(index: i, text: "", finishReason: reason.rawValue)], usage: nil)
             case .failed:
                 return nil
             }
@@ -84,7 +91,8 @@ struct Reply: Sendable {
     /// with `Request.collectBody`; a body read with `body.collect` trips a precondition in NIO.)
     private func sse<Chunk: Encodable & Sendable>(
         request: Request, streams: [AsyncStream<GenerationEvent>], includeUsage: Bool,
-        chunk: @escaping @Sendable (Int, GenerationEvent, Bool) -> Chunk?, usageChunk: @escaping @Sendable (Usage) -> Chunk
+        chunk: @escaping @Sendable (Int, GenerationEvent, Bool) -> Chunk?,
+        usageChunk: @escaping @Sendable (Usage) -> Chunk
     ) -> Response {
         let body = ResponseBody { writer in
             let encoder = JSONEncoder()
@@ -105,7 +113,8 @@ struct Reply: Sendable {
                         apply(event, to: &results[i])
                         timing.observe(i, event, reply: self)
                         if case let .failed(message) = event {
-                            try await send(ErrorBody(error: .init(message: message, type: "server_error", param: nil, code: nil)))
+                            try await send(ErrorBody(error: .init(message: message, type: "server_error", param: nil,
+                                                                  code: nil)))
                             return
                         }
                         if let c = chunk(i, event, !started[i]) {
@@ -127,7 +136,9 @@ struct Reply: Sendable {
         }
         // The disconnect watch above ends the connection after the stream, so say so: a client
         // then opens a new connection instead of sending its next request into a closing one.
-        return Response(status: .ok, headers: [.contentType: "text/event-stream", .cacheControl: "no-cache", .connection: "close"], body: body)
+        return Response(status: .ok,
+                        headers: [.contentType: "text/event-stream", .cacheControl: "no-cache", .connection: "close"],
+                        body: body)
     }
 
     func apply(_ event: GenerationEvent, to r: inout ChoiceResult) {
@@ -170,14 +181,17 @@ struct Reply: Sendable {
         ]
         metadata["adapter"] = adapter.map { "\($0)" }
         metadata["role"] = role.map { "\($0)" }
-        if let first = results.compactMap(\.firstTokenAt).min() { metadata["ttft_ms"] = "\(RequestLog.milliseconds(first - started))" }
+        if let first = results.compactMap(\.firstTokenAt).min() {
+            metadata["ttft_ms"] = "\(RequestLog.milliseconds(first - started))"
+        }
         logger.info("completion", metadata: metadata)
     }
 
     /// OpenAI counts each prompt once, however many choices it has, and sums the completions.
     func usage(_ results: [ChoiceResult]) -> Usage {
         let firsts = stride(from: 0, to: results.count, by: choicesPerPrompt).map { results[$0] }
-        return Usage(promptTokens: firsts.map(\.promptTokens).reduce(0, +), completionTokens: results.map(\.completionTokens).reduce(0, +),
+        return Usage(promptTokens: firsts.map(\.promptTokens).reduce(0, +),
+                     completionTokens: results.map(\.completionTokens).reduce(0, +),
                      cachedTokens: firsts.map(\.cachedTokens).reduce(0, +))
     }
 

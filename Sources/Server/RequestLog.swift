@@ -35,10 +35,12 @@ enum RequestLog {
 struct RequestLogMiddleware<Context: RequestContext>: RouterMiddleware {
     static var selfLoggingPaths: Set<String> { ["/v1/chat/completions", "/v1/completions"] }
 
-    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+    func handle(_ request: Request, context: Context,
+                next: (Request, Context) async throws -> Response) async throws -> Response {
         let start = ContinuousClock.now
         let id = RequestLog.id(from: request)
-        var metadata: Logger.Metadata = ["request_id": "\(id)", "method": "\(request.method)", "path": "\(request.uri.path)"]
+        var metadata: Logger.Metadata = ["request_id": "\(id)", "method": "\(request.method)",
+                                         "path": "\(request.uri.path)"]
         do {
             var response = try await RequestLog.$id.withValue(id) { try await next(request, context) }
             response.headers[RequestLog.header] = id

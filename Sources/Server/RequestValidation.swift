@@ -11,7 +11,8 @@ struct RequestValidation {
     let serving: ServingModel
 
     /// Checks the shared sampling fields and builds the engine request for `promptIDs`.
-    func engineRequest(promptIDs: [Int32], sampling requested: SamplingFields, model: ResolvedModel, choice: Int, topLogprobs: Int?) throws -> EngineRequest {
+    func engineRequest(promptIDs: [Int32], sampling requested: SamplingFields, model: ResolvedModel, choice: Int,
+                       topLogprobs: Int?) throws -> EngineRequest {
         var f = requested
         if let role = model.role { // the request's own fields win over the role's defaults
             f.temperature = f.temperature ?? role.temperature
@@ -19,22 +20,36 @@ struct RequestValidation {
             if f.maxTokens == nil && f.maxCompletionTokens == nil { f.maxTokens = role.maxTokens }
             f.stop = f.stop ?? role.stop
         }
-        if let t = f.temperature, !(0...2).contains(t) { throw APIError.invalid("temperature must be between 0 and 2", param: "temperature") }
+        if let t = f.temperature, !(0...2).contains(t) {
+            throw APIError.invalid("temperature must be between 0 and 2", param: "temperature")
+        }
         if let p = f.topP, !(p > 0 && p <= 1) { throw APIError.invalid("top_p must be in (0, 1]", param: "top_p") }
         if let k = f.topK, k < 0 { throw APIError.invalid("top_k must be ≥ 0", param: "top_k") }
-        if let m = f.minP, !(0...1).contains(m) { throw APIError.invalid("min_p must be between 0 and 1", param: "min_p") }
-        if let p = f.presencePenalty, !(-2...2).contains(p) { throw APIError.invalid("presence_penalty must be between -2 and 2", param: "presence_penalty") }
-        if let p = f.frequencyPenalty, !(-2...2).contains(p) { throw APIError.invalid("frequency_penalty must be between -2 and 2", param: "frequency_penalty") }
-        if let r = f.repetitionPenalty, !(r > 0 && r <= 10) { throw APIError.invalid("repetition_penalty must be in (0, 10]", param: "repetition_penalty") }
+        if let m = f.minP, !(0...1).contains(m) {
+            throw APIError.invalid("min_p must be between 0 and 1", param: "min_p")
+        }
+        if let p = f.presencePenalty, !(-2...2).contains(p) {
+            throw APIError.invalid("presence_penalty must be between -2 and 2", param: "presence_penalty")
+        }
+        if let p = f.frequencyPenalty, !(-2...2).contains(p) {
+            throw APIError.invalid("frequency_penalty must be between -2 and 2", param: "frequency_penalty")
+        }
+        if let r = f.repetitionPenalty, !(r > 0 && r <= 10) {
+            throw APIError.invalid("repetition_penalty must be in (0, 10]", param: "repetition_penalty")
+        }
         let stops = f.stop ?? []
-        if stops.count > configuration.maxStopStrings { throw APIError.invalid("at most \(configuration.maxStopStrings) stop strings are allowed", param: "stop") }
+        if stops.count > configuration.maxStopStrings {
+            throw APIError.invalid("at most \(configuration.maxStopStrings) stop strings are allowed", param: "stop")
+        }
         if stops.contains(where: \.isEmpty) { throw APIError.invalid("stop strings must not be empty", param: "stop") }
         var bias: [Int32: Float] = [:]
         for (key, value) in f.logitBias ?? [:] {
             guard let id = Int32(key), id >= 0, Int(id) < serving.tokenizer.vocabulary.count else {
                 throw APIError.invalid("logit_bias key '\(key)' is not a token id of this model", param: "logit_bias")
             }
-            guard (-100...100).contains(value) else { throw APIError.invalid("logit_bias values must be between -100 and 100", param: "logit_bias") }
+            guard (-100...100).contains(value) else {
+                throw APIError.invalid("logit_bias values must be between -100 and 100", param: "logit_bias")
+            }
             bias[id] = Float(value)
         }
         let requested = f.maxCompletionTokens ?? f.maxTokens
@@ -43,17 +58,24 @@ struct RequestValidation {
         let room = serving.maxModelLength - promptIDs.count
         if promptIDs.count >= serving.maxModelLength || (requested.map { $0 > room } ?? false) {
             throw APIError.contextLengthExceeded(
-                "This model's maximum context length is \(serving.maxModelLength) tokens. However, you requested \(promptIDs.count + min(requested ?? 1, Int.max - promptIDs.count)) tokens (\(promptIDs.count) in the messages, \(requested ?? 1) in the completion). Please reduce the length of the messages or completion.")
+                "This model's maximum context length is \(serving.maxModelLength) tokens. However, you requested "
+                    + "\(promptIDs.count + min(requested ?? 1, Int.max - promptIDs.count)) tokens "
+                    + "(\(promptIDs.count) in the messages, \(requested ?? 1) in the completion). "
+                    + "Please reduce the length of the messages or completion.")
         }
         let maxTokens = requested ?? min(configuration.defaultMaxTokens, room)
         // n choices with one seed must still differ: each choice offsets the seed.
         let seed = f.seed.map { UInt64(bitPattern: $0) &+ UInt64(choice) }
         let sampling = SamplingParameters(
-            temperature: Float(f.temperature ?? 1), topK: f.topK ?? 0, topP: Float(f.topP ?? 1), minP: Float(f.minP ?? 0),
-            seed: seed, repetitionPenalty: Float(f.repetitionPenalty ?? 1), presencePenalty: Float(f.presencePenalty ?? 0),
+            temperature: Float(f.temperature ?? 1), topK: f.topK ?? 0, topP: Float(f.topP ?? 1),
+            minP: Float(f.minP ?? 0), seed: seed, repetitionPenalty: Float(f.repetitionPenalty ?? 1),
+            presencePenalty: Float(f.presencePenalty ?? 0),
             frequencyPenalty: Float(f.frequencyPenalty ?? 0), logitBias: bias)
-        if let s = f.loraScale, !(0...4).contains(s) { throw APIError.invalid("lora_scale must be between 0 and 4", param: "lora_scale") }
-        return EngineRequest(promptIDs: promptIDs, maxTokens: maxTokens, sampling: sampling, stopTokenIDs: serving.stopTokenIDs,
+        if let s = f.loraScale, !(0...4).contains(s) {
+            throw APIError.invalid("lora_scale must be between 0 and 4", param: "lora_scale")
+        }
+        return EngineRequest(promptIDs: promptIDs, maxTokens: maxTokens, sampling: sampling,
+                             stopTokenIDs: serving.stopTokenIDs,
                              stopStrings: stops, topLogprobs: topLogprobs, ignoreEOS: f.ignoreEOS ?? false,
                              adapter: model.adapter, loraScale: Float(f.loraScale ?? 1))
     }
@@ -73,7 +95,9 @@ struct RequestValidation {
     }
 
     func turns(_ messages: [ChatMessage]) throws -> [ChatTurn] {
-        guard !messages.isEmpty else { throw APIError.invalid("messages must contain at least one message", param: "messages") }
+        guard !messages.isEmpty else {
+            throw APIError.invalid("messages must contain at least one message", param: "messages")
+        }
         guard messages.count <= configuration.maxMessages else {
             throw APIError.invalid("at most \(configuration.maxMessages) messages are allowed", param: "messages")
         }
@@ -82,7 +106,10 @@ struct RequestValidation {
             case "system", "developer": return ChatTurn(role: .system, content: m.content)
             case "user": return ChatTurn(role: .user, content: m.content)
             case "assistant": return ChatTurn(role: .assistant, content: m.content)
-            default: throw APIError.invalid("messages[\(i)].role must be system, developer, user or assistant (got '\(m.role)')", param: "messages[\(i)].role")
+            default:
+                throw APIError.invalid("messages[\(i)].role must be system, developer, user or assistant "
+                                           + "(got '\(m.role)')",
+                                       param: "messages[\(i)].role")
             }
         }
     }

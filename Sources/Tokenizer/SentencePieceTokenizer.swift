@@ -26,8 +26,11 @@ public final class SentencePieceTokenizer: @unchecked Sendable {
     public convenience init(vocabulary: Vocabulary) throws {
         let proto = SentencePieceModelProto.serialize(vocabulary)
         var error = [CChar](repeating: 0, count: 512)
-        guard let p = proto.withUnsafeBytes({ spm_load_from_serialized($0.baseAddress, $0.count, &error, error.count) }) else {
-            throw TokenizerError.sentencePiece(String(decoding: error.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self))
+        guard let p = proto.withUnsafeBytes({
+            spm_load_from_serialized($0.baseAddress, $0.count, &error, error.count)
+        }) else {
+            throw TokenizerError.sentencePiece(String(decoding: error.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) },
+                                                      as: UTF8.self))
         }
         self.init(vocabulary: vocabulary, processor: p)
     }
@@ -45,7 +48,8 @@ public final class SentencePieceTokenizer: @unchecked Sendable {
     public convenience init(modelFile path: String) throws {
         var error = [CChar](repeating: 0, count: 512)
         guard let p = spm_load_from_file(path, &error, error.count) else {
-            throw TokenizerError.sentencePiece("\(path): " + String(decoding: error.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self))
+            throw TokenizerError.sentencePiece("\(path): "
+                + String(decoding: error.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self))
         }
         let size = Int(spm_vocab_size(p))
         var pieces: [String] = [], scores: [Float] = [], types: [PieceType] = []
@@ -56,7 +60,9 @@ public final class SentencePieceTokenizer: @unchecked Sendable {
             scores.append(spm_score(p, id))
             types.append(PieceType(rawValue: Int(spm_piece_type(p, id))) ?? .normal)
         }
-        func find(_ names: String...) -> Int32? { names.lazy.compactMap { pieces.firstIndex(of: $0) }.first.map(Int32.init) }
+        func find(_ names: String...) -> Int32? {
+            names.lazy.compactMap { pieces.firstIndex(of: $0) }.first.map(Int32.init)
+        }
         let vocabulary = Vocabulary(pieces: pieces, scores: scores, types: types,
                                     bosID: find("<bos>", "<s>") ?? 1, eosID: find("<eos>", "</s>") ?? 2,
                                     unknownID: types.firstIndex(of: .unknown).map(Int32.init) ?? 0,
@@ -104,7 +110,9 @@ public final class SentencePieceTokenizer: @unchecked Sendable {
 
     /// The bytes one id contributes to decoded text.
     public func bytes(of id: Int32, includeSpecial: Bool = false) throws -> [UInt8] {
-        guard id >= 0, Int(id) < pieceBytes.count else { throw TokenizerError.tokenOutOfRange(id, vocabularySize: pieceBytes.count) }
+        guard id >= 0, Int(id) < pieceBytes.count else {
+            throw TokenizerError.tokenOutOfRange(id, vocabularySize: pieceBytes.count)
+        }
         switch vocabulary.types[Int(id)] {
         case .control, .unknown, .unused:
             return includeSpecial ? Array(vocabulary.pieces[Int(id)].utf8) : []
@@ -126,7 +134,9 @@ public final class SentencePieceTokenizer: @unchecked Sendable {
         while true {
             var ids = [Int32](repeating: 0, count: capacity)
             let n = bytes.withUnsafeBufferPointer { text in
-                text.withMemoryRebound(to: CChar.self) { spm_encode(processor, $0.baseAddress, $0.count, &ids, capacity) }
+                text.withMemoryRebound(to: CChar.self) {
+                    spm_encode(processor, $0.baseAddress, $0.count, &ids, capacity)
+                }
             }
             guard n >= 0 else { throw TokenizerError.sentencePiece("encode failed") }
             if Int(n) <= capacity { return Array(ids.prefix(Int(n))) }

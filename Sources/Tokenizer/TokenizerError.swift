@@ -8,7 +8,8 @@ public enum TokenizerError: Error, CustomStringConvertible, Equatable {
     public var description: String {
         switch self {
         case let .unsupportedModel(file, model):
-            return "\(file): tokenizer model '\(model)' is not supported (only SentencePiece vocabularies, tokenizer.ggml.model = llama)"
+            return "\(file): tokenizer model '\(model)' is not supported "
+                + "(only SentencePiece vocabularies, tokenizer.ggml.model = llama)"
         case let .missingVocabulary(file, reason): return "\(file): tokenizer vocabulary unusable: \(reason)"
         case let .sentencePiece(message): return "sentencepiece: \(message)"
         case let .tokenOutOfRange(id, size): return "token id \(id) is outside the vocabulary of \(size)"

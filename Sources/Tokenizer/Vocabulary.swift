@@ -38,7 +38,8 @@ public struct Vocabulary: Sendable {
         let model = (try? gguf.string("tokenizer.ggml.model")) ?? "missing"
         guard model == "llama" else { throw TokenizerError.unsupportedModel(file: gguf.path, model: model) }
         guard case let .strings(pieces) = try gguf.array("tokenizer.ggml.tokens") else {
-            throw TokenizerError.missingVocabulary(file: gguf.path, reason: "tokenizer.ggml.tokens is not a string array")
+            throw TokenizerError.missingVocabulary(file: gguf.path,
+                                                   reason: "tokenizer.ggml.tokens is not a string array")
         }
         var scores = [Float](repeating: 0, count: pieces.count)
         if case let .floats(values)? = try? gguf.array("tokenizer.ggml.scores"), values.count == pieces.count {
@@ -54,7 +55,9 @@ public struct Vocabulary: Sendable {
             throw TokenizerError.missingVocabulary(file: gguf.path, reason: "bos/eos token ids are missing")
         }
         for special in [bos, eos, unknown] where !(0..<Int32(pieces.count)).contains(special) {
-            throw TokenizerError.missingVocabulary(file: gguf.path, reason: "special id \(special) is outside the vocabulary of \(pieces.count)")
+            throw TokenizerError.missingVocabulary(file: gguf.path,
+                                                   reason: "special id \(special) is outside the vocabulary "
+                                                       + "of \(pieces.count)")
         }
         self.init(pieces: pieces, scores: scores, types: types, bosID: bos, eosID: eos, unknownID: unknown,
                   paddingID: id("tokenizer.ggml.padding_token_id"),

@@ -27,10 +27,16 @@ struct BenchCommand: ParsableCommand {
 
     @OptionGroup var kernels: KernelOptions
 
-    @Option(name: .customLong("projections"), help: "Instead of the model table, time one product of each kind of projection (block type × shape) over this many activation rows, with Float32 and int16 activations.")
+    @Option(name: .customLong("projections"), help: """
+        Instead of the model table, time one product of each kind of projection (block type × shape) over this \
+        many activation rows, with Float32 and int16 activations.
+        """)
     var projectionRows: Int?
 
-    @Flag(name: .customLong("sampling"), help: "Instead of the model table, time one draw of the sampler at common settings over real logits (ms per token).")
+    @Flag(name: .customLong("sampling"), help: """
+        Instead of the model table, time one draw of the sampler at common settings over real logits \
+        (ms per token).
+        """)
     var sampling = false
 
     func run() throws {
@@ -40,7 +46,8 @@ struct BenchCommand: ParsableCommand {
             line("|---|---|---|---:|---:|")
             for row in ProjectionBenchmark.run(try GGUFFile(path: model), rows: projectionRows) {
                 let ms = { (p: KernelPrecision) in row.milliseconds[p].map { String(format: "%.3f", $0) } ?? "–" }
-                line("| \(row.tensor) | \(row.type) | \(row.inputs) × \(row.outputs) | \(ms(.float32)) | \(ms(.int16)) |")
+                line("| \(row.tensor) | \(row.type) | \(row.inputs) × \(row.outputs) | "
+                         + "\(ms(.float32)) | \(ms(.int16)) |")
             }
             return
         }
@@ -52,14 +59,18 @@ struct BenchCommand: ParsableCommand {
             for (name, ms) in try bench.sampling() { line("| \(name) | \(String(format: "%.3f", ms)) |") }
             return
         }
-        FileHandle.standardError.write(Data("loaded \(model) in \(String(format: "%.2f", loaded.loadSeconds)) s; OpenBLAS \(BLASInfo.coreName), \(BLASInfo.threads) threads\n".utf8))
+        FileHandle.standardError.write(Data(
+            ("loaded \(model) in \(String(format: "%.2f", loaded.loadSeconds)) s; "
+                + "OpenBLAS \(BLASInfo.coreName), \(BLASInfo.threads) threads\n").utf8))
         line("| test | tokens | seconds | tok/s |")
         line("|---|---:|---:|---:|")
         func emit(_ row: Benchmark.Row) {
-            line("| \(row.name) | \(row.tokens) | \(String(format: "%.3f", row.seconds)) | \(String(format: "%.1f", row.tokensPerSecond)) |")
+            line("| \(row.name) | \(row.tokens) | \(String(format: "%.3f", row.seconds)) | "
+                     + "\(String(format: "%.1f", row.tokensPerSecond)) |")
         }
         emit(try bench.promptProcessing(tokens: promptTokens))
-        for b in batches.split(separator: ",").compactMap({ Int($0.trimmingCharacters(in: .whitespaces)) }) where b > 0 {
+        for b in batches.split(separator: ",").compactMap({ Int($0.trimmingCharacters(in: .whitespaces)) })
+        where b > 0 {
             emit(try bench.decode(sequences: b, promptTokens: decodePrompt, steps: decodeTokens))
         }
     }

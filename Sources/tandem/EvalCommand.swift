@@ -7,7 +7,10 @@ import Server
 struct EvalCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "eval",
-        abstract: "Score model ids on a JSONL suite: prompt engineering (base:role) vs fine-tuning (adapter) vs both (adapter:role).",
+        abstract: """
+            Score model ids on a JSONL suite: prompt engineering (base:role) vs fine-tuning (adapter) \
+            vs both (adapter:role).
+            """,
         discussion: """
         A case is one JSON line: "messages" (or "prompt") and one expectation: "exact", "contains", "regex", \
         "json_fields" or "choices". Without --server, a server is started in-process on the given model and adapters. \
@@ -36,7 +39,8 @@ struct EvalCommand: AsyncParsableCommand {
     @Option(help: "Temperature sent with every request; 'role' keeps each role's own default.")
     var temperature = "0"
 
-    @Option(name: .customLong("max-tokens"), help: "max_tokens sent with every request (default: the role's or the server's).")
+    @Option(name: .customLong("max-tokens"),
+            help: "max_tokens sent with every request (default: the role's or the server's).")
     var maxTokens: Int?
 
     @Option(help: "markdown, json or csv.")
@@ -46,23 +50,33 @@ struct EvalCommand: AsyncParsableCommand {
     var showFailures = false
 
     func run() async throws {
-        guard let format = EvalReport.Format(rawValue: format) else { throw ValidationError("unknown --format '\(format)' (markdown, json, csv)") }
+        guard let format = EvalReport.Format(rawValue: format) else {
+            throw ValidationError("unknown --format '\(format)' (markdown, json, csv)")
+        }
         let ids = models.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
         guard !ids.isEmpty else { throw ValidationError("--models needs at least one model id") }
         var cases: [EvalCase] = []
         for path in suites {
-            guard let text = try? String(contentsOfFile: path, encoding: .utf8) else { throw ValidationError("cannot read suite \(path)") }
+            guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
+                throw ValidationError("cannot read suite \(path)")
+            }
             cases += try EvalCase.suite(text, file: path)
         }
         let temperatureValue: Double?
-        if temperature == "role" { temperatureValue = nil } else if let t = Double(temperature) { temperatureValue = t } else {
+        if temperature == "role" {
+            temperatureValue = nil
+        } else if let t = Double(temperature) {
+            temperatureValue = t
+        } else {
             throw ValidationError("--temperature takes a number or 'role'")
         }
 
         let target = try await connect()
         defer { target.stop() }
-        let runner = EvalRunner(client: EvalClient(baseURL: target.url, apiKey: apiKey ?? ProcessInfo.processInfo.environment["TANDEM_API_KEY"]),
-                                temperature: temperatureValue, maxTokens: maxTokens)
+        let runner = EvalRunner(
+            client: EvalClient(baseURL: target.url,
+                               apiKey: apiKey ?? ProcessInfo.processInfo.environment["TANDEM_API_KEY"]),
+            temperature: temperatureValue, maxTokens: maxTokens)
         var rows: [ModelSummary] = []
         var failures = ""
         for id in ids {
@@ -100,7 +114,9 @@ struct EvalCommand: AsyncParsableCommand {
         var logger = Logger(label: "tandem-eval")
         logger.logLevel = .warning
         let (portStream, portContinuation) = AsyncStream<Int>.makeStream()
-        let app = buildApplication(configuration: configuration, logger: logger) { port in portContinuation.yield(port) }
+        let app = buildApplication(configuration: configuration, logger: logger) { port in
+            portContinuation.yield(port)
+        }
         let task = Task { try await app.runService() }
         var port = 0
         for await p in portStream { port = p; break }

@@ -10,7 +10,9 @@ struct GenerateCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "generate",
         abstract: "Continue a raw text prompt (BOS added, no chat template).",
-        discussion: "The continuation goes to standard output as it is produced; the timing line goes to standard error."
+        discussion: """
+            The continuation goes to standard output as it is produced; the timing line goes to standard error.
+            """
     )
 
     @Option(help: "Path of the GGUF model.")
@@ -57,7 +59,8 @@ struct SamplingOptions: ParsableArguments {
     @Option(name: .customLong("top-p"), help: "Nucleus sampling mass (1 = off).")
     var topP: Float = 1
 
-    @Option(name: .customLong("min-p"), help: "Drop tokens below this fraction of the best one's probability (0 = off).")
+    @Option(name: .customLong("min-p"),
+            help: "Drop tokens below this fraction of the best one's probability (0 = off).")
     var minP: Float = 0
 
     @Option(help: "Random seed: the same seed gives the same text.")
@@ -74,6 +77,7 @@ struct SamplingOptions: ParsableArguments {
 
     var parameters: SamplingParameters {
         SamplingParameters(temperature: temperature, topK: topK, topP: topP, minP: minP, seed: seed,
-                           repetitionPenalty: repeatPenalty, presencePenalty: presencePenalty, frequencyPenalty: frequencyPenalty)
+                           repetitionPenalty: repeatPenalty, presencePenalty: presencePenalty,
+                           frequencyPenalty: frequencyPenalty)
     }
 }

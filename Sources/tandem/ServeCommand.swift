@@ -8,7 +8,10 @@ import Tokenizer
 struct ServeCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "serve",
-        abstract: "Serve the model over the OpenAI HTTP API (/v1/chat/completions, /v1/completions, /v1/models, /health, /metrics)."
+        abstract: """
+            Serve the model over the OpenAI HTTP API \
+            (/v1/chat/completions, /v1/completions, /v1/models, /health, /metrics).
+            """
     )
 
     /// The defaults of every flag: the configuration types own them.
@@ -36,7 +39,10 @@ struct ServeCommand: AsyncParsableCommand {
     var apiKey: String?
 
     @Option(name: .customLong("max-model-len"),
-            help: "Prompt + completion tokens per sequence (default: min(model context, \(InferenceEngine.Configuration.defaultMaxSequenceLength))).")
+            help: """
+                Prompt + completion tokens per sequence \
+                (default: min(model context, \(InferenceEngine.Configuration.defaultMaxSequenceLength))).
+                """)
     var maxModelLength: Int?
 
     @Option(name: .customLong("max-body-bytes"), help: "Largest request body accepted.")
@@ -67,13 +73,19 @@ struct ServeCommand: AsyncParsableCommand {
     var maxPrefillTokensPerStep = limits.maxPrefillTokensPerStep
 
     @Option(name: .customLong("prefill-tokens-while-decoding"),
-            help: "Prompt tokens per step while other sequences decode: at least this many, else as many as there are decoding sequences (bounds their inter-token time).")
+            help: """
+                Prompt tokens per step while other sequences decode: at least this many, else as many as there are \
+                decoding sequences (bounds their inter-token time).
+                """)
     var prefillTokensWhileDecoding = limits.prefillTokensWhileDecoding
 
     @OptionGroup var kernels: KernelOptions
 
     @Option(name: .customLong("kv-cache-mb"),
-            help: "Memory for KV cache pages of running sequences and the prefix cache; requests wait while it is committed.")
+            help: """
+                Memory for KV cache pages of running sequences and the prefix cache; \
+                requests wait while it is committed.
+                """)
     var kvCacheMB = engine.kvCacheMegabytes
 
     @Flag(name: .customLong("no-prefix-cache"),
@@ -93,7 +105,8 @@ struct ServeCommand: AsyncParsableCommand {
     @Flag(help: "Load every adapter at start-up instead of on first use.")
     var preload = defaults.preloadAdapters
 
-    @Flag(name: .customLong("allow-adapter-paths-outside"), help: "Let /v1/load_lora_adapter read folders outside --adapters.")
+    @Flag(name: .customLong("allow-adapter-paths-outside"),
+          help: "Let /v1/load_lora_adapter read folders outside --adapters.")
     var allowAdapterPathsOutside = defaults.allowAdapterPathsOutside
 
     @Flag(name: .customLong("allow-unauthenticated-admin"), help: "Allow the adapter admin routes without --api-key.")
@@ -102,7 +115,8 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(name: .customLong("log-level"), help: "Least severe log level written.")
     var logLevel = Logger.Level.info
 
-    @Option(name: .customLong("log-format"), help: "text (human-readable) or json (one object per line, for log shippers).")
+    @Option(name: .customLong("log-format"),
+            help: "text (human-readable) or json (one object per line, for log shippers).")
     var logFormat = LogFormat.text
 
     func run() async throws {
@@ -121,7 +135,8 @@ struct ServeCommand: AsyncParsableCommand {
         configuration.maxChoices = maxN
         configuration.maxMessages = maxMessages
         configuration.maxStopStrings = maxStopStrings
-        configuration.adapterLimits = .init(maxRank: maxLoRARank, maxLoaded: maxLoadedAdapters, memoryBytes: adapterMemoryMB << 20)
+        configuration.adapterLimits = .init(maxRank: maxLoRARank, maxLoaded: maxLoadedAdapters,
+                                            memoryBytes: adapterMemoryMB << 20)
         configuration.preloadAdapters = preload
         configuration.allowAdapterPathsOutside = allowAdapterPathsOutside
         configuration.allowUnauthenticatedAdmin = allowUnauthenticatedAdmin
