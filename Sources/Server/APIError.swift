@@ -70,6 +70,10 @@ public struct APIError: Error, HTTPResponseError, CustomStringConvertible {
         return e
     }
 
+    public static func rateLimited(tenant: String, retryAfter seconds: Int) -> APIError {
+        overloaded("Rate limit reached for the key '\(tenant)'; retry in \(seconds) s.", retryAfterSeconds: seconds)
+    }
+
     public static let loading = APIError(status: .serviceUnavailable,
                                          message: "The model is still loading; retry shortly.",
                                          type: "server_error", code: "model_loading")

@@ -54,6 +54,13 @@ struct AdminRoutes<Context: RequestContext> {
     }
 
     func authorize(_ request: Request) throws {
+        if let tenant = Tenant.current {
+            guard tenant.admin else {
+                throw APIError(status: .forbidden, message: "The key '\(tenant.name)' may not administer adapters.",
+                               code: "admin_required")
+            }
+            return
+        }
         guard let key = configuration.apiKey, !key.isEmpty else {
             guard configuration.allowUnauthenticatedAdmin else {
                 throw APIError(status: .forbidden,
@@ -63,7 +70,7 @@ struct AdminRoutes<Context: RequestContext> {
             }
             return
         }
-        // With a key configured, APIKeyMiddleware has already checked it on every /v1 route.
+        // With a key configured, TenantMiddleware has already checked it on every /v1 route.
     }
 
     func decode<T: Decodable>(_ request: Request) async throws -> T {

@@ -9,16 +9,15 @@ import ServiceLifecycle
 /// `/health` answers 503 while it loads.
 /// `onListening` gets the bound port (useful with port 0).
 public func buildApplication(configuration: ServerConfiguration, serving: ServingModel? = nil, logger: Logger,
-                             onListening: (@Sendable (Int) async -> Void)? = nil) -> some ApplicationProtocol {
+                             onListening: (@Sendable (Int) async -> Void)? = nil) throws -> some ApplicationProtocol {
     let state = ServingState(model: serving)
     let metrics = ServerMetrics()
     let router = Router(context: BasicRequestContext.self)
     // Outermost first: the log sees every error already in OpenAI's shape.
     router.add(middleware: RequestLogMiddleware())
     router.add(middleware: OpenAIErrorMiddleware())
-    if let key = configuration.apiKey, !key.isEmpty {
-        router.add(middleware: APIKeyMiddleware(key: Array(key.utf8)))
-    }
+    let tenants = try TenantDirectory(configuration: configuration)
+    router.add(middleware: TenantMiddleware(directory: tenants))
     CompletionRoutes(configuration: configuration, state: state, metrics: metrics).add(to: router)
     ModelRoutes(state: state, metrics: metrics).add(to: router)
     AdminRoutes(configuration: configuration, state: state).add(to: router)
@@ -27,7 +26,8 @@ public func buildApplication(configuration: ServerConfiguration, serving: Servin
         router: router,
         configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "tandem"),
         services: [EngineService(configuration: configuration, state: state, metrics: metrics, logger: logger),
-                   AdapterWatchService(interval: configuration.adapterScanInterval, state: state)],
+                   AdapterWatchService(interval: configuration.adapterScanInterval, state: state),
+                   TenantFileWatch(directory: tenants, singleKey: configuration.apiKey, logger: logger)],
         onServerRunning: { channel in await onListening?(channel.localAddress?.port ?? configuration.port) },
         logger: logger
     )

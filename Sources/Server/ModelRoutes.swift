@@ -10,16 +10,21 @@ struct ModelRoutes<Context: RequestContext> {
 
     func add(to router: Router<Context>) {
         router.get("/v1/models") { _, _ in
-            try json(ModelList(data: try cards()))
+            try json(ModelList(data: try cards().filter { Tenant.current.allows($0.id) }))
         }
         router.get("/v1/models/{id}") { _, context in
             let id = try context.parameters.require("id")
-            guard let card = try cards().first(where: { $0.id == id }) else { throw APIError.modelNotFound(id) }
+            guard Tenant.current.allows(id), let card = try cards().first(where: { $0.id == id }) else {
+                throw APIError.modelNotFound(id)
+            }
             return try json(card)
         }
         router.get("/v1/adapters") { _, _ in
             let serving = try state.ready()
-            return try json(AdapterList(data: serving.adapters.statuses.map(AdapterInfo.init)))
+            let visible = serving.adapters.statuses.filter { status in
+                Tenant.current.allows(status.name) || status.roles.contains { Tenant.current.allows("\(status.name):\($0)") }
+            }
+            return try json(AdapterList(data: visible.map(AdapterInfo.init)))
         }
         router.get("/health") { _, _ in
             guard state.current != nil else { throw APIError.loading }

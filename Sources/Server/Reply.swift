@@ -22,6 +22,10 @@ struct Reply: Sendable {
     var adapter: String?
     var role: String?
     let requestID = RequestLog.id
+    /// Whose key asked (for the log, the metrics label and the token allowance).
+    let tenant = Tenant.current
+    let limiter = RateLimiter.current
+    var tenantLabel: String { tenant?.name ?? "-" }
 
     /// Waits for every choice. (Not watched for disconnects: Hummingbird closes the connection after
     /// a response watched that way, which breaks keep-alive for every client; a non-streamed answer
@@ -125,7 +129,7 @@ struct Reply: Sendable {
                     return results
                 }
             } catch {
-                metrics.requestFinished(model: model, route: "completions", status: 499)
+                metrics.requestFinished(model: model, route: "completions", status: 499, tenant: tenantLabel)
                 log(results, status: 499)
                 throw error
             }
@@ -160,13 +164,14 @@ struct Reply: Sendable {
     /// Records metrics; a choice the engine failed turns the request into a 500.
     func finish(_ results: [ChoiceResult], route: String) throws {
         if let failure = results.compactMap(\.failure).first {
-            metrics.requestFinished(model: model, route: route, status: 500)
+            metrics.requestFinished(model: model, route: route, status: 500, tenant: tenantLabel)
             log(results, status: 500)
             throw APIError.internal("generation failed: \(failure)")
         }
         let u = usage(results)
         metrics.tokens(model: model, prompt: u.promptTokens, completion: u.completionTokens)
-        metrics.requestFinished(model: model, route: route, status: 200)
+        metrics.requestFinished(model: model, route: route, status: 200, tenant: tenantLabel)
+        if let tenant { limiter?.charge(tenant, tokens: u.promptTokens + u.completionTokens) }
         log(results, status: 200)
     }
 
@@ -174,7 +179,7 @@ struct Reply: Sendable {
     func log(_ results: [ChoiceResult], status: Int) {
         let u = usage(results)
         var metadata: Logger.Metadata = [
-            "request_id": "\(requestID)", "model": "\(model)", "status": "\(status)",
+            "request_id": "\(requestID)", "model": "\(model)", "status": "\(status)", "tenant": "\(tenantLabel)",
             "prompt_tokens": "\(u.promptTokens)", "completion_tokens": "\(u.completionTokens)",
             "cached_tokens": "\(u.promptTokensDetails?.cachedTokens ?? 0)",
             "total_ms": "\(RequestLog.milliseconds(ContinuousClock.now - started))",

@@ -114,7 +114,12 @@ struct RequestValidation {
         }
     }
 
+    /// Another tenant's model is answered exactly like a missing one.
     func model(_ requested: String) throws -> ResolvedModel {
-        try serving.resolver.resolve(requested)
+        guard Tenant.current.allows(requested) else {
+            let name = requested.split(separator: ":", maxSplits: 1).first.map(String.init) ?? requested
+            throw APIError.modelNotFound(requested, detail: "The model '\(requested)' does not exist: no base model or adapter is called '\(name)'")
+        }
+        return try serving.resolver.resolve(requested)
     }
 }

@@ -13,6 +13,9 @@ public struct ServerConfiguration: Sendable {
     public var servedModelName: String?
     /// When set, every `/v1/*` route needs `Authorization: Bearer <key>`.
     public var apiKey: String?
+    /// A YAML file of tenants (keys, the model ids each may use, rate limits), reloaded when it
+    /// changes; works beside `apiKey`.
+    public var apiKeysFile: String?
     public var maxBodyBytes = 4 << 20
     /// Chat format; nil detects it from the GGUF.
     public var chatTemplate: ChatTemplate?

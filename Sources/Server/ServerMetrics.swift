@@ -31,8 +31,9 @@ public final class ServerMetrics: Sendable {
         _ = Metrics.Timer(label: "tandem_inter_token_latency_seconds", dimensions: [("model", model)], factory: factory)
     }
 
-    func requestFinished(model: String, route: String, status: Int, count: Int = 1) {
-        Metrics.Counter(label: "tandem_requests_total", dimensions: [("model", model), ("route", route), ("status", "\(status)")], factory: factory).increment(by: count)
+    func requestFinished(model: String, route: String, status: Int, tenant: String = "-", count: Int = 1) {
+        let dimensions = [("model", model), ("route", route), ("status", "\(status)"), ("tenant", tenant)]
+        Metrics.Counter(label: "tandem_requests_total", dimensions: dimensions, factory: factory).increment(by: count)
     }
 
     func tokens(model: String, prompt: Int, completion: Int) {

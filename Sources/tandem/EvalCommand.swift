@@ -114,7 +114,7 @@ struct EvalCommand: AsyncParsableCommand {
         var logger = Logger(label: "tandem-eval")
         logger.logLevel = .warning
         let (portStream, portContinuation) = AsyncStream<Int>.makeStream()
-        let app = buildApplication(configuration: configuration, logger: logger) { port in
+        let app = try buildApplication(configuration: configuration, logger: logger) { port in
             portContinuation.yield(port)
         }
         let task = Task { try await app.runService() }

@@ -38,6 +38,10 @@ struct ServeCommand: AsyncParsableCommand {
             help: "Require 'Authorization: Bearer KEY' on /v1/* (default: $TANDEM_API_KEY).")
     var apiKey: String?
 
+    @Option(name: .customLong("api-keys"),
+            help: "YAML file of tenant keys: the model ids each may use, rate limits, admin; reloaded when it changes.")
+    var apiKeysFile: String?
+
     @Option(name: .customLong("max-model-len"),
             help: """
                 Prompt + completion tokens per sequence \
@@ -123,6 +127,7 @@ struct ServeCommand: AsyncParsableCommand {
         var configuration = ServerConfiguration(modelPath: model, adaptersDirectory: adapters, host: host, port: port)
         configuration.servedModelName = servedModelName
         configuration.apiKey = apiKey ?? ProcessInfo.processInfo.environment["TANDEM_API_KEY"]
+        configuration.apiKeysFile = apiKeysFile
         configuration.engine.maxSequenceLength = maxModelLength
         configuration.maxBodyBytes = maxBodyBytes
         configuration.defaultMaxTokens = defaultMaxTokens
@@ -147,7 +152,7 @@ struct ServeCommand: AsyncParsableCommand {
         if logFormat == .json { LoggingSystem.bootstrap { JSONLogHandler(label: $0) } }
         var logger = Logger(label: "tandem")
         logger.logLevel = logLevel
-        let app = buildApplication(configuration: configuration, logger: logger)
+        let app = try buildApplication(configuration: configuration, logger: logger)
         try await app.runService()
     }
 }

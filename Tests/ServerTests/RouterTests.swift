@@ -28,7 +28,7 @@ struct RouterTests {
     func app(_ configure: (inout ServerConfiguration) -> Void = { _ in }) -> some ApplicationProtocol {
         var configuration = ServerConfiguration(modelPath: Self.modelPath, adaptersDirectory: Self.emptyAdapters)
         configure(&configuration)
-        return buildApplication(configuration: configuration, serving: Self.serving, logger: Logger(label: "test"))
+        return try! buildApplication(configuration: configuration, serving: Self.serving, logger: Logger(label: "test"))
     }
 
     func post(_ client: some TestClientProtocol, _ path: String, _ json: String, headers: HTTPFields = [:]) async throws -> TestResponse {
