@@ -78,6 +78,17 @@ load-bench: build
 fuzz: build
 	./scripts/fuzz_api.sh
 
+# Three replicas sharing one adapters folder behind LiteLLM's proxy (scripts/replicas.py, about 2 minutes):
+# an adapter dropped in is served by all, SIGKILL and SIGTERM under load, a report table. Not part of
+# `make test`; it does not build (run `make build` first). Extra flags: REPLICAS_ARGS="--load-seconds 20"
+.PHONY: replicas
+replicas:
+	@test -x .build/release/tandem || { echo "no .build/release/tandem: run make build first"; exit 1; }
+	@$(PYTHON) -c "import importlib.util as u, sys; sys.exit(not all(u.find_spec(m) for m in \
+		('litellm', 'openai', 'fastapi', 'uvicorn', 'apscheduler', 'backoff')))" 2>/dev/null || \
+		$(PYTHON) -m pip install --quiet 'litellm[proxy]' openai
+	$(PYTHON) scripts/replicas.py $(REPLICAS_ARGS)
+
 # 64 clients for 10 minutes with adapters added, changed and removed under load (scripts/soak.py);
 # not part of `make test`. A short run: make soak SOAK_ARGS="--duration 30 --clients 8"
 .PHONY: soak
