@@ -31,8 +31,9 @@ public struct EngineRequest: Sendable {
     /// scale is never reused under another.
     var cacheKey: String { adapter.map { "\($0.name)#\($0.version)@\(loraScale)" } ?? "base" }
 
-    public init(promptIDs: [Int32], maxTokens: Int, sampling: SamplingParameters = .init(), stopTokenIDs: Set<Int32> = [],
-                stopStrings: [String] = [], topLogprobs: Int? = nil, ignoreEOS: Bool = false, adapter: LoRAAdapter? = nil, loraScale: Float = 1,
+    public init(promptIDs: [Int32], maxTokens: Int, sampling: SamplingParameters = .init(),
+                stopTokenIDs: Set<Int32> = [], stopStrings: [String] = [], topLogprobs: Int? = nil,
+                ignoreEOS: Bool = false, adapter: LoRAAdapter? = nil, loraScale: Float = 1,
                 processors: [any LogitsProcessor] = []) {
         self.processors = processors
         self.adapter = adapter
@@ -85,9 +86,12 @@ public enum EngineError: Error, CustomStringConvertible, Equatable {
         case .shuttingDown: return "the server is shutting down"
         case .emptyPrompt: return "the prompt is empty"
         case let .contextLengthExceeded(prompt, maxTokens, limit):
-            return "this model's maximum context length is \(limit) tokens, but \(prompt.addingReportingOverflow(maxTokens).overflow ? Int.max : prompt + maxTokens) were requested (\(prompt) in the prompt, \(maxTokens) for the completion)"
+            return "this model's maximum context length is \(limit) tokens, but "
+                + "\(prompt.addingReportingOverflow(maxTokens).overflow ? Int.max : prompt + maxTokens) were requested "
+                + "(\(prompt) in the prompt, \(maxTokens) for the completion)"
         case let .kvCacheTooSmall(needed, total):
-            return "this request needs \(needed) KV cache pages but the whole cache has \(total) (--kv-cache-mb); lower max_tokens or shorten the prompt"
+            return "this request needs \(needed) KV cache pages but the whole cache has \(total) (--kv-cache-mb); "
+                + "lower max_tokens or shorten the prompt"
         }
     }
 }

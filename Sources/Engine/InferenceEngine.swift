@@ -102,7 +102,8 @@ public final class InferenceEngine: @unchecked Sendable {
 
     /// The most KV pages `request` can hold at once.
     func worstCasePages(_ request: EngineRequest) -> Int {
-        KVCache.worstCasePages(positions: request.promptIDs.count + request.maxTokens, chunk: configuration.limits.maxPrefillTokensPerStep,
+        KVCache.worstCasePages(positions: request.promptIDs.count + request.maxTokens,
+                               chunk: configuration.limits.maxPrefillTokensPerStep,
                                pageSize: pages.pageSize, windows: model.slidingWindows)
     }
 
@@ -124,10 +125,13 @@ public final class InferenceEngine: @unchecked Sendable {
         guard !request.promptIDs.isEmpty else { throw EngineError.emptyPrompt }
         let limit = maxSequenceLength
         guard request.maxTokens >= 0, request.maxTokens <= limit - request.promptIDs.count else {
-            throw EngineError.contextLengthExceeded(promptTokens: request.promptIDs.count, maxTokens: request.maxTokens, limit: limit)
+            throw EngineError.contextLengthExceeded(promptTokens: request.promptIDs.count, maxTokens: request.maxTokens,
+                                                    limit: limit)
         }
         let needed = worstCasePages(request)
-        guard needed <= pages.pageCount else { throw EngineError.kvCacheTooSmall(pagesNeeded: needed, pagesTotal: pages.pageCount) }
+        guard needed <= pages.pageCount else {
+            throw EngineError.kvCacheTooSmall(pagesNeeded: needed, pagesTotal: pages.pageCount)
+        }
         let (stream, continuation) = AsyncStream<GenerationEvent>.makeStream()
         condition.lock()
         defer { condition.unlock() }
@@ -135,9 +139,12 @@ public final class InferenceEngine: @unchecked Sendable {
         // Free running slots count as room too: admission happens at the next step boundary, so a
         // burst on an idle engine must not be refused while slots are empty.
         let freeSlots = max(0, configuration.limits.maxRunning - snapshotValue.running)
-        guard waiting.count < configuration.maxQueue + freeSlots else { throw EngineError.queueFull(waiting: waiting.count) }
+        guard waiting.count < configuration.maxQueue + freeSlots else {
+            throw EngineError.queueFull(waiting: waiting.count)
+        }
         nextID += 1
-        let sequence = ActiveSequence(id: nextID, request: request, worstCasePages: needed, tokenizer: tokenizer, continuation: continuation)
+        let sequence = ActiveSequence(id: nextID, request: request, worstCasePages: needed, tokenizer: tokenizer,
+                                      continuation: continuation)
         continuation.onTermination = { @Sendable _ in sequence.cancel() }
         waiting.append(sequence)
         snapshotValue.waiting = waiting.count
@@ -199,8 +206,8 @@ public final class InferenceEngine: @unchecked Sendable {
                 running.removeAll()
                 return
             }
-            let plan = BatchScheduler.plan(running: running.map(progress), waiting: waiting.map(progress), limits: configuration.limits,
-                                           totalPages: pages.pageCount)
+            let plan = BatchScheduler.plan(running: running.map(progress), waiting: waiting.map(progress),
+                                           limits: configuration.limits, totalPages: pages.pageCount)
             running += waiting.prefix(plan.admit)
             waiting.removeFirst(plan.admit)
             snapshotValue.waiting = waiting.count
@@ -224,7 +231,8 @@ public final class InferenceEngine: @unchecked Sendable {
         /// KV pages the step may open (cached prefixes are evicted to make room for them).
         var newPages = 0
 
-        mutating func append(_ s: ActiveSequence, tokens chunk: some Collection<Int32>, cache: KVCache, wantsLogits: Bool) {
+        mutating func append(_ s: ActiveSequence, tokens chunk: some Collection<Int32>, cache: KVCache,
+                             wantsLogits: Bool) {
             let n = chunk.count
             tokens += chunk
             positions += Array(cache.count..<cache.count + n)
@@ -290,8 +298,8 @@ public final class InferenceEngine: @unchecked Sendable {
     private func forward(_ batch: StepBatch) -> Logits? {
         do {
             // Base projections run once over every row; each adapter's rows get its low-rank delta.
-            return try model.forward(ForwardBatch(tokens: batch.tokens, positions: batch.positions, caches: batch.caches,
-                                                  logitRows: batch.logitRows,
+            return try model.forward(ForwardBatch(tokens: batch.tokens, positions: batch.positions,
+                                                  caches: batch.caches, logitRows: batch.logitRows,
                                                   delta: LoRABatchDelta(rowAdapters: batch.rowAdapters)))
         } catch {
             let failed = Set(batch.caches.map(ObjectIdentifier.init))

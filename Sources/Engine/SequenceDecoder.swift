@@ -47,7 +47,9 @@ public struct SequenceDecoder {
         let raw: [Float]? = request.topLogprobs == nil ? nil : Array(logits)
         for i in processors.indices { processors[i].process(logits) }
         let token = sampler.sample(logits)
-        let logprob = raw.map { Logprobs.compute($0, chosen: token, top: request.topLogprobs ?? 0, tokenizer: tokenizer) }
+        let logprob = raw.map {
+            Logprobs.compute($0, chosen: token, top: request.topLogprobs ?? 0, tokenizer: tokenizer)
+        }
         return (token, logprob)
     }
 

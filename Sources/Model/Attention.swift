@@ -12,7 +12,8 @@ enum Attention {
     /// positions) and OpenBLAS's thread hand-off costs more than the arithmetic at these sizes.
     @inline(__always)
     static func attend(query q: UnsafePointer<Float>, cache: KVCache, layer: Int, position: Int, window: Int?,
-                       config c: ModelConfig, scores: UnsafeMutablePointer<Float>, into out: UnsafeMutablePointer<Float>) {
+                       config c: ModelConfig, scores: UnsafeMutablePointer<Float>,
+                       into out: UnsafeMutablePointer<Float>) {
         let first = window.map { max(0, position - $0 + 1) } ?? 0
         let n = position - first + 1
         let group = c.headCount / c.kvHeadCount
@@ -32,11 +33,13 @@ enum Attention {
         let hd = c.headDim, kvDim = c.kvDim, pageSize = cache.pageSize
         let rq = UnsafeRawPointer(q)
         // Positions are contiguous within a page; walk the pages.
-        @inline(__always) func forEachRun(_ body: (_ offset: Int, _ keys: UnsafePointer<Float>, _ values: UnsafePointer<Float>, _ length: Int) -> Void) {
+        @inline(__always) func forEachRun(_ body: (_ offset: Int, _ keys: UnsafePointer<Float>,
+                                                   _ values: UnsafePointer<Float>, _ length: Int) -> Void) {
             var p = first
             while p < first + n {
                 let end = min(first + n, (p & ~(pageSize - 1)) + pageSize)
-                body(p - first, cache.keys(layer: layer, position: p) + g * hd, cache.values(layer: layer, position: p) + g * hd, end - p)
+                body(p - first, cache.keys(layer: layer, position: p) + g * hd,
+                     cache.values(layer: layer, position: p) + g * hd, end - p)
                 p = end
             }
         }
@@ -47,9 +50,17 @@ enum Attention {
                 for j in stride(from: 0, to: hd * 4, by: 64) {
                     let k = rk.loadUnaligned(fromByteOffset: j, as: SIMD16<Float>.self)
                     a0 = a0.addingProduct(rq.loadUnaligned(fromByteOffset: j, as: SIMD16<Float>.self), k)
-                    if heads > 1 { a1 = a1.addingProduct(rq.loadUnaligned(fromByteOffset: hd * 4 + j, as: SIMD16<Float>.self), k) }
-                    if heads > 2 { a2 = a2.addingProduct(rq.loadUnaligned(fromByteOffset: 2 * hd * 4 + j, as: SIMD16<Float>.self), k) }
-                    if heads > 3 { a3 = a3.addingProduct(rq.loadUnaligned(fromByteOffset: 3 * hd * 4 + j, as: SIMD16<Float>.self), k) }
+                    if heads > 1 {
+                        a1 = a1.addingProduct(rq.loadUnaligned(fromByteOffset: hd * 4 + j, as: SIMD16<Float>.self), k)
+                    }
+                    if heads > 2 {
+                        a2 = a2.addingProduct(rq.loadUnaligned(fromByteOffset: 2 * hd * 4 + j,
+                                                               as: SIMD16<Float>.self), k)
+                    }
+                    if heads > 3 {
+                        a3 = a3.addingProduct(rq.loadUnaligned(fromByteOffset: 3 * hd * 4 + j,
+                                                               as: SIMD16<Float>.self), k)
+                    }
                 }
                 scores[offset + i] = Kernels.sum(a0) * c.attentionScale
                 if heads > 1 { scores[n + offset + i] = Kernels.sum(a1) * c.attentionScale }
@@ -66,33 +77,55 @@ enum Attention {
             forEachRun { offset, _, values, length in
                 for i in 0..<length {
                     let rv = UnsafeRawPointer(values + i * kvDim)
-                    let v = rv.loadUnaligned(fromByteOffset: j, as: SIMD16<Float>.self), w = rv.loadUnaligned(fromByteOffset: j + 64, as: SIMD16<Float>.self)
+                    let v = rv.loadUnaligned(fromByteOffset: j, as: SIMD16<Float>.self),
+                        w = rv.loadUnaligned(fromByteOffset: j + 64, as: SIMD16<Float>.self)
                     let s0 = SIMD16<Float>(repeating: scores[offset + i])
                     a0 = a0.addingProduct(s0, v); b0 = b0.addingProduct(s0, w)
-                    if heads > 1 { let s = SIMD16<Float>(repeating: scores[n + offset + i]); a1 = a1.addingProduct(s, v); b1 = b1.addingProduct(s, w) }
-                    if heads > 2 { let s = SIMD16<Float>(repeating: scores[2 * n + offset + i]); a2 = a2.addingProduct(s, v); b2 = b2.addingProduct(s, w) }
-                    if heads > 3 { let s = SIMD16<Float>(repeating: scores[3 * n + offset + i]); a3 = a3.addingProduct(s, v); b3 = b3.addingProduct(s, w) }
+                    if heads > 1 {
+                        let s = SIMD16<Float>(repeating: scores[n + offset + i])
+                        a1 = a1.addingProduct(s, v); b1 = b1.addingProduct(s, w)
+                    }
+                    if heads > 2 {
+                        let s = SIMD16<Float>(repeating: scores[2 * n + offset + i])
+                        a2 = a2.addingProduct(s, v); b2 = b2.addingProduct(s, w)
+                    }
+                    if heads > 3 {
+                        let s = SIMD16<Float>(repeating: scores[3 * n + offset + i])
+                        a3 = a3.addingProduct(s, v); b3 = b3.addingProduct(s, w)
+                    }
                 }
             }
-            ro.storeBytes(of: a0, toByteOffset: j, as: SIMD16<Float>.self); ro.storeBytes(of: b0, toByteOffset: j + 64, as: SIMD16<Float>.self)
-            if heads > 1 { ro.storeBytes(of: a1, toByteOffset: hd * 4 + j, as: SIMD16<Float>.self); ro.storeBytes(of: b1, toByteOffset: hd * 4 + j + 64, as: SIMD16<Float>.self) }
-            if heads > 2 { ro.storeBytes(of: a2, toByteOffset: 2 * hd * 4 + j, as: SIMD16<Float>.self); ro.storeBytes(of: b2, toByteOffset: 2 * hd * 4 + j + 64, as: SIMD16<Float>.self) }
-            if heads > 3 { ro.storeBytes(of: a3, toByteOffset: 3 * hd * 4 + j, as: SIMD16<Float>.self); ro.storeBytes(of: b3, toByteOffset: 3 * hd * 4 + j + 64, as: SIMD16<Float>.self) }
+            ro.storeBytes(of: a0, toByteOffset: j, as: SIMD16<Float>.self)
+            ro.storeBytes(of: b0, toByteOffset: j + 64, as: SIMD16<Float>.self)
+            if heads > 1 {
+                ro.storeBytes(of: a1, toByteOffset: hd * 4 + j, as: SIMD16<Float>.self)
+                ro.storeBytes(of: b1, toByteOffset: hd * 4 + j + 64, as: SIMD16<Float>.self)
+            }
+            if heads > 2 {
+                ro.storeBytes(of: a2, toByteOffset: 2 * hd * 4 + j, as: SIMD16<Float>.self)
+                ro.storeBytes(of: b2, toByteOffset: 2 * hd * 4 + j + 64, as: SIMD16<Float>.self)
+            }
+            if heads > 3 {
+                ro.storeBytes(of: a3, toByteOffset: 3 * hd * 4 + j, as: SIMD16<Float>.self)
+                ro.storeBytes(of: b3, toByteOffset: 3 * hd * 4 + j + 64, as: SIMD16<Float>.self)
+            }
         }
     }
 
     /// RoPE on every row's queries and keys, then stores keys and values at each row's position, then
     /// attends every row. Storing all rows first lets a prefill chunk attend to itself causally.
     /// Rows attend in parallel when there is enough work to pay for the hand-off.
-    static func run(queries q: UnsafeMutablePointer<Float>, keys k: UnsafeMutablePointer<Float>, values v: UnsafePointer<Float>,
-                    batch: ForwardBatch, layer: Int, window: Int?, rope: (frequencies: [Float], neox: Bool),
+    static func run(queries q: UnsafeMutablePointer<Float>, keys k: UnsafeMutablePointer<Float>,
+                    values v: UnsafePointer<Float>, batch: ForwardBatch, layer: Int, window: Int?,
+                    rope: (frequencies: [Float], neox: Bool),
                     config c: ModelConfig, into out: UnsafeMutablePointer<Float>) {
         let qDim = c.qDim, kvDim = c.kvDim
         for r in 0..<batch.rowCount {
             let position = batch.positions[r]
-            Kernels.rope(queries: q + r * qDim, heads: c.headCount, keys: k + r * kvDim, kvHeads: c.kvHeadCount, dim: c.headDim,
-                         position: position, inverseFrequencies: rope.frequencies, neox: rope.neox)
-            store(keys: k + r * kvDim, values: v + r * kvDim, cache: batch.caches[r], layer: layer, position: position, kvDim: kvDim)
+            Kernels.rope(queries: q + r * qDim, heads: c.headCount, keys: k + r * kvDim, kvHeads: c.kvHeadCount,
+                         dim: c.headDim, position: position, inverseFrequencies: rope.frequencies, neox: rope.neox)
+            store(keys: k + r * kvDim, values: v + r * kvDim, cache: batch.caches[r], layer: layer, position: position,
+                  kvDim: kvDim)
         }
         let shared = UnsafeShared((q, out, batch))
         let work = batch.positions.reduce(0) { $0 + min($1 + 1, window ?? Int.max) } * c.headCount * c.headDim
@@ -112,7 +145,8 @@ enum Attention {
 
     /// Stores one row's keys and values at its position.
     @inline(__always)
-    static func store(keys k: UnsafePointer<Float>, values v: UnsafePointer<Float>, cache: KVCache, layer: Int, position: Int, kvDim: Int) {
+    static func store(keys k: UnsafePointer<Float>, values v: UnsafePointer<Float>, cache: KVCache, layer: Int,
+                      position: Int, kvDim: Int) {
         cache.keys(layer: layer, position: position).update(from: k, count: kvDim)
         cache.values(layer: layer, position: position).update(from: v, count: kvDim)
     }
@@ -125,7 +159,8 @@ enum OutputHead {
         let hidden = config.hiddenSize, n = batch.logitRows.count
         let selected = workspace.buffer(9, count: max(n, 1) * hidden) // [logit rows × hidden]
         for (j, r) in batch.logitRows.enumerated() {
-            Kernels.rmsNorm(x + r * hidden, rows: 1, dim: hidden, weight: norm.pointer, eps: config.rmsEpsilon, into: selected + j * hidden)
+            Kernels.rmsNorm(x + r * hidden, rows: 1, dim: hidden, weight: norm.pointer, eps: config.rmsEpsilon,
+                            into: selected + j * hidden)
         }
         let logits = workspace.logitsBuffer(count: n * config.vocabularySize)
         if n > 0 { head.apply(selected, rows: n, into: logits.pointer) }

@@ -48,7 +48,8 @@ public final class WorkerPool: @unchecked Sendable {
 
     /// Calls `body(i)` for every i in `0..<iterations`, in parallel, and returns when all are done.
     public func forEach(iterations n: Int, _ body: @Sendable (Int) -> Void) {
-        guard n > 1, workers > 0, busy.compareExchange(expected: false, desired: true, ordering: .acquiring).exchanged else {
+        guard n > 1, workers > 0,
+              busy.compareExchange(expected: false, desired: true, ordering: .acquiring).exchanged else {
             DispatchQueue.concurrentPerform(iterations: n, execute: body)
             return
         }
@@ -64,7 +65,8 @@ public final class WorkerPool: @unchecked Sendable {
             work()
             while done.load(ordering: .acquiring) < n {}
             // Close the loop once no worker is inside it.
-            while !state.compareExchange(expected: open, desired: open | Self.closed, ordering: .acquiringAndReleasing).exchanged {}
+            while !state.compareExchange(expected: open, desired: open | Self.closed,
+                                         ordering: .acquiringAndReleasing).exchanged {}
             self.body = nil
         }
         busy.store(false, ordering: .releasing)

@@ -129,7 +129,8 @@ public struct Sampler: Sendable {
 
     /// Zeroes the weights outside the top-p nucleus and under min-p (the best token weighs 1) and
     /// returns the mass left, summed in `draw`'s order.
-    public static func keepNucleus(_ w: UnsafeMutableBufferPointer<Float>, total: Double, topP: Float, minP: Float) -> Double {
+    public static func keepNucleus(_ w: UnsafeMutableBufferPointer<Float>, total: Double, topP: Float,
+                                   minP: Float) -> Double {
         var lightest = max(minP, .leastNonzeroMagnitude), lastTiedID = Int.max
         if topP < 1, let cut = nucleusEnd(UnsafeBufferPointer(w), target: Double(topP) * total), cut.weight > lightest {
             (lightest, lastTiedID) = cut

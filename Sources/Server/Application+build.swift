@@ -51,7 +51,9 @@ struct EngineService: Service {
             return
         } else {
             do {
-                serving = try await Task.detached { [configuration, logger] in try ServingModel.load(configuration: configuration, logger: logger) }.value
+                serving = try await Task.detached { [configuration, logger] in
+                    try ServingModel.load(configuration: configuration, logger: logger)
+                }.value
             } catch {
                 logger.critical("could not load the model: \(error)")
                 state.fail("\(error)")
@@ -62,7 +64,8 @@ struct EngineService: Service {
         metrics.prepare(model: serving.id)
         serving.engine.start()
         try? await gracefulShutdown()
-        logger.info("shutting down: finishing running requests", metadata: ["grace": "\(configuration.shutdownGracePeriod)"])
+        logger.info("shutting down: finishing running requests",
+                    metadata: ["grace": "\(configuration.shutdownGracePeriod)"])
         await serving.engine.shutdown(timeout: configuration.shutdownGracePeriod)
     }
 }

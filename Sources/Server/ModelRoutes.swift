@@ -22,7 +22,8 @@ struct ModelRoutes<Context: RequestContext> {
         router.get("/v1/adapters") { _, _ in
             let serving = try state.ready()
             let visible = serving.adapters.statuses.filter { status in
-                Tenant.current.allows(status.name) || status.roles.contains { Tenant.current.allows("\(status.name):\($0)") }
+                Tenant.current.allows(status.name)
+                    || status.roles.contains { Tenant.current.allows("\(status.name):\($0)") }
             }
             return try json(AdapterList(data: visible.map(AdapterInfo.init)))
         }

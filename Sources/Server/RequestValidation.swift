@@ -118,7 +118,8 @@ struct RequestValidation {
     func model(_ requested: String) throws -> ResolvedModel {
         guard Tenant.current.allows(requested) else {
             let name = requested.split(separator: ":", maxSplits: 1).first.map(String.init) ?? requested
-            throw APIError.modelNotFound(requested, detail: "The model '\(requested)' does not exist: no base model or adapter is called '\(name)'")
+            throw APIError.modelNotFound(requested, detail: "The model '\(requested)' does not exist: "
+                                             + "no base model or adapter is called '\(name)'")
         }
         return try serving.resolver.resolve(requested)
     }

@@ -13,8 +13,9 @@ public final class ServerMetrics: Sendable {
 
     public init() {
         var factory = PrometheusMetricsFactory(registry: registry)
-        let latencyBuckets: [Duration] = [.milliseconds(5), .milliseconds(10), .milliseconds(25), .milliseconds(50), .milliseconds(100),
-                                          .milliseconds(250), .milliseconds(500), .seconds(1), .seconds(2.5), .seconds(5), .seconds(10), .seconds(30)]
+        let latencyBuckets: [Duration] = [.milliseconds(5), .milliseconds(10), .milliseconds(25), .milliseconds(50),
+                                          .milliseconds(100), .milliseconds(250), .milliseconds(500), .seconds(1),
+                                          .seconds(2.5), .seconds(5), .seconds(10), .seconds(30)]
         factory.defaultDurationHistogramBuckets = latencyBuckets
         self.factory = factory
         queueDepth = Metrics.Gauge(label: "tandem_queue_depth", factory: factory)
@@ -37,16 +38,20 @@ public final class ServerMetrics: Sendable {
     }
 
     func tokens(model: String, prompt: Int, completion: Int) {
-        Metrics.Counter(label: "tandem_prompt_tokens_total", dimensions: [("model", model)], factory: factory).increment(by: prompt)
-        Metrics.Counter(label: "tandem_completion_tokens_total", dimensions: [("model", model)], factory: factory).increment(by: completion)
+        Metrics.Counter(label: "tandem_prompt_tokens_total", dimensions: [("model", model)],
+                        factory: factory).increment(by: prompt)
+        Metrics.Counter(label: "tandem_completion_tokens_total", dimensions: [("model", model)],
+                        factory: factory).increment(by: completion)
     }
 
     func timeToFirstToken(model: String, _ duration: Duration) {
-        Metrics.Timer(label: "tandem_time_to_first_token_seconds", dimensions: [("model", model)], factory: factory).recordInterval(duration)
+        Metrics.Timer(label: "tandem_time_to_first_token_seconds", dimensions: [("model", model)],
+                      factory: factory).recordInterval(duration)
     }
 
     func interTokenLatency(model: String, _ duration: Duration) {
-        Metrics.Timer(label: "tandem_inter_token_latency_seconds", dimensions: [("model", model)], factory: factory).recordInterval(duration)
+        Metrics.Timer(label: "tandem_inter_token_latency_seconds", dimensions: [("model", model)],
+                      factory: factory).recordInterval(duration)
     }
 
     /// Prometheus text exposition, with the engine gauges refreshed first.
@@ -74,11 +79,14 @@ public final class ServerMetrics: Sendable {
         let hitRatio = s.prefixQueriedTokens == 0 ? 0 : Double(s.prefixHitTokens) / Double(s.prefixQueriedTokens)
         return gauge("tandem_kv_pages_used", "KV cache pages held by sequences and the prefix cache.", s.kvPagesUsed)
             + gauge("tandem_kv_pages_total", "KV cache pages in the --kv-cache-mb budget.", s.kvPagesTotal)
-            + gauge("tandem_kv_pages_committed", "Worst-case KV pages committed to running sequences.", s.kvPagesCommitted)
-            + gauge("tandem_prefix_cache_queried_tokens", "Prompt tokens looked up in the prefix cache.", s.prefixQueriedTokens)
+            + gauge("tandem_kv_pages_committed", "Worst-case KV pages committed to running sequences.",
+                    s.kvPagesCommitted)
+            + gauge("tandem_prefix_cache_queried_tokens", "Prompt tokens looked up in the prefix cache.",
+                    s.prefixQueriedTokens)
             + gauge("tandem_prefix_cache_hit_tokens", "Prompt tokens served from the prefix cache.", s.prefixHitTokens)
             + gauge("tandem_prefix_cache_hit_ratio", "Share of prompt tokens served from the prefix cache.", hitRatio)
-            + gauge("tandem_prefix_cache_entries", "Page-sized prompt blocks kept in the prefix cache.", s.prefixEntries)
+            + gauge("tandem_prefix_cache_entries", "Page-sized prompt blocks kept in the prefix cache.",
+                    s.prefixEntries)
             + s.batchRows.exposition(name: "tandem_batch_rows", help: "Token rows per forward step.")
             + s.stepTime.exposition(name: "tandem_step_seconds", help: "Seconds per engine step.")
     }

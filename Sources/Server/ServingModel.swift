@@ -26,7 +26,8 @@ public struct ServingModel: Sendable {
     /// A short id from GGUF metadata: `general.basename` + `general.size_label` ("gemma-3-270m"),
     /// else the file name without extension.
     public static func defaultID(gguf: GGUFFile) -> String {
-        if let base = gguf.metadata["general.basename"]?.string, let size = gguf.metadata["general.size_label"]?.string {
+        if let base = gguf.metadata["general.basename"]?.string,
+           let size = gguf.metadata["general.size_label"]?.string {
             return "\(base)-\(size)".lowercased()
         }
         return URL(fileURLWithPath: gguf.path).deletingPathExtension().lastPathComponent
@@ -36,20 +37,27 @@ public struct ServingModel: Sendable {
         logger.info("loading model", metadata: ["path": "\(c.modelPath)"])
         let loaded = try LoadedModel.load(path: c.modelPath, precision: c.kernelPrecision)
         let architecture = (try? loaded.gguf.string("general.architecture")) ?? "unknown"
-        let template = c.chatTemplate ?? ChatTemplate.detect(jinja: loaded.gguf.metadata["tokenizer.chat_template"]?.string, architecture: architecture)
+        let template = c.chatTemplate
+            ?? ChatTemplate.detect(jinja: loaded.gguf.metadata["tokenizer.chat_template"]?.string,
+                                   architecture: architecture)
         var stops: Set<Int32> = [loaded.tokenizer.vocabulary.eosID]
         if let end = template.endOfTurn, let id = loaded.tokenizer.vocabulary.id(of: end) { stops.insert(id) }
         let engine = InferenceEngine(model: loaded.model, tokenizer: loaded.tokenizer, configuration: c.engine)
         let maxLength = engine.maxSequenceLength
         let id = c.servedModelName ?? defaultID(gguf: loaded.gguf)
-        let adapters = AdapterRegistry(directory: c.adaptersDirectory, base: loaded.model.config, limits: c.adapterLimits)
+        let adapters = AdapterRegistry(directory: c.adaptersDirectory, base: loaded.model.config,
+                                       limits: c.adapterLimits)
         if c.preloadAdapters {
-            for (name, error) in adapters.preloadAll() { logger.error("adapter refused", metadata: ["adapter": "\(name)", "error": "\(error)"]) }
+            for (name, error) in adapters.preloadAll() {
+                logger.error("adapter refused", metadata: ["adapter": "\(name)", "error": "\(error)"])
+            }
         }
-        logger.info("adapters discovered", metadata: ["folder": "\(c.adaptersDirectory)", "adapters": "\(adapters.names.joined(separator: ","))",
-                                                      "base_roles": "\(adapters.baseRoles.roles.keys.sorted().joined(separator: ","))"])
+        logger.info("adapters discovered", metadata: [
+            "folder": "\(c.adaptersDirectory)", "adapters": "\(adapters.names.joined(separator: ","))",
+            "base_roles": "\(adapters.baseRoles.roles.keys.sorted().joined(separator: ","))"])
         logger.info("model loaded", metadata: [
-            "id": "\(id)", "architecture": "\(architecture)", "seconds": "\(String(format: "%.2f", loaded.loadSeconds))",
+            "id": "\(id)", "architecture": "\(architecture)",
+            "seconds": "\(String(format: "%.2f", loaded.loadSeconds))",
             "template": "\(template.rawValue)", "max_model_len": "\(maxLength)", "openblas": "\(BLASInfo.coreName)",
         ])
         return ServingModel(id: id, created: Int(Date().timeIntervalSince1970), loaded: loaded, engine: engine,
@@ -80,7 +88,10 @@ public final class ServingState: @unchecked Sendable {
     func ready() throws -> ServingModel {
         try lock.withLock {
             if let model { return model }
-            if let failure { throw APIError(status: .serviceUnavailable, message: "The model failed to load: \(failure)", type: "server_error") }
+            if let failure {
+                throw APIError(status: .serviceUnavailable, message: "The model failed to load: \(failure)",
+                               type: "server_error")
+            }
             throw APIError.loading
         }
     }

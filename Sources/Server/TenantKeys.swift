@@ -45,11 +45,16 @@ public struct TenantKeys: Sendable, Equatable {
             let digest: [UInt8]
             switch (entry["key"], entry["key_sha256"]) {
             case let (key as String, nil) where !key.isEmpty: digest = Tenant.digest(key)
-            case let (nil, hex as String): digest = try hexDigest(hex) ?? { throw fail("\(at): key_sha256 must be 64 hex digits") }()
+            case let (nil, hex as String):
+                digest = try hexDigest(hex) ?? { throw fail("\(at): key_sha256 must be 64 hex digits") }()
             default: throw fail("\(at): give exactly one of 'key' (a non-empty string) or 'key_sha256'")
             }
-            guard let models = (entry["models"] ?? [String]()) as? [String] else { throw fail("\(at): 'models' must be a list of strings") }
-            guard let admin = (entry["admin"] ?? false) as? Bool else { throw fail("\(at): 'admin' must be true or false") }
+            guard let models = (entry["models"] ?? [String]()) as? [String] else {
+                throw fail("\(at): 'models' must be a list of strings")
+            }
+            guard let admin = (entry["admin"] ?? false) as? Bool else {
+                throw fail("\(at): 'admin' must be true or false")
+            }
             func limit(_ field: String) throws -> Int? {
                 guard let value = entry[field] else { return nil }
                 guard let n = value as? Int, n > 0 else { throw fail("\(at): '\(field)' must be a positive integer") }

@@ -13,10 +13,13 @@ struct TenantMiddleware<Context: RequestContext>: RouterMiddleware {
         }
         let header = request.headers[.authorization] ?? ""
         let prefix = "Bearer "
-        guard header.hasPrefix(prefix), let tenant = directory.tenant(presenting: String(header.dropFirst(prefix.count))) else {
+        guard header.hasPrefix(prefix),
+              let tenant = directory.tenant(presenting: String(header.dropFirst(prefix.count))) else {
             throw APIError.invalidAPIKey
         }
-        if let seconds = directory.limiter.admit(tenant) { throw APIError.rateLimited(tenant: tenant.name, retryAfter: seconds) }
+        if let seconds = directory.limiter.admit(tenant) {
+            throw APIError.rateLimited(tenant: tenant.name, retryAfter: seconds)
+        }
         return try await Tenant.$current.withValue(tenant) {
             try await RateLimiter.$current.withValue(directory.limiter) { try await next(request, context) }
         }
