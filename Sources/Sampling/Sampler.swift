@@ -189,26 +189,25 @@ public struct Sampler: Sendable {
         -> (weight: Float, id: Int)? {
         guard let base = w.baseAddress else { return nil }
         let raw = UnsafeRawPointer(base), whole = w.count / 16 * 16
-        let lo = SIMD16<Float>(repeating: low), hi = SIMD16<Float>(repeating: high)
-        func inBracket(_ i: Int) -> Bool { w[i] >= low && w[i] < high }
-        /// Calls `body` with each token in the bracket; returns the exact mass above it.
-        func eachInBracket(_ body: (Int) -> Void) -> Double {
+        /// Calls `body` with each token of weight in [low, high); returns the exact mass above high.
+        func each(from low: Float, below high: Float, _ body: (Int) -> Void) -> Double {
+            let lo = SIMD16<Float>(repeating: low), hi = SIMD16<Float>(repeating: high)
             var heavier = 0.0
             for i in stride(from: 0, to: whole, by: 16) {
                 let v = raw.loadUnaligned(fromByteOffset: i * 4, as: SIMD16<Float>.self)
                 let over = v .>= hi
                 if any(over) { heavier += Double(Kernels.sum(v.replacing(with: 0, where: .!over))) }
                 guard any((v .>= lo) .& (v .< hi)) else { continue }
-                for k in i..<i + 16 where inBracket(k) { body(k) }
+                for k in i..<i + 16 where w[k] >= low && w[k] < high { body(k) }
             }
             for k in whole..<w.count {
                 if w[k] >= high { heavier += Double(w[k]) }
-                if inBracket(k) { body(k) }
+                if w[k] >= low && w[k] < high { body(k) }
             }
             return heavier
         }
         var masses = [Double](repeating: 0, count: bucketCount)
-        var mass = eachInBracket { masses[bucket(w[$0])] += Double(w[$0]) }
+        var mass = each(from: low, below: high) { masses[bucket(w[$0])] += Double(w[$0]) }
         guard mass < target else { return nil }
         for b in stride(from: bucketCount - 1, through: 0, by: -1) where masses[b] > 0 {
             guard mass + masses[b] >= target else {
@@ -216,7 +215,9 @@ public struct Sampler: Sendable {
                 continue
             }
             var edge: [(id: Int, weight: Float)] = []
-            _ = eachInBracket { if bucket(w[$0]) == b { edge.append(($0, w[$0])) } }
+            // The bucket's own weight range, so the scan stops only at its tokens.
+            let bucketLow = Float(bitPattern: UInt32(b) << 20), bucketHigh = Float(bitPattern: UInt32(b + 1) << 20)
+            _ = each(from: max(low, bucketLow), below: min(high, bucketHigh)) { edge.append(($0, w[$0])) }
             edge.sort { $0.weight > $1.weight || ($0.weight == $1.weight && $0.id < $1.id) }
             for (id, weight) in edge {
                 mass += Double(weight)
