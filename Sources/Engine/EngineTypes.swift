@@ -90,7 +90,7 @@ public enum EngineError: Error, CustomStringConvertible, Equatable {
                 + "\(prompt.addingReportingOverflow(maxTokens).overflow ? Int.max : prompt + maxTokens) were requested "
                 + "(\(prompt) in the prompt, \(maxTokens) for the completion)"
         case let .kvCacheTooSmall(needed, total):
-            return "this request needs \(needed) KV cache pages but the whole cache has \(total) (--kv-cache-mb); "
+            return "this request needs \(needed) KV cache pages but the whole cache has \(total); "
                 + "lower max_tokens or shorten the prompt"
         }
     }

@@ -1,6 +1,7 @@
 import Foundation
 import HTTPTypes
 import Hummingbird
+import Engine
 import OpenAIAPI
 
 /// Every error a client can see, mapped in one place to an HTTP status and OpenAI's error body.
@@ -54,8 +55,29 @@ public struct APIError: Error, HTTPResponseError, CustomStringConvertible {
                  code: "model_not_found")
     }
 
-    public static func contextLengthExceeded(_ message: String) -> APIError {
-        invalid(message, param: "messages", code: "context_length_exceeded")
+    /// The one context-length message, in OpenAI's words.
+    public static func contextLengthExceeded(limit: Int, promptTokens: Int, completionTokens: Int) -> APIError {
+        let sum = promptTokens.addingReportingOverflow(completionTokens)
+        let total = sum.overflow ? Int.max : sum.partialValue
+        return invalid("This model's maximum context length is \(limit) tokens. However, you requested \(total) tokens "
+                           + "(\(promptTokens) in the messages, \(completionTokens) in the completion). "
+                           + "Please reduce the length of the messages or completion.",
+                       param: "messages", code: "context_length_exceeded")
+    }
+
+    /// The engine's refusals as API errors: the only place they are mapped.
+    public init(_ error: EngineError) {
+        switch error {
+        case .queueFull: self = .overloaded(error.description)
+        case let .contextLengthExceeded(prompt, maxTokens, limit):
+            self = .contextLengthExceeded(limit: limit, promptTokens: prompt, completionTokens: maxTokens)
+        case .kvCacheTooSmall:
+            self = .invalid(error.description + " (the cache is sized by --kv-cache-mb)", param: "messages",
+                            code: "context_length_exceeded")
+        case .emptyPrompt: self = .invalid(error.description, param: "messages")
+        case .shuttingDown:
+            self = APIError(status: .serviceUnavailable, message: error.description, type: "server_error")
+        }
     }
 
     public static let invalidAPIKey = APIError(status: .unauthorized,

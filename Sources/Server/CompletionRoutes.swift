@@ -152,13 +152,7 @@ struct CompletionRoutes<Context: RequestContext> {
             for r in requests { streams.append(try engine.submit(r)) }
         } catch let error as EngineError {
             streams.removeAll() // dropping the streams cancels what was already queued
-            switch error {
-            case .queueFull: throw APIError.overloaded(error.description)
-            case .contextLengthExceeded, .kvCacheTooSmall: throw APIError.contextLengthExceeded(error.description)
-            case .emptyPrompt: throw APIError.invalid(error.description, param: "messages")
-            case .shuttingDown:
-                throw APIError(status: .serviceUnavailable, message: error.description, type: "server_error")
-            }
+            throw APIError(error)
         }
         return streams
     }

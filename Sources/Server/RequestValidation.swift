@@ -57,11 +57,8 @@ struct RequestValidation {
         if let requested, requested < 1 { throw APIError.invalid("\(param) must be at least 1", param: param) }
         let room = serving.maxModelLength - promptIDs.count
         if promptIDs.count >= serving.maxModelLength || (requested.map { $0 > room } ?? false) {
-            throw APIError.contextLengthExceeded(
-                "This model's maximum context length is \(serving.maxModelLength) tokens. However, you requested "
-                    + "\(promptIDs.count + min(requested ?? 1, Int.max - promptIDs.count)) tokens "
-                    + "(\(promptIDs.count) in the messages, \(requested ?? 1) in the completion). "
-                    + "Please reduce the length of the messages or completion.")
+            throw APIError.contextLengthExceeded(limit: serving.maxModelLength, promptTokens: promptIDs.count,
+                                                 completionTokens: requested ?? 1)
         }
         let maxTokens = requested ?? min(configuration.defaultMaxTokens, room)
         // n choices with one seed must still differ: each choice offsets the seed.
