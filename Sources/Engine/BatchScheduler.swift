@@ -56,9 +56,9 @@ public enum BatchScheduler {
 
     /// Prompt tokens a step may carry beside `decoding` decode rows: the whole
     /// `maxPrefillTokensPerStep` when nothing decodes, else as many as there are decode rows (at
-    /// least `prefillTokensWhileDecoding`). A prompt row costs about two thirds of a decode row (it
-    /// needs no logits), so a step with prefill stays under about twice a decode step and the
-    /// streams already running see no inter-token spike above 2×.
+    /// least `prefillTokensWhileDecoding`). A prompt row costs less than a decode row (it needs no
+    /// logits), so tying the budget to the decode rows keeps a step with prefill from stalling the
+    /// streams already running: their inter-token time sees no large spike.
     public static func prefillBudget(decoding: Int, limits: Limits) -> Int {
         decoding == 0
             ? limits.maxPrefillTokensPerStep

@@ -9,8 +9,8 @@ import Tokenizer
 /// dedicated thread runs steps: admit waiting requests, run one batched forward over every running
 /// sequence (prompt chunks and decode tokens together), sample, stream events out.
 ///
-/// A dedicated thread rather than an actor: a step is 10–100 ms of CPU work that must not occupy
-/// the cooperative pool the HTTP server runs on.
+/// A dedicated thread rather than an actor: a step is a long stretch of CPU work that must not
+/// occupy the cooperative pool the HTTP server runs on.
 public final class InferenceEngine: @unchecked Sendable {
     /// The engine's limits. These defaults are the server's: `tandem serve` and the README read them here.
     public struct Configuration: Sendable {

@@ -7,7 +7,7 @@ import Foundation
 
 /// Read-only bytes that outlive every view taken of them: an mmap'd file or an owned copy.
 ///
-/// Weights are read straight out of the mapping, so a 250 MB model costs page cache, not heap.
+/// Weights are read straight out of the mapping, so a model's weights cost page cache, not heap.
 public final class ByteStorage: @unchecked Sendable {
     public let base: UnsafeRawPointer
     public let count: Int

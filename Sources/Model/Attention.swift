@@ -157,7 +157,7 @@ enum OutputHead {
     static func logits(_ x: UnsafePointer<Float>, batch: ForwardBatch, norm: FloatBuffer, head: WeightMatrix,
                        config: ModelConfig, workspace: Workspace) -> Logits {
         let hidden = config.hiddenSize, n = batch.logitRows.count
-        let selected = workspace.buffer(9, count: max(n, 1) * hidden) // [logit rows × hidden]
+        let selected = workspace.buffer(.selectedRows, count: max(n, 1) * hidden) // [logit rows × hidden]
         for (j, r) in batch.logitRows.enumerated() {
             Kernels.rmsNorm(x + r * hidden, rows: 1, dim: hidden, weight: norm.pointer, eps: config.rmsEpsilon,
                             into: selected + j * hidden)

@@ -70,14 +70,14 @@ public final class Gemma3Model: LanguageModel, @unchecked Sendable {
         let hidden = c.hiddenSize, qDim = c.qDim, kvDim = c.kvDim, ffn = c.feedForwardSize
 
         let w = workspace
-        let x = w.buffer(0, count: rows * hidden)         // residual stream  [rows × hidden]
-        let h = w.buffer(1, count: rows * hidden)         // normed input     [rows × hidden]
-        let q = w.buffer(2, count: rows * qDim)           // queries          [rows × qDim]
-        let k = w.buffer(3, count: rows * kvDim)          // keys             [rows × kvDim]
-        let v = w.buffer(4, count: rows * kvDim)          // values           [rows × kvDim]
-        let attended = w.buffer(5, count: rows * qDim)    // attention output [rows × qDim]
-        let gate = w.buffer(6, count: rows * ffn)         // gate, then gelu(gate)·up [rows × ffn]
-        let up = w.buffer(7, count: rows * ffn)           // [rows × ffn]
+        let x = w.buffer(.residual, count: rows * hidden)       // residual stream  [rows × hidden]
+        let h = w.buffer(.normed, count: rows * hidden)         // normed input     [rows × hidden]
+        let q = w.buffer(.queries, count: rows * qDim)          // queries          [rows × qDim]
+        let k = w.buffer(.keys, count: rows * kvDim)            // keys             [rows × kvDim]
+        let v = w.buffer(.values, count: rows * kvDim)          // values           [rows × kvDim]
+        let attended = w.buffer(.attended, count: rows * qDim)  // attention output [rows × qDim]
+        let gate = w.buffer(.gate, count: rows * ffn)           // gate, then gelu(gate)·up [rows × ffn]
+        let up = w.buffer(.up, count: rows * ffn)               // [rows × ffn]
 
         // Embedding lookup, scaled by √hidden (rounded to Float like the reference).
         let embedScale = Float(Double(hidden).squareRoot())

@@ -4,10 +4,10 @@ import _Builtin_intrinsics.intel
 /// A batch of activation rows rounded to 16-bit integers for integer dot products.
 ///
 /// Per row and 32-input block: `dx = max|x| / 32767`, `q = round(x / dx)`: each value within
-/// 1/65534 of its block's largest, so products keep the Float32 path's accuracy to about 1e-5
-/// (llama.cpp rounds to 8 bits, 256× coarser, which moves Gemma's logits by up to ~1 and flips
-/// near-tie greedy tokens). Values keep their order, so inputs 2k and 2k+1 are one 32-bit word:
-/// the pair `IntegerDotKernel` broadcasts against a tile's weights.
+/// 1/65534 of its block's largest, so products stay close to the Float32 path's (llama.cpp rounds
+/// to 8 bits, 256× coarser, which moves Gemma's logits enough to flip near-tie greedy tokens).
+/// Values keep their order, so inputs 2k and 2k+1 are one 32-bit word: the pair `IntegerDotKernel`
+/// broadcasts against a tile's weights.
 struct Int16Activations {
     let rows: Int
     let inputs: Int

@@ -3,7 +3,7 @@ public enum KernelPrecision: String, Sendable, CaseIterable {
     /// Float32 activations times weights decoded to Float32 (`QuantizedKernel`).
     case float32
     /// Activations rounded to int16 per 32 values and integer dot products (`IntegerDotKernel`):
-    /// faster in batches, logits within ~1e-2 of the Float32 path. Block types or CPUs without the
+    /// faster in batches, logits close to the Float32 path's. Block types or CPUs without the
     /// kernel use `float32`.
     case int16
 

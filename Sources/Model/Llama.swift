@@ -71,14 +71,14 @@ public final class LlamaModel: LanguageModel, @unchecked Sendable {
         let hidden = c.hiddenSize, ffn = c.feedForwardSize
 
         let w = workspace
-        let x = w.buffer(0, count: rows * hidden)         // residual stream  [rows × hidden]
-        let h = w.buffer(1, count: rows * hidden)         // normed input     [rows × hidden]
-        let q = w.buffer(2, count: rows * c.qDim)         // queries          [rows × qDim]
-        let k = w.buffer(3, count: rows * c.kvDim)        // keys             [rows × kvDim]
-        let v = w.buffer(4, count: rows * c.kvDim)        // values           [rows × kvDim]
-        let attended = w.buffer(5, count: rows * c.qDim)  // attention output [rows × qDim]
-        let gate = w.buffer(6, count: rows * ffn)         // gate, then silu(gate)·up [rows × ffn]
-        let up = w.buffer(7, count: rows * ffn)           // [rows × ffn]
+        let x = w.buffer(.residual, count: rows * hidden)         // residual stream  [rows × hidden]
+        let h = w.buffer(.normed, count: rows * hidden)           // normed input     [rows × hidden]
+        let q = w.buffer(.queries, count: rows * c.qDim)          // queries          [rows × qDim]
+        let k = w.buffer(.keys, count: rows * c.kvDim)            // keys             [rows × kvDim]
+        let v = w.buffer(.values, count: rows * c.kvDim)          // values           [rows × kvDim]
+        let attended = w.buffer(.attended, count: rows * c.qDim)  // attention output [rows × qDim]
+        let gate = w.buffer(.gate, count: rows * ffn)             // gate, then silu(gate)·up [rows × ffn]
+        let up = w.buffer(.up, count: rows * ffn)                 // [rows × ffn]
 
         for r in 0..<rows {
             embedding.row(Int(batch.tokens[r]), into: x + r * hidden)

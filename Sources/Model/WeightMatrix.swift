@@ -9,7 +9,7 @@ import GGUF
 /// a Float32-activation kernel, the quantized blocks (still in the mmap'd file) serve small batches,
 /// where reading fewer bytes counts. A matrix may have no Float32 copy at all (`values` nil): then
 /// every batch runs a quantized kernel. The embedding / output head is kept that way: its Float32
-/// copy alone would be 671 MB, and the head only ever sees the few rows that need logits.
+/// copy would be the largest in the model, and the head only ever sees the few rows that need logits.
 public struct WeightMatrix: @unchecked Sendable {
     public let inputs: Int
     public let outputs: Int
@@ -38,12 +38,12 @@ public struct WeightMatrix: @unchecked Sendable {
         self.storage = storage
     }
 
-    /// `y[rows × outputs] = x[rows × inputs] · Wᵀ`. One row uses sgemv, which is 3–4× faster than
-    /// a one-row sgemm in OpenBLAS 0.3.21.
+    /// `y[rows × outputs] = x[rows × inputs] · Wᵀ`. One row uses sgemv, which OpenBLAS 0.3.21 runs
+    /// faster than a one-row sgemm.
     @inline(__always)
     public func apply(_ x: UnsafePointer<Float>, rows: Int, into y: UnsafeMutablePointer<Float>) {
         // Integer tiles beat sgemm on Float32 copies at every batch size measured, prefill
-        // included (512 rows: 663 against 507 tok/s), so matrices with tiles have no copy.
+        // included, so matrices with tiles have no copy.
         if let tiles {
             IntegerDotKernel.apply(tiles, x: x, rows: rows, into: y)
             return

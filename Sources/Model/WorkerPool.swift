@@ -6,10 +6,9 @@ import Synchronization
 /// core, which spin for a while between loops before they sleep.
 ///
 /// A decode step is about a hundred short parallel loops (each projection, each layer's attention).
-/// `DispatchQueue.concurrentPerform` wakes its worker for every loop, which cost about 50 µs per
-/// loop here (8 × 25 µs of work took 150 µs on 2 cores instead of 100); spinning workers pick a
-/// loop up within a microsecond. One loop runs at a time: a call made while one runs (another
-/// model's forward, a nested loop) goes to `concurrentPerform`.
+/// `DispatchQueue.concurrentPerform` wakes its worker for every loop, and the wake-up cost as much
+/// as a short loop's own work; spinning workers pick a loop up at once. One loop runs at a time: a
+/// call made while one runs (another model's forward, a nested loop) goes to `concurrentPerform`.
 ///
 /// Protocol: `state` holds the loop's generation (high bits), a closed bit and the number of workers
 /// inside it. A worker enters an open loop by a compare-and-swap on `state`, claims iterations from
@@ -31,8 +30,8 @@ public final class WorkerPool: @unchecked Sendable {
     private let workers: Int
 
     private static let closed = 1 << 15
-    /// Spins (atomic loads) before a worker sleeps: about 100 µs, longer than the serial work
-    /// between two loops of a step.
+    /// Spins (atomic loads) before a worker sleeps: enough to outlast the serial work between two
+    /// loops of a step.
     private static let spins = 100_000
 
     public init(workers: Int) {

@@ -3,8 +3,8 @@ import Glibc
 #endif
 import Foundation
 
-/// OpenBLAS 0.3.21 (Debian) picks its Haswell kernels on AVX-512 CPUs; its SkylakeX kernels make
-/// sgemm 1.5–1.7× faster here. It reads `OPENBLAS_CORETYPE` once, when the library loads — before
+/// OpenBLAS 0.3.21 (Debian) picks its Haswell kernels on AVX-512 CPUs; its SkylakeX kernels run
+/// sgemm faster there. It reads `OPENBLAS_CORETYPE` once, when the library loads — before
 /// `main` — so the only way to choose from inside the program is to set it and exec ourselves again.
 enum OpenBLASCoreType {
     static func selectBeforeStart() {
