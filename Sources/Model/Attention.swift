@@ -69,16 +69,18 @@ enum Attention {
             }
         }
         for h in 0..<heads { Kernels.softmax(scores + h * n, count: n) }
-        // Each 32-float slice of the outputs stays in registers over all positions.
+        // Each 32-float slice of the outputs stays in registers over all positions. A head size that is
+        // an odd multiple of 16 ends in a 16-float slice: its second half is neither read nor stored.
         let ro = UnsafeMutableRawPointer(out)
         for j in stride(from: 0, to: hd * 4, by: 128) {
+            let wide = j + 128 <= hd * 4
             var a0 = SIMD16<Float>(), a1 = SIMD16<Float>(), a2 = SIMD16<Float>(), a3 = SIMD16<Float>()
             var b0 = SIMD16<Float>(), b1 = SIMD16<Float>(), b2 = SIMD16<Float>(), b3 = SIMD16<Float>()
             forEachRun { offset, _, values, length in
                 for i in 0..<length {
                     let rv = UnsafeRawPointer(values + i * kvDim)
                     let v = rv.loadUnaligned(fromByteOffset: j, as: SIMD16<Float>.self),
-                        w = rv.loadUnaligned(fromByteOffset: j + 64, as: SIMD16<Float>.self)
+                        w = wide ? rv.loadUnaligned(fromByteOffset: j + 64, as: SIMD16<Float>.self) : SIMD16<Float>()
                     let s0 = SIMD16<Float>(repeating: scores[offset + i])
                     a0 = a0.addingProduct(s0, v); b0 = b0.addingProduct(s0, w)
                     if heads > 1 {
@@ -96,18 +98,18 @@ enum Attention {
                 }
             }
             ro.storeBytes(of: a0, toByteOffset: j, as: SIMD16<Float>.self)
-            ro.storeBytes(of: b0, toByteOffset: j + 64, as: SIMD16<Float>.self)
+            if wide { ro.storeBytes(of: b0, toByteOffset: j + 64, as: SIMD16<Float>.self) }
             if heads > 1 {
                 ro.storeBytes(of: a1, toByteOffset: hd * 4 + j, as: SIMD16<Float>.self)
-                ro.storeBytes(of: b1, toByteOffset: hd * 4 + j + 64, as: SIMD16<Float>.self)
+                if wide { ro.storeBytes(of: b1, toByteOffset: hd * 4 + j + 64, as: SIMD16<Float>.self) }
             }
             if heads > 2 {
                 ro.storeBytes(of: a2, toByteOffset: 2 * hd * 4 + j, as: SIMD16<Float>.self)
-                ro.storeBytes(of: b2, toByteOffset: 2 * hd * 4 + j + 64, as: SIMD16<Float>.self)
+                if wide { ro.storeBytes(of: b2, toByteOffset: 2 * hd * 4 + j + 64, as: SIMD16<Float>.self) }
             }
             if heads > 3 {
                 ro.storeBytes(of: a3, toByteOffset: 3 * hd * 4 + j, as: SIMD16<Float>.self)
-                ro.storeBytes(of: b3, toByteOffset: 3 * hd * 4 + j + 64, as: SIMD16<Float>.self)
+                if wide { ro.storeBytes(of: b3, toByteOffset: 3 * hd * 4 + j + 64, as: SIMD16<Float>.self) }
             }
         }
     }
