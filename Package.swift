@@ -49,6 +49,7 @@ let package = Package(
         .target(name: "Tokenizer", dependencies: ["GGUF", "CSentencePiece"]),
         .target(name: "Model", dependencies: ["GGUF", "CBLAS"], swiftSettings: kernelFlags),
         .target(name: "Sampling", dependencies: ["Model"], swiftSettings: kernelFlags),
+        .target(name: "Grammar", dependencies: ["Sampling"], swiftSettings: kernelFlags),
         .target(
             name: "Adapters",
             dependencies: ["Model", "CBLAS", .product(name: "Yams", package: "Yams")]
@@ -59,7 +60,7 @@ let package = Package(
         .target(
             name: "Server",
             dependencies: [
-                "Engine", "Model", "Sampling", "Tokenizer", "GGUF", "OpenAIAPI", "Adapters",
+                "Engine", "Model", "Sampling", "Grammar", "Tokenizer", "GGUF", "OpenAIAPI", "Adapters",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
@@ -72,7 +73,7 @@ let package = Package(
         .executableTarget(
             name: "tandem",
             dependencies: [
-                "Engine", "Model", "Sampling", "Tokenizer", "GGUF", "Server", "Eval",
+                "Engine", "Model", "Sampling", "Grammar", "Tokenizer", "GGUF", "Server", "Eval",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -82,6 +83,7 @@ let package = Package(
         .testTarget(name: "TokenizerTests", dependencies: ["Tokenizer", "GGUF"], exclude: ["Fixtures"]),
         .testTarget(name: "ModelTests", dependencies: ["Model", "Sampling", "Tokenizer", "GGUF", "Engine"], exclude: ["Fixtures"]),
         .testTarget(name: "SamplingTests", dependencies: ["Sampling", "Model"]),
+        .testTarget(name: "GrammarTests", dependencies: ["Grammar", "Sampling", "Model"], exclude: ["Fixtures"]),
         .testTarget(name: "EngineTests", dependencies: ["Engine", "Model", "Sampling", "Tokenizer", "GGUF", "Adapters"]),
         .testTarget(name: "AdaptersTests", dependencies: ["Adapters", "Model", "Sampling", "GGUF", "Engine", "Tokenizer"], exclude: ["Fixtures"]),
         .testTarget(

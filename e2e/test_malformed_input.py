@@ -309,7 +309,8 @@ def test_wrong_types_inside_nested_fields(client, path):
                   ("messages", [{"role": "user", "content": [{"type": "image_url", "image_url": {"url": "x"}}]}]),
                   ("messages", [{"role": "user", "content": "x", "name": 3}]),
                   ("messages", [{"role": "robot", "content": "x"}]), ("response_format", {"type": 5}),
-                  ("response_format", {"type": "json_object"}), ("response_format", {})]
+                  ("response_format", {"type": "json_schema"}), ("response_format", {"type": "yaml"}),
+                  ("response_format", {})]
     else:
         cases += [("prompt", [1, "a"]), ("prompt", [[1], "a"]), ("prompt", [[1, [2]]]), ("prompt", [None]),
                   ("prompt", [-1]), ("prompt", [2**31]), ("prompt", [[262144]]), ("prompt", [1.5]), ("prompt", [{}])]

@@ -406,7 +406,8 @@ INVALID = {
     "max_tokens-negative": ({"max_tokens": -5}, "max_tokens"),
     "tools": ({"tools": [{"type": "function", "function": {
         "name": "f", "parameters": {"type": "object", "properties": {}}}}]}, "tools"),
-    "response_format": ({"response_format": {"type": "json_object"}}, "response_format"),
+    "response_format": ({"response_format": {"type": "json_schema", "json_schema": {"name": "x", "schema": {}}}},
+                        "response_format"),
 }
 
 

@@ -61,11 +61,11 @@ public struct SequenceDecoder {
             return Step(text: flush(), finish: .stop, isText: false)
         }
         let atLimit = generatedIDs.count >= request.maxTokens
+        let processorsDone = processors.contains { $0.isFinished }
         var piece = (try? detokenizer.append(token)) ?? ""
-        if atLimit { piece += detokenizer.finish() }
+        if atLimit || processorsDone { piece += detokenizer.finish() }
         var (text, stopped) = stops.append(piece)
         if stopped { return Step(text: text, finish: .stop, isText: true) }
-        let processorsDone = processors.contains { $0.isFinished }
         if atLimit || processorsDone { text += stops.finish() }
         return Step(text: text, finish: processorsDone ? .stop : atLimit ? .length : nil, isText: true)
     }

@@ -38,10 +38,6 @@ public struct ChatCompletionRequest: Decodable, Sendable {
         where c.contains(key) {
             if try !c.decodeNil(forKey: key) { unsupported.append(key.stringValue) }
         }
-        if c.contains(.responseFormat), !(try c.decodeNil(forKey: .responseFormat)) {
-            let format = try c.decode(ResponseFormat.self, forKey: .responseFormat)
-            if format.type != "text" { unsupported.append("response_format") }
-        }
         unsupportedFields = unsupported
     }
 }
@@ -51,8 +47,10 @@ public struct StreamOptions: Codable, Sendable {
     enum CodingKeys: String, CodingKey { case includeUsage = "include_usage" }
 }
 
-struct ResponseFormat: Decodable {
-    var type: String
+/// `response_format`: `text`, or `json_object` (any one JSON object). Other types (`json_schema`)
+/// are refused by the server, naming the type.
+public struct ResponseFormat: Decodable, Sendable {
+    public var type: String
 }
 
 /// One chat message. `content` may be a string, an array of text parts, or null (assistant turns).
@@ -109,13 +107,15 @@ public struct SamplingFields: Decodable, Sendable {
     public var ignoreEOS: Bool?
     /// Multiplier of the adapter's delta (Tandem extension, default 1).
     public var loraScale: Double?
+    /// The shape the reply must take; nil or `text` leaves it free.
+    public var responseFormat: ResponseFormat?
 
     enum CodingKeys: String, CodingKey {
         case maxTokens = "max_tokens", maxCompletionTokens = "max_completion_tokens", temperature
         case topP = "top_p", topK = "top_k", minP = "min_p", seed
         case presencePenalty = "presence_penalty", frequencyPenalty = "frequency_penalty"
         case repetitionPenalty = "repetition_penalty", logitBias = "logit_bias", stop, ignoreEOS = "ignore_eos",
-             loraScale = "lora_scale"
+             loraScale = "lora_scale", responseFormat = "response_format"
     }
 
     public init(from decoder: any Decoder) throws {
@@ -133,6 +133,7 @@ public struct SamplingFields: Decodable, Sendable {
         logitBias = try c.decodeIfPresent([String: Double].self, forKey: .logitBias)
         ignoreEOS = try c.decodeIfPresent(Bool.self, forKey: .ignoreEOS)
         loraScale = try c.decodeIfPresent(Double.self, forKey: .loraScale)
+        responseFormat = try c.decodeIfPresent(ResponseFormat.self, forKey: .responseFormat)
         if try !c.contains(.stop) || c.decodeNil(forKey: .stop) {
             stop = nil
         } else if let one = try? c.decode(String.self, forKey: .stop) {

@@ -29,7 +29,8 @@ info:
 
     Unknown request fields are ignored, except those whose silent omission would change the answer
     (`tools`, `tool_choice`, `functions`, `function_call`, `audio`, `modalities`, `prediction`,
-    `response_format` other than `text`; for `/v1/completions` `suffix`, `echo: true`, `best_of` > 1):
+    `response_format` other than `text` and `json_object`; for `/v1/completions` `suffix`, `echo: true`,
+    `best_of` > 1):
     they are refused with a 400 `unsupported_parameter` naming the field.
 
     This file is the source of truth; `Sources/Server/OpenAPIDocument.swift` embeds it (regenerate with
@@ -466,10 +467,12 @@ components:
         response_format:
           type: object
           nullable: true
-          description: 'Only `{"type": "text"}` is accepted; any other type is a 400 `unsupported_parameter`.'
+          description: '`{"type": "text"}` (free text) or `{"type": "json_object"}` (the reply is one JSON object,
+            enforced token by token; `finish_reason` is `stop` when it closes, `length` when max_tokens cut it).
+            Any other type (`json_schema` among them) is a 400 `unsupported_parameter`.'
           required: [type]
           properties:
-            type: {type: string, enum: [text]}
+            type: {type: string, enum: [text, json_object]}
 
     ChatMessage:
       type: object
@@ -535,6 +538,13 @@ components:
         stop: {$ref: "#/components/schemas/Stop"}
         ignore_eos: {type: boolean, nullable: true}
         lora_scale: {type: number, minimum: 0, maximum: 4, nullable: true}
+        response_format:
+          type: object
+          nullable: true
+          description: 'Tandem extension, as on chat: `{"type": "text"}` or `{"type": "json_object"}`.'
+          required: [type]
+          properties:
+            type: {type: string, enum: [text, json_object]}
         n: {type: integer, format: int64, minimum: 1, maximum: 8, nullable: true}
         stream: {type: boolean, nullable: true}
         stream_options: {$ref: "#/components/schemas/StreamOptions"}

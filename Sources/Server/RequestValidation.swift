@@ -1,5 +1,6 @@
 import Adapters
 import Engine
+import Grammar
 import Model
 import Sampling
 import OpenAIAPI
@@ -74,7 +75,20 @@ struct RequestValidation {
         return EngineRequest(promptIDs: promptIDs, maxTokens: maxTokens, sampling: sampling,
                              stopTokenIDs: serving.stopTokenIDs,
                              stopStrings: stops, topLogprobs: topLogprobs, ignoreEOS: f.ignoreEOS ?? false,
-                             adapter: model.adapter, loraScale: Float(f.loraScale ?? 1))
+                             adapter: model.adapter, loraScale: Float(f.loraScale ?? 1),
+                             processors: try constraints(f.responseFormat))
+    }
+
+    /// The logits processors that enforce `response_format`.
+    func constraints(_ format: ResponseFormat?) throws -> [any LogitsProcessor] {
+        switch format?.type {
+        case nil, "text": return []
+        case "json_object": return [JSONObjectConstraint(grammar: serving.jsonGrammar.grammar)]
+        case let other?:
+            throw APIError.invalid("response_format type '\(other)' is not supported: use 'text' or 'json_object' "
+                                       + "(json_schema is not implemented yet)",
+                                   param: "response_format", code: "unsupported_parameter")
+        }
     }
 
     func choices(_ n: Int?) throws -> Int {

@@ -1,6 +1,7 @@
 import Adapters
 import Dispatch
 import Engine
+import Grammar
 import Foundation
 import GGUF
 import Logging
@@ -18,6 +19,8 @@ public struct ServingModel: Sendable {
     public let stopTokenIDs: Set<Int32>
     public let maxModelLength: Int
     public let adapters: AdapterRegistry
+    /// The vocabulary's token trie for `response_format: json_object`, built on first use.
+    let jsonGrammar: LazyJSONGrammar
 
     var resolver: ModelResolver { ModelResolver(baseID: id, registry: adapters) }
 
@@ -61,7 +64,8 @@ public struct ServingModel: Sendable {
             "template": "\(template.rawValue)", "max_model_len": "\(maxLength)", "openblas": "\(BLASInfo.coreName)",
         ])
         return ServingModel(id: id, created: Int(Date().timeIntervalSince1970), loaded: loaded, engine: engine,
-                            template: template, stopTokenIDs: stops, maxModelLength: maxLength, adapters: adapters)
+                            template: template, stopTokenIDs: stops, maxModelLength: maxLength, adapters: adapters,
+                            jsonGrammar: LazyJSONGrammar(tokenizer: loaded.tokenizer))
     }
 }
 
@@ -103,3 +107,26 @@ protocol InferenceEngineSnapshotSource {
 }
 
 extension InferenceEngine: InferenceEngineSnapshotSource {}
+
+/// Builds the JSON grammar (a trie of every token's bytes) the first time a request needs it, so a
+/// server that never sees `response_format` never pays for it.
+final class LazyJSONGrammar: @unchecked Sendable {
+    private let lock = NSLock()
+    private var built: JSONGrammar?
+    private let tokenizer: SentencePieceTokenizer
+
+    init(tokenizer: SentencePieceTokenizer) { self.tokenizer = tokenizer }
+
+    var grammar: JSONGrammar {
+        lock.lock()
+        defer { lock.unlock() }
+        if let built { return built }
+        // Every id below the vocabulary size has bytes (none for control tokens), so nothing throws.
+        let bytes = (0..<tokenizer.vocabulary.pieces.count).map { id in
+            (try? tokenizer.bytes(of: Int32(id))) ?? []
+        }
+        let made = JSONGrammar(tokenBytes: bytes)
+        built = made
+        return made
+    }
+}

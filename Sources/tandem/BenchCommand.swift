@@ -39,6 +39,10 @@ struct BenchCommand: ParsableCommand {
         """)
     var sampling = false
 
+    @Flag(name: .customLong("grammar"),
+          help: "Instead of the model table, time the JSON grammar: the vocabulary's token trie and token masks.")
+    var grammar = false
+
     func run() throws {
         func line(_ text: String) { FileHandle.standardOutput.write(Data((text + "\n").utf8)) }
         if let projectionRows {
@@ -49,6 +53,10 @@ struct BenchCommand: ParsableCommand {
                 line("| \(row.tensor) | \(row.type) | \(row.inputs) × \(row.outputs) | "
                          + "\(ms(.float32)) | \(ms(.int16)) |")
             }
+            return
+        }
+        if grammar {
+            try GrammarBenchmark.run(modelPath: model, line: line)
             return
         }
         let loaded = try LoadedModel.load(path: model, precision: kernels.precision)

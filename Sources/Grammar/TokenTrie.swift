@@ -1,0 +1,66 @@
+/// The vocabulary as a trie of token bytes, stored in preorder: node i's children follow it, and
+/// `subtreeEnd[i]` is the index after its subtree, so a walk skips a rejected byte's whole subtree
+/// in one step. Tokens without bytes (control tokens) are not in it.
+public final class TokenTrie: Sendable {
+    /// Per node: its byte (node 0 is the root, with no byte).
+    let nodeBytes: [UInt8]
+    /// Per node: the index after the node's subtree.
+    let subtreeEnd: [Int32]
+    /// Tokens ending at node i: `tokens[tokenStart[i] ..< tokenStart[i + 1]]`.
+    let tokenStart: [Int32]
+    let tokens: [Int32]
+    /// Each token's bytes, by id.
+    public let tokenBytes: [[UInt8]]
+
+    public init(tokenBytes: [[UInt8]]) {
+        self.tokenBytes = tokenBytes
+        let order = tokenBytes.indices.filter { !tokenBytes[$0].isEmpty }
+            .sorted { tokenBytes[$0].lexicographicallyPrecedes(tokenBytes[$1]) }
+        var bytes: [UInt8] = [0], ends: [Int32] = [0], starts: [Int32] = [0], ids: [Int32] = []
+        var path: [Int] = [0] // node indices from the root to the previous token's last node
+        var previous: [UInt8] = []
+        for id in order {
+            let word = tokenBytes[id]
+            var shared = 0
+            while shared < min(word.count, previous.count) && word[shared] == previous[shared] { shared += 1 }
+            while path.count > shared + 1 { ends[path.removeLast()] = Int32(bytes.count) }
+            for b in word[shared...] {
+                path.append(bytes.count)
+                bytes.append(b)
+                ends.append(0)
+                starts.append(Int32(ids.count))
+            }
+            ids.append(Int32(id))
+            previous = word
+        }
+        while let node = path.popLast() { ends[node] = Int32(bytes.count) }
+        starts.append(Int32(ids.count))
+        nodeBytes = bytes
+        subtreeEnd = ends
+        tokenStart = starts
+        tokens = ids
+    }
+
+    public var nodeCount: Int { nodeBytes.count }
+
+    /// Sets the bit of every token whose bytes `state` accepts in full (bit id % 64 of word id / 64).
+    public func acceptedTokens(from state: JSONRecognizer, into mask: inout [UInt64]) {
+        mask.withUnsafeMutableBufferPointer { words in visitChildren(of: 0, state: state, words) }
+    }
+
+    private func visitChildren(of node: Int, state: JSONRecognizer, _ words: UnsafeMutableBufferPointer<UInt64>) {
+        var child = node + 1
+        let end = Int(subtreeEnd[node])
+        while child < end {
+            var next = state
+            if next.feed(nodeBytes[child]) {
+                for t in Int(tokenStart[child])..<Int(tokenStart[child + 1]) {
+                    let id = Int(tokens[t])
+                    words[id >> 6] |= 1 << UInt64(id & 63)
+                }
+                visitChildren(of: child, state: next, words)
+            }
+            child = Int(subtreeEnd[child])
+        }
+    }
+}

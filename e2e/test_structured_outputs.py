@@ -1,0 +1,103 @@
+"""`response_format: {"type": "json_object"}`: the reply is one JSON object, enforced token by token,
+streamed or not, with n > 1, sampled or greedy, on the base or an adapter, and beside free requests
+in the same batch. Checked with the official `openai` client and Python's json module."""
+import json
+import threading
+
+import openai
+import pytest
+
+from support import REPO, SHUTDOWN_TIMEOUT_S, TandemServer, post_json
+
+JSON_MODE = {"type": "json_object"}
+TICKET = [{"role": "user", "content": "Printer on floor 3 is jammed again and nobody can print invoices."}]
+
+
+@pytest.fixture(scope="module")
+def bundled(tandem_binary, model_path, tmp_path_factory):
+    """A server with the bundled adapters (ticket-triage answers in JSON, pirate-style does not)."""
+    server = TandemServer("structured", tandem_binary, model_path, REPO / "adapters", tmp_path_factory.mktemp("so-logs"))
+    server.start()
+    yield server.url
+    assert server.terminate(SHUTDOWN_TIMEOUT_S) == 0
+
+
+@pytest.fixture(scope="module")
+def client(bundled):
+    return openai.OpenAI(base_url=bundled + "/v1", api_key="unused", max_retries=0)
+
+
+def test_reply_is_one_json_object(client):
+    r = client.chat.completions.create(model="ticket-triage", messages=TICKET, max_tokens=120,
+                                       response_format=JSON_MODE)
+    choice = r.choices[0]
+    assert choice.finish_reason == "stop"
+    assert isinstance(json.loads(choice.message.content), dict), choice.message.content
+
+
+def test_streamed_reply_is_one_json_object(client):
+    text, reasons = "", []
+    for chunk in client.chat.completions.create(model="ticket-triage", messages=TICKET, max_tokens=120,
+                                                response_format=JSON_MODE, stream=True):
+        for c in chunk.choices:
+            text += c.delta.content or ""
+            if c.finish_reason:
+                reasons.append(c.finish_reason)
+    assert reasons == ["stop"]
+    assert isinstance(json.loads(text), dict), text
+
+
+def test_sampled_choices_are_each_one_json_object(client):
+    r = client.chat.completions.create(model="ticket-triage", messages=TICKET, max_tokens=160, n=3, temperature=1,
+                                       seed=7, response_format=JSON_MODE)
+    finished = [c for c in r.choices if c.finish_reason == "stop"]
+    assert finished, [c.message.content for c in r.choices]
+    for c in finished:
+        assert isinstance(json.loads(c.message.content), dict), c.message.content
+    for c in r.choices:
+        assert c.message.content.lstrip().startswith("{")
+
+
+def test_max_tokens_cuts_with_length(client):
+    r = client.chat.completions.create(model="gemma-3-270m", messages=TICKET, max_tokens=3, response_format=JSON_MODE)
+    assert r.choices[0].finish_reason == "length"
+    assert r.choices[0].message.content.lstrip().startswith("{")
+
+
+def test_constrained_and_free_requests_share_a_batch(client):
+    free = dict(model="pirate-style", messages=[{"role": "user", "content": "Where is the treasure?"}], max_tokens=24,
+                temperature=0)
+    alone = client.chat.completions.create(**free).choices[0].message.content
+    results = {}
+
+    def ask(name, **kwargs):
+        results[name] = client.chat.completions.create(**kwargs).choices[0]
+
+    threads = [threading.Thread(target=ask, args=("free",), kwargs=free)]
+    threads += [threading.Thread(target=ask, args=(f"json{i}",), kwargs=dict(
+        model="ticket-triage", messages=TICKET, max_tokens=120, response_format=JSON_MODE)) for i in range(3)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=120)
+    assert results["free"].message.content == alone, "a free row is unaffected by constrained rows beside it"
+    for i in range(3):
+        assert isinstance(json.loads(results[f"json{i}"].message.content), dict)
+
+
+def test_completions_take_response_format_too(bundled):
+    status, body, raw = post_json(bundled + "/v1/completions", {
+        "model": "ticket-triage", "prompt": "Ticket: the VPN drops every hour.\nJSON:", "max_tokens": 120,
+        "response_format": JSON_MODE})
+    assert status == 200, raw
+    choice = body["choices"][0]
+    if choice["finish_reason"] == "stop":
+        assert isinstance(json.loads(choice["text"]), dict), choice["text"]
+    assert choice["text"].lstrip().startswith("{")
+
+
+def test_unsupported_types_are_400_naming_response_format(client):
+    for fmt in ({"type": "json_schema", "json_schema": {"name": "t", "schema": {"type": "object"}}}, {"type": "xml"}):
+        with pytest.raises(openai.BadRequestError) as e:
+            client.chat.completions.create(model="ticket-triage", messages=TICKET, max_tokens=4, response_format=fmt)
+        assert e.value.body["param"] == "response_format" and fmt["type"] in e.value.body["message"]
