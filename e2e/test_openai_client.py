@@ -467,3 +467,13 @@ def test_right_api_key_works(auth_server):
     assert completion.choices[0].finish_reason in FINISH_REASONS
     assert MODEL_ID in [m.id for m in c.models.list().data]
     c.close()
+
+
+def test_no_tools_and_tool_choice_none_are_accepted(client):
+    """Clients that always send `tools` (empty) or `tool_choice: "none"` ask for no tool calls."""
+    for extra in ({"tools": []}, {"tool_choice": "none"}, {"tools": [], "tool_choice": "none"}):
+        r = client.chat.completions.create(model=MODEL_ID, messages=user("Hi"), max_tokens=2, **extra)
+        assert r.choices[0].message.tool_calls is None and r.choices[0].finish_reason in ("stop", "length")
+    err = expect_status_error(openai.BadRequestError, 400, client.chat.completions.create, model=MODEL_ID,
+                              messages=user("Hi"), max_tokens=2, tool_choice="required")
+    assert err["param"] == "tool_choice"

@@ -36,9 +36,24 @@ public struct ChatCompletionRequest: Decodable, Sendable {
         var unsupported: [String] = []
         for key in [CodingKeys.tools, .toolChoice, .functions, .functionCall, .audio, .modalities, .prediction]
         where c.contains(key) {
-            if try !c.decodeNil(forKey: key) { unsupported.append(key.stringValue) }
+            if try c.decodeNil(forKey: key) || Self.asksForNothing(c, key) { continue }
+            unsupported.append(key.stringValue)
         }
         unsupportedFields = unsupported
+    }
+
+    /// `tools: []` and `tool_choice: "none"` ask for no tool calls, which is what the server does.
+    private static func asksForNothing(_ c: KeyedDecodingContainer<CodingKeys>, _ key: CodingKeys) -> Bool {
+        switch key {
+        case .tools: return (try? c.decode([EmptyElement].self, forKey: key))?.isEmpty == true
+        case .toolChoice: return (try? c.decode(String.self, forKey: key)) == "none"
+        default: return false
+        }
+    }
+
+    /// Decodes from anything: only the count of a list matters.
+    private struct EmptyElement: Decodable {
+        init(from decoder: any Decoder) throws {}
     }
 }
 

@@ -28,7 +28,8 @@ info:
     `Authorization: Bearer KEY`; `/health`, `/metrics`, `/` and `/openapi.yaml` never do.
 
     Unknown request fields are ignored, except those whose silent omission would change the answer
-    (`tools`, `tool_choice`, `functions`, `function_call`, `audio`, `modalities`, `prediction`,
+    (`tools` other than `[]`, `tool_choice` other than `"none"`, `functions`, `function_call`, `audio`,
+    `modalities`, `prediction`,
     `response_format` other than `text` and `json_object`; for `/v1/completions` `suffix`, `echo: true`,
     `best_of` > 1):
     they are refused with a 400 `unsupported_parameter` naming the field.
