@@ -91,8 +91,11 @@ def test_rate_limit_answers_429_with_retry_after(tenants):
 
 def test_the_tenant_name_not_the_key_is_logged_and_counted(tenants):
     assert chat(tenants, "key-of-team-a", "ticket-triage")[0] == 200
+    assert call(tenants, "key-of-team-a", "GET", "/v1/models")[0] == 200
     log = tenants.log_path.read_text()
     assert "tenant=team-a" in log and "key-of-team-a" not in log
+    assert any("path=/v1/models" in line and "tenant=team-a" in line for line in log.splitlines()), \
+        "other routes' log lines name the tenant too"
     metrics = fetch_metrics(tenants.url)
     assert 'tenant="team-a"' in metrics and "key-of" not in metrics
 

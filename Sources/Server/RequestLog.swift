@@ -15,6 +15,14 @@ enum RequestLog {
     /// The id of the request being handled (set by the middleware for the handler's task).
     @TaskLocal static var id = "-"
 
+    /// What inner middleware learns about a request for its log line: the tenant whose key it used.
+    /// Written and read by the request's own task only, one after the other.
+    final class Note: @unchecked Sendable {
+        var tenant: String?
+    }
+
+    @TaskLocal static var note: Note?
+
     /// The client's id if it is short and plain, else a new one.
     static func id(from request: Request) -> String {
         if let given = request.headers[header], (1...64).contains(given.count),
@@ -41,16 +49,21 @@ struct RequestLogMiddleware<Context: RequestContext>: RouterMiddleware {
         let id = RequestLog.id(from: request)
         var metadata: Logger.Metadata = ["request_id": "\(id)", "method": "\(request.method)",
                                          "path": "\(request.uri.path)"]
+        let note = RequestLog.Note()
         do {
-            var response = try await RequestLog.$id.withValue(id) { try await next(request, context) }
+            var response = try await RequestLog.$id.withValue(id) {
+                try await RequestLog.$note.withValue(note) { try await next(request, context) }
+            }
             response.headers[RequestLog.header] = id
             if !Self.selfLoggingPaths.contains(request.uri.path) || response.status.code >= 400 {
+                if let tenant = note.tenant { metadata["tenant"] = "\(tenant)" }
                 metadata["status"] = "\(response.status.code)"
                 metadata["total_ms"] = "\(RequestLog.milliseconds(ContinuousClock.now - start))"
                 context.logger.info("request", metadata: metadata)
             }
             return response
         } catch let error as APIError {
+            if let tenant = note.tenant { metadata["tenant"] = "\(tenant)" }
             metadata["status"] = "\(error.status.code)"
             metadata["total_ms"] = "\(RequestLog.milliseconds(ContinuousClock.now - start))"
             metadata["error"] = "\(error.message)"

@@ -17,6 +17,7 @@ struct TenantMiddleware<Context: RequestContext>: RouterMiddleware {
               let tenant = directory.tenant(presenting: String(header.dropFirst(prefix.count))) else {
             throw APIError.invalidAPIKey
         }
+        RequestLog.note?.tenant = tenant.name
         if let seconds = directory.limiter.admit(tenant) {
             throw APIError.rateLimited(tenant: tenant.name, retryAfter: seconds)
         }
