@@ -2,6 +2,8 @@
 streamed or not, with n > 1, sampled or greedy, on the base or an adapter, and beside free requests
 in the same batch. Checked with the official `openai` client and Python's json module."""
 import json
+import math
+import shutil
 import threading
 
 import openai
@@ -16,7 +18,11 @@ TICKET = [{"role": "user", "content": "Printer on floor 3 is jammed again and no
 @pytest.fixture(scope="module")
 def bundled(tandem_binary, model_path, tmp_path_factory):
     """A server with the bundled adapters (ticket-triage answers in JSON, pirate-style does not)."""
-    server = TandemServer("structured", tandem_binary, model_path, REPO / "adapters", tmp_path_factory.mktemp("so-logs"))
+    folder = tmp_path_factory.mktemp("so-adapters") / "adapters"
+    shutil.copytree(REPO / "adapters", folder)
+    with open(folder / "roles.yaml", "a") as roles:
+        roles.write("  json:\n    system_prompt: Answer with a JSON object.\n    response_format: json_object\n")
+    server = TandemServer("structured", tandem_binary, model_path, folder, tmp_path_factory.mktemp("so-logs"))
     server.start()
     yield server.url
     assert server.terminate(SHUTDOWN_TIMEOUT_S) == 0
@@ -101,3 +107,25 @@ def test_unsupported_types_are_400_naming_response_format(client):
         with pytest.raises(openai.BadRequestError) as e:
             client.chat.completions.create(model="ticket-triage", messages=TICKET, max_tokens=4, response_format=fmt)
         assert e.value.body["param"] == "response_format" and fmt["type"] in e.value.body["message"]
+
+
+def test_a_role_binds_json_mode(client):
+    """`gemma-3-270m:json` declares response_format json_object in roles.yaml: it holds even when
+    the request asks for text."""
+    r = client.chat.completions.create(model="gemma-3-270m:json", messages=TICKET, max_tokens=60,
+                                       response_format={"type": "text"})
+    text = r.choices[0].message.content
+    assert text.startswith("{"), text
+    if r.choices[0].finish_reason == "stop":
+        assert isinstance(json.loads(text), dict)
+
+
+def test_logprobs_describe_the_masked_distribution(client):
+    r = client.chat.completions.create(model="ticket-triage", messages=TICKET, max_tokens=8, logprobs=True,
+                                       top_logprobs=5, response_format=JSON_MODE)
+    first = r.choices[0].logprobs.content[0]
+    assert first.token.startswith("{")
+    # Only tokens that can open the object are alternatives, and together they hold all the mass.
+    assert all(t.token.startswith("{") for t in first.top_logprobs), [t.token for t in first.top_logprobs]
+    assert sum(math.exp(t.logprob) for t in first.top_logprobs) <= 1 + 1e-4
+    assert all(math.isfinite(t.logprob) for t in first.top_logprobs)

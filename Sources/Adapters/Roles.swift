@@ -9,14 +9,40 @@ public struct Role: Sendable, Equatable, Decodable {
     public var maxTokens: Int?
     public var stop: [String]?
     public var isDefault: Bool
+    /// The shape every reply of this role takes, whatever the request asks: `text` or `json_object`.
+    public var responseFormat: String?
 
-    enum CodingKeys: String, CodingKey {
+    public static let responseFormats: Set<String> = ["text", "json_object"]
+
+    enum CodingKeys: String, CodingKey, CaseIterable {
         case systemPrompt = "system_prompt", temperature, topP = "top_p", maxTokens = "max_tokens", stop,
-             isDefault = "default"
+             isDefault = "default", responseFormat = "response_format"
+    }
+
+    /// Any key of a role's mapping, to find the ones that are not fields.
+    struct AnyKey: CodingKey {
+        var stringValue: String
+        var intValue: Int? { nil }
+        init(stringValue: String) { self.stringValue = stringValue }
+        init?(intValue: Int) { nil }
+    }
+
+    /// A role field that is not one (a typo would otherwise be dropped without a word).
+    public struct UnknownField: Error, CustomStringConvertible {
+        public let field: String
+        public var description: String {
+            "unknown role field '\(field)' (known: \(CodingKeys.allCases.map(\.stringValue).joined(separator: ", ")))"
+        }
+    }
+
+    public struct UnknownResponseFormat: Error, CustomStringConvertible {
+        public let value: String
+        public var description: String { "response_format '\(value)' is not one of text, json_object" }
     }
 
     public init(systemPrompt: String? = nil, temperature: Double? = nil, topP: Double? = nil, maxTokens: Int? = nil,
-                stop: [String]? = nil, isDefault: Bool = false) {
+                stop: [String]? = nil, isDefault: Bool = false, responseFormat: String? = nil) {
+        self.responseFormat = responseFormat
         self.systemPrompt = systemPrompt
         self.temperature = temperature
         self.topP = topP
@@ -26,6 +52,11 @@ public struct Role: Sendable, Equatable, Decodable {
     }
 
     public init(from decoder: any Decoder) throws {
+        let known = Set(CodingKeys.allCases.map(\.stringValue))
+        if let unknown = try decoder.container(keyedBy: AnyKey.self).allKeys.map(\.stringValue)
+            .sorted().first(where: { !known.contains($0) }) {
+            throw UnknownField(field: unknown)
+        }
         let c = try decoder.container(keyedBy: CodingKeys.self)
         systemPrompt = try c.decodeIfPresent(String.self, forKey: .systemPrompt)
         temperature = try c.decodeIfPresent(Double.self, forKey: .temperature)
@@ -37,10 +68,15 @@ public struct Role: Sendable, Equatable, Decodable {
             stop = try c.decodeIfPresent([String].self, forKey: .stop)
         }
         isDefault = try c.decodeIfPresent(Bool.self, forKey: .isDefault) ?? false
+        responseFormat = try c.decodeIfPresent(String.self, forKey: .responseFormat)
+        if let format = responseFormat, !Self.responseFormats.contains(format) {
+            throw UnknownResponseFormat(value: format)
+        }
     }
 }
 
-/// The roles of one `roles.yaml`: `roles: {name: {system_prompt, temperature, top_p, max_tokens, stop, default}}`.
+/// The roles of one `roles.yaml`:
+/// `roles: {name: {system_prompt, temperature, top_p, max_tokens, stop, default, response_format}}`.
 public struct RoleBook: Sendable, Equatable {
     public var roles: [String: Role]
 

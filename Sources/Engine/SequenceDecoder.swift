@@ -41,10 +41,15 @@ public struct SequenceDecoder {
     }
 
     /// Picks the next token from `logits` (one row, modified in place) with its log-probability when
-    /// the request asks for them. Log-probabilities describe the model's distribution, so they come
-    /// from the logits before any processor ran.
+    /// the request asks for them. Log-probabilities describe the model's distribution under the
+    /// answer's format: the logits after the constraints (a grammar), before biases and penalties.
     public mutating func choose(_ logits: UnsafeMutableBufferPointer<Float>) -> (token: Int32, logprob: TokenLogprob?) {
-        let raw: [Float]? = request.topLogprobs == nil ? nil : Array(logits)
+        var raw: [Float]? = request.topLogprobs == nil ? nil : Array(logits)
+        if raw != nil {
+            raw!.withUnsafeMutableBufferPointer { row in
+                for var constraint in processors where constraint.isConstraint { constraint.process(row) }
+            }
+        }
         for i in processors.indices { processors[i].process(logits) }
         let token = sampler.sample(logits)
         let logprob = raw.map {
@@ -84,7 +89,8 @@ enum Logprobs {
         for l in logits { sum += Double(expf(l - maximum)) }
         let logZ = maximum + Float(log(sum))
         var best: [(id: Int32, logit: Float)] = []
-        for i in 0..<logits.count where top > 0 && (best.count < top || logits[i] > best[best.count - 1].logit) {
+        for i in 0..<logits.count where top > 0 && logits[i] > -.infinity
+            && (best.count < top || logits[i] > best[best.count - 1].logit) {
             best.append((Int32(i), logits[i]))
             best.sort { $0.logit > $1.logit }
             if best.count > top { best.removeLast() }

@@ -57,4 +57,5 @@ public struct JSONObjectConstraint: LogitsProcessor {
     }
 
     public var isFinished: Bool { state.isComplete }
+    public var isConstraint: Bool { true }
 }

@@ -66,6 +66,8 @@ public struct StreamOptions: Codable, Sendable {
 /// are refused by the server, naming the type.
 public struct ResponseFormat: Decodable, Sendable {
     public var type: String
+
+    public init(type: String) { self.type = type }
 }
 
 /// One chat message. `content` may be a string, an array of text parts, or null (assistant turns).

@@ -17,10 +17,14 @@ public protocol LogitsProcessor: Sendable {
     var isFinished: Bool { get }
     /// Tokens that must follow whatever the logits say; empty when the choice is open.
     var forcedTokens: [Int32] { get }
+    /// True for a rule of the answer's format (a grammar): reported log-probabilities describe the
+    /// distribution after it, while biases and penalties stay out of them.
+    var isConstraint: Bool { get }
 }
 
 extension LogitsProcessor {
     public mutating func didSample(_ token: Int32) {}
     public var isFinished: Bool { false }
     public var forcedTokens: [Int32] { [] }
+    public var isConstraint: Bool { false }
 }

@@ -20,6 +20,8 @@ struct RequestValidation {
             f.topP = f.topP ?? role.topP
             if f.maxTokens == nil && f.maxCompletionTokens == nil { f.maxTokens = role.maxTokens }
             f.stop = f.stop ?? role.stop
+            // A role's response_format binds: the request cannot loosen it.
+            if let bound = role.responseFormat { f.responseFormat = ResponseFormat(type: bound) }
         }
         if let t = f.temperature, !(0...2).contains(t) {
             throw APIError.invalid("temperature must be between 0 and 2", param: "temperature")

@@ -165,6 +165,26 @@ struct AdapterValidationTests {
         #expect(throws: AdapterError.self) { try registry.register(name: "nothing", path: dir + "/notes.txt") }
     }
 
+    @Test("a role may bind response_format; unknown role fields and formats are refused naming the file")
+    func rolesBindResponseFormatAndRefuseUnknownFields() throws {
+        let dir = NSTemporaryDirectory() + "roles-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let path = dir + "/roles.yaml"
+        try "roles:\n  json:\n    system_prompt: JSON.\n    response_format: json_object\n"
+            .write(toFile: path, atomically: true, encoding: .utf8)
+        #expect(try RoleBook.load(path: path).roles["json"]?.responseFormat == "json_object")
+        for (text, words) in [("roles:\n  a:\n    system_promt: typo\n", "unknown role field 'system_promt'"),
+                              ("roles:\n  a:\n    response_format: yaml\n", "response_format 'yaml'")] {
+            try text.write(toFile: path, atomically: true, encoding: .utf8)
+            #expect {
+                try RoleBook.load(path: path)
+            } throws: { error in
+                "\(error)".hasPrefix(path) && "\(error)".contains(words)
+            }
+        }
+    }
+
     @Test func registryDiscoversLazilyAndFollowsTheFolder() throws {
         let dir = try folder(["alpha": "random-r4"])
         try "roles:\n  plain:\n    system_prompt: Be plain.\n    temperature: 0.5\n".write(toFile: dir + "/roles.yaml", atomically: true, encoding: .utf8)
