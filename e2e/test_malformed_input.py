@@ -507,7 +507,7 @@ def test_refused_streams_are_json_errors_and_nothing_leaks(client, server):
     for path in (CHAT, COMPLETIONS):
         refused = [{"model": "no-such-model"}, {"model": "../etc"}, {"temperature": 3}, {"n": 0},
                    {"max_tokens": MAX_MODEL_LEN * 2}, {"stop": [""]}, {"lora_scale": 5}]
-        refused += ([{"top_logprobs": 3, "logprobs": None}, {"tools": []}] if path == CHAT
+        refused += ([{"top_logprobs": 3, "logprobs": None}, {"tools": [{"type": "function"}]}] if path == CHAT
                     else [{"logprobs": 21}, {"echo": True}, {"suffix": "x"}])
         for fields in refused:
             expect_4xx(client, path, dump(ok_body(path, stream=True, **fields)), what=f"stream {fields}")

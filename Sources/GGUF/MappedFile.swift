@@ -27,7 +27,23 @@ public final class ByteStorage: @unchecked Sendable {
         }
         base = UnsafeRawPointer(pointer)
         count = size
+        isMapped = true
         release = { munmap(pointer, size) }
+    }
+
+    /// True for a file mapping, whose pages the kernel can re-read from the file.
+    public private(set) var isMapped = false
+
+    /// Lets the kernel take back the resident pages of `count` bytes at `start` (whole pages inside
+    /// the range only): data that was copied elsewhere (repacked weights) then stops counting in the
+    /// process's resident memory. Reading it later faults the pages back in from the file.
+    public func dropResidentPages(_ start: UnsafeRawPointer, count bytes: Int) {
+        guard isMapped, start >= base, start + bytes <= base + count else { return }
+        let page = Int(sysconf(Int32(_SC_PAGESIZE)))
+        let first = (Int(bitPattern: start) + page - 1) / page * page
+        let end = (Int(bitPattern: start) + bytes) / page * page
+        guard end > first, let pointer = UnsafeMutableRawPointer(bitPattern: first) else { return }
+        madvise(pointer, end - first, Int32(MADV_DONTNEED))
     }
 
     /// Copies `data` into owned memory (tests, and files assembled in memory).

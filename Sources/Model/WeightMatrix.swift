@@ -32,6 +32,10 @@ public struct WeightMatrix: @unchecked Sendable {
         self.quantized = quantized
         if integerActivations, let quantized, IntegerTiles.supports(quantized.type, inputs: inputs, outputs: outputs) {
             tiles = IntegerTiles(quantized.type, quantized.blocks, inputs: inputs, outputs: outputs)
+            // The products read the tiles from now on; the file's blocks (embedding rows at most) are
+            // faulted back in from the page cache when read, so they need not stay resident.
+            let rowBytes = inputs / quantized.type.blockSize * quantized.type.blockBytes
+            (storage as? ByteStorage)?.dropResidentPages(quantized.blocks, count: rowBytes * outputs)
         } else {
             tiles = nil
         }
