@@ -89,7 +89,7 @@ let package = Package(
         .testTarget(
             name: "ServerTests",
             dependencies: [
-                "Server", "Engine", "OpenAIAPI",
+                "Server", "Engine", "OpenAIAPI", "Tokenizer", "GGUF", "Adapters", "Sampling", "Model",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
             ]

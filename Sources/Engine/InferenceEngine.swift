@@ -68,6 +68,15 @@ public final class InferenceEngine: @unchecked Sendable {
         /// Rows per forward step and seconds per step.
         public var batchRows = Histogram(bounds: [1, 2, 4, 8, 16, 32, 64, 128, 256, 512])
         public var stepTime = Histogram(bounds: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5])
+
+        public init(waiting: Int = 0, running: Int = 0, steps: Int = 0, lastStepSeconds: Double = 0,
+                    lastBatchRows: Int = 0) {
+            self.waiting = waiting
+            self.running = running
+            self.steps = steps
+            self.lastStepSeconds = lastStepSeconds
+            self.lastBatchRows = lastBatchRows
+        }
     }
 
     public let model: any LanguageModel

@@ -146,7 +146,7 @@ struct CompletionRoutes<Context: RequestContext> {
         return count
     }
 
-    func submit(_ requests: [EngineRequest], engine: InferenceEngine) throws -> [AsyncStream<GenerationEvent>] {
+    func submit(_ requests: [EngineRequest], engine: any GenerationEngine) throws -> [AsyncStream<GenerationEvent>] {
         var streams: [AsyncStream<GenerationEvent>] = []
         do {
             for r in requests { streams.append(try engine.submit(r)) }

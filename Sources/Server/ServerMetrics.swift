@@ -55,7 +55,7 @@ public final class ServerMetrics: Sendable {
     }
 
     /// Prometheus text exposition, with the engine gauges refreshed first.
-    func exposition(engine: InferenceEngineSnapshotSource?, model: String = "", maxLoRA: Int = 0) -> String {
+    func exposition(engine: (any GenerationEngine)?, model: String = "", maxLoRA: Int = 0) -> String {
         if let snapshot = engine?.snapshot {
             queueDepth.record(snapshot.waiting)
             runningSequences.record(snapshot.running)

@@ -12,8 +12,8 @@ import Tokenizer
 public struct ServingModel: Sendable {
     public let id: String
     public let created: Int
-    public let loaded: LoadedModel
-    public let engine: InferenceEngine
+    public let tokenizer: SentencePieceTokenizer
+    public let engine: any GenerationEngine
     public let template: ChatTemplate
     /// Ids that end an assistant turn (EOS and the template's end-of-turn).
     public let stopTokenIDs: Set<Int32>
@@ -24,7 +24,20 @@ public struct ServingModel: Sendable {
 
     var resolver: ModelResolver { ModelResolver(baseID: id, registry: adapters) }
 
-    public var tokenizer: SentencePieceTokenizer { loaded.tokenizer }
+    /// A model id served by `engine`, tokenized by `tokenizer`, with the adapters of `adapters`.
+    public init(id: String, created: Int = Int(Date().timeIntervalSince1970), tokenizer: SentencePieceTokenizer,
+                engine: any GenerationEngine, template: ChatTemplate, stopTokenIDs: Set<Int32>,
+                adapters: AdapterRegistry) {
+        self.id = id
+        self.created = created
+        self.tokenizer = tokenizer
+        self.engine = engine
+        self.template = template
+        self.stopTokenIDs = stopTokenIDs
+        maxModelLength = engine.maxSequenceLength
+        self.adapters = adapters
+        jsonGrammar = LazyJSONGrammar(tokenizer: tokenizer)
+    }
 
     /// A short id from GGUF metadata: `general.basename` + `general.size_label` ("gemma-3-270m"),
     /// else the file name without extension.
@@ -63,9 +76,8 @@ public struct ServingModel: Sendable {
             "seconds": "\(String(format: "%.2f", loaded.loadSeconds))",
             "template": "\(template.rawValue)", "max_model_len": "\(maxLength)", "openblas": "\(BLASInfo.coreName)",
         ])
-        return ServingModel(id: id, created: Int(Date().timeIntervalSince1970), loaded: loaded, engine: engine,
-                            template: template, stopTokenIDs: stops, maxModelLength: maxLength, adapters: adapters,
-                            jsonGrammar: LazyJSONGrammar(tokenizer: loaded.tokenizer))
+        return ServingModel(id: id, tokenizer: loaded.tokenizer, engine: engine, template: template,
+                            stopTokenIDs: stops, adapters: adapters)
     }
 }
 
@@ -101,12 +113,6 @@ public final class ServingState: @unchecked Sendable {
     }
 }
 
-/// Something that can report engine counts to the metrics endpoint.
-protocol InferenceEngineSnapshotSource {
-    var snapshot: InferenceEngine.Snapshot { get }
-}
-
-extension InferenceEngine: InferenceEngineSnapshotSource {}
 
 /// Builds the JSON grammar (a trie of every token's bytes) the first time a request needs it, so a
 /// server that never sees `response_format` never pays for it.
