@@ -9,7 +9,7 @@ public struct LoadedModel: Sendable {
     public let gguf: GGUFFile
     public let model: any LanguageModel
     public let tokenizer: SentencePieceTokenizer
-    /// EOS plus the chat end-of-turn marker when the vocabulary has one.
+    /// EOS plus the detected chat format's end-of-turn marker when the vocabulary has one.
     public let stopTokenIDs: Set<Int32>
     public let loadSeconds: Double
 
@@ -18,9 +18,11 @@ public struct LoadedModel: Sendable {
         let gguf = try GGUFFile(path: path)
         let tokenizer = try SentencePieceTokenizer(gguf: gguf)
         let model = try ModelLoader.load(gguf, precision: precision)
-        var stops: Set<Int32> = [tokenizer.vocabulary.eosID]
-        if let endOfTurn = tokenizer.vocabulary.id(of: "<end_of_turn>") { stops.insert(endOfTurn) }
-        return LoadedModel(path: path, gguf: gguf, model: model, tokenizer: tokenizer, stopTokenIDs: stops,
+        let architecture = (try? gguf.string("general.architecture")) ?? "unknown"
+        let template = ChatTemplate.detect(jinja: gguf.metadata["tokenizer.chat_template"]?.string,
+                                           architecture: architecture)
+        return LoadedModel(path: path, gguf: gguf, model: model, tokenizer: tokenizer,
+                           stopTokenIDs: template.stopTokenIDs(in: tokenizer.vocabulary),
                            loadSeconds: seconds(since: start))
     }
 }

@@ -56,8 +56,7 @@ public struct ServingModel: Sendable {
         let template = c.chatTemplate
             ?? ChatTemplate.detect(jinja: loaded.gguf.metadata["tokenizer.chat_template"]?.string,
                                    architecture: architecture)
-        var stops: Set<Int32> = [loaded.tokenizer.vocabulary.eosID]
-        if let end = template.endOfTurn, let id = loaded.tokenizer.vocabulary.id(of: end) { stops.insert(id) }
+        let stops = template.stopTokenIDs(in: loaded.tokenizer.vocabulary)
         let engine = InferenceEngine(model: loaded.model, tokenizer: loaded.tokenizer, configuration: c.engine)
         let maxLength = engine.maxSequenceLength
         let id = c.servedModelName ?? defaultID(gguf: loaded.gguf)

@@ -107,6 +107,14 @@ public enum ChatTemplate: String, Sendable, CaseIterable {
         return ids
     }
 
+    /// The ids that end a generation in this format: EOS, and the end-of-turn piece when the
+    /// vocabulary has it. The one place they are derived.
+    public func stopTokenIDs(in vocabulary: Vocabulary) -> Set<Int32> {
+        var stops: Set<Int32> = [vocabulary.eosID]
+        if let end = endOfTurn, let id = vocabulary.id(of: end) { stops.insert(id) }
+        return stops
+    }
+
     /// The piece that ends an assistant turn, when it is not EOS.
     public var endOfTurn: String? {
         switch self {
