@@ -83,7 +83,7 @@ public struct Benchmark {
             var sampler = Sampler(parameters: parameters)
             var elapsed = 0.0
             for _ in 0..<draws {
-                row.withUnsafeMutableBufferPointer { $0.update(fromContentsOf: reference) }
+                _ = row.withUnsafeMutableBufferPointer { $0.update(fromContentsOf: reference) }
                 let start = DispatchTime.now()
                 _ = row.withUnsafeMutableBufferPointer { sampler.sample($0) }
                 elapsed += seconds(since: start)
