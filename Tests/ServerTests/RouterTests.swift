@@ -25,10 +25,14 @@ struct RouterTests {
         return model
     }()
 
-    func app(_ configure: (inout ServerConfiguration) -> Void = { _ in }) -> some ApplicationProtocol {
+    /// The app over a scripted engine (validation, errors, routes: no model runs), or with `real`,
+    /// over the default model (the integration tests that check generated answers).
+    func app(real: Bool = false, _ configure: (inout ServerConfiguration) -> Void = { _ in }) -> some ApplicationProtocol {
         var configuration = ServerConfiguration(modelPath: Self.modelPath, adaptersDirectory: Self.emptyAdapters)
         configure(&configuration)
-        return try! buildApplication(configuration: configuration, serving: Self.serving, logger: Logger(label: "test"))
+        let serving = real ? Self.serving
+            : ScriptedEngineTests.serving(ScriptedEngine(maxSequenceLength: 8192), id: "gemma-3-270m")
+        return try! buildApplication(configuration: configuration, serving: serving, logger: Logger(label: "test"))
     }
 
     func post(_ client: some TestClientProtocol, _ path: String, _ json: String, headers: HTTPFields = [:]) async throws -> TestResponse {
@@ -57,7 +61,7 @@ struct RouterTests {
     }
 
     @Test func greedyChatHasOpenAIShape() async throws {
-        try await app().test(.router) { client in
+        try await app(real: true).test(.router) { client in
             let r = try await post(client, "/v1/chat/completions",
                                    #"{"model":"gemma-3-270m","messages":[{"role":"user","content":"Hello"}],"max_tokens":6,"temperature":0,"n":2}"#)
             #expect(r.status == .ok)
@@ -78,7 +82,7 @@ struct RouterTests {
     }
 
     @Test func streamIsFramedAsServerSentEvents() async throws {
-        try await app().test(.router) { client in
+        try await app(real: true).test(.router) { client in
             let r = try await post(client, "/v1/chat/completions",
                                    #"{"model":"gemma-3-270m","messages":[{"role":"user","content":"Hi"}],"max_tokens":4,"temperature":0,"stream":true,"stream_options":{"include_usage":true}}"#)
             #expect(r.status == .ok)

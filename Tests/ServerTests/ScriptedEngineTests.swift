@@ -14,13 +14,16 @@ import Tokenizer
 /// An engine that answers every sequence with the same two tokens and records what it was asked,
 /// or refuses with a chosen error: the HTTP layer's plumbing without a model.
 final class ScriptedEngine: GenerationEngine, @unchecked Sendable {
-    let maxSequenceLength = 256
+    let maxSequenceLength: Int
     var snapshot: InferenceEngine.Snapshot { InferenceEngine.Snapshot() }
     private let lock = NSLock()
     private var received: [EngineRequest] = []
     private let refusal: EngineError?
 
-    init(refusing refusal: EngineError? = nil) { self.refusal = refusal }
+    init(refusing refusal: EngineError? = nil, maxSequenceLength: Int = 256) {
+        self.refusal = refusal
+        self.maxSequenceLength = maxSequenceLength
+    }
 
     var requests: [EngineRequest] { lock.withLock { received } }
 
@@ -46,12 +49,16 @@ struct ScriptedEngineTests {
     static let tokenizer = try! SentencePieceTokenizer(gguf: gguf)
     static let config = try! ModelConfig(gguf: gguf, architecture: "gemma3")
 
+    /// A ServingModel named `id` over `engine`, with no adapters.
+    static func serving(_ engine: ScriptedEngine, id: String = "scripted") -> ServingModel {
+        let registry = AdapterRegistry(directory: RouterTests.emptyAdapters, base: config)
+        return ServingModel(id: id, tokenizer: tokenizer, engine: engine, template: .gemma, stopTokenIDs: [1, 106],
+                            adapters: registry)
+    }
+
     func app(_ engine: ScriptedEngine) throws -> some ApplicationProtocol {
-        let registry = AdapterRegistry(directory: RouterTests.emptyAdapters, base: Self.config)
-        let serving = ServingModel(id: "scripted", tokenizer: Self.tokenizer, engine: engine, template: .gemma,
-                                   stopTokenIDs: [1, 106], adapters: registry)
         let configuration = ServerConfiguration(modelPath: RouterTests.modelPath, adaptersDirectory: RouterTests.emptyAdapters)
-        return try buildApplication(configuration: configuration, serving: serving, logger: Logger(label: "test"))
+        return try buildApplication(configuration: configuration, serving: Self.serving(engine), logger: Logger(label: "test"))
     }
 
     func chat(_ client: some TestClientProtocol, _ fields: String) async throws -> TestResponse {
