@@ -1,4 +1,6 @@
-/// The compare page served at `/`: one message sent to two to four model ids at once, the answers streamed side by side with token counts and timings; embedded as a string (HTML, CSS and JS inline, no external assets) so the binary has no resource bundle to ship.
+/// The compare page served at `/`: one message sent to two to four model ids at once, the answers streamed
+/// side by side with token counts and timings; embedded as a string (HTML, CSS and JS inline, no external
+/// assets) so the binary has no resource bundle to ship.
 enum ComparePage {
     static let html = #"""
 <!doctype html>
@@ -50,15 +52,18 @@ button:disabled { opacity: .5; cursor: default; }
 #notice { margin-top: .8rem; padding: .55rem .8rem; border-radius: 6px; background: var(--error-bg);
   color: var(--error); font-size: .9rem; }
 #notice:empty { display: none; }
-#results { display: grid; gap: .9rem; margin-top: 1.2rem; grid-template-columns: repeat(var(--cols, 2), minmax(0, 1fr)); }
+#results { display: grid; gap: .9rem; margin-top: 1.2rem;
+  grid-template-columns: repeat(var(--cols, 2), minmax(0, 1fr)); }
 .col { background: var(--panel); border: 1px solid var(--line); border-radius: 10px; display: flex;
   flex-direction: column; min-height: 12rem; overflow: hidden; }
-.col-head { padding: .65rem .9rem; border-bottom: 1px solid var(--line); display: flex; align-items: center; gap: .5rem; }
+.col-head { padding: .65rem .9rem; border-bottom: 1px solid var(--line); display: flex; align-items: center;
+  gap: .5rem; }
 .col-model { font-family: ui-monospace, "DejaVu Sans Mono", Menlo, Consolas, monospace; font-weight: 600;
   font-size: .92rem; overflow-wrap: anywhere; }
 .col-kind { color: var(--muted); font-size: .78rem; }
 .badge { margin-left: auto; font-size: .72rem; text-transform: uppercase; letter-spacing: .04em;
-  padding: .12rem .5rem; border-radius: 999px; border: 1px solid var(--line); color: var(--muted); white-space: nowrap; }
+  padding: .12rem .5rem; border-radius: 999px; border: 1px solid var(--line); color: var(--muted);
+  white-space: nowrap; }
 .col[data-state=streaming] .badge { color: var(--accent); border-color: var(--accent); }
 .col[data-state=done] .badge { color: var(--ok); border-color: var(--ok); }
 .col[data-state=error] .badge { color: var(--error); border-color: var(--error); }
@@ -70,7 +75,8 @@ button:disabled { opacity: .5; cursor: default; }
 .col-error:empty { display: none; }
 .col[data-state=error] .col-text:empty, .col[data-state=stopped] .col-text:empty { display: none; }
 .col[data-state=error] .col-error { margin-top: .8rem; flex: 1; align-self: stretch; }
-.stats { margin: 0; display: grid; grid-template-columns: repeat(3, 1fr); border-top: 1px solid var(--line); background: var(--code); }
+.stats { margin: 0; display: grid; grid-template-columns: repeat(3, 1fr); border-top: 1px solid var(--line);
+  background: var(--code); }
 .stats div { padding: .45rem .9rem; }
 .stats dt { font-size: .72rem; color: var(--muted); }
 .stats dd { margin: 0; font-variant-numeric: tabular-nums; font-weight: 600; font-size: .92rem; }
@@ -102,8 +108,10 @@ code { background: var(--code); padding: .05rem .3rem; border-radius: 4px; }
       <div><label for="model-4">Model 4 (optional)</label><select id="model-4" class="model-select"></select></div>
     </div>
     <div class="row">
-      <div><label for="max-tokens">max_tokens</label><input id="max-tokens" type="number" min="1" step="1" placeholder="default"></div>
-      <div><label for="temperature">temperature</label><input id="temperature" type="number" min="0" max="2" step="0.1" placeholder="default"></div>
+      <div><label for="max-tokens">max_tokens</label>
+        <input id="max-tokens" type="number" min="1" step="1" placeholder="default"></div>
+      <div><label for="temperature">temperature</label>
+        <input id="temperature" type="number" min="0" max="2" step="0.1" placeholder="default"></div>
       <span class="hint">Empty fields use the role's defaults. Ctrl+Enter compares.</span>
       <div class="buttons">
         <button type="button" id="reload">Reload models</button>
@@ -276,7 +284,8 @@ code { background: var(--code); padding: .05rem .3rem; border-radius: 4px; }
       if (usage && typeof usage.prompt_tokens === "number") f.prompt_tokens.textContent = String(usage.prompt_tokens);
       f.completion_tokens.textContent = completion !== null ? String(completion) : (pieces ? "≈" + pieces : "–");
       const n = completion !== null ? completion : pieces;
-      if (firstAt !== null && n > 1 && end > firstAt) f.tps.textContent = ((n - 1) / ((end - firstAt) / 1000)).toFixed(1);
+      if (firstAt !== null && n > 1 && end > firstAt)
+        f.tps.textContent = ((n - 1) / ((end - firstAt) / 1000)).toFixed(1);
       if (finish) f.finish_reason.textContent = finish;
     };
     const fail = (message) => {
