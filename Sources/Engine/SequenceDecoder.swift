@@ -45,10 +45,8 @@ public struct SequenceDecoder {
     /// answer's format: the logits after the constraints (a grammar), before biases and penalties.
     public mutating func choose(_ logits: UnsafeMutableBufferPointer<Float>) -> (token: Int32, logprob: TokenLogprob?) {
         var raw: [Float]? = request.topLogprobs == nil ? nil : Array(logits)
-        if raw != nil {
-            raw!.withUnsafeMutableBufferPointer { row in
-                for var constraint in processors where constraint.isConstraint { constraint.process(row) }
-            }
+        raw?.withUnsafeMutableBufferPointer { row in
+            for var constraint in processors where constraint.isConstraint { constraint.process(row) }
         }
         for i in processors.indices { processors[i].process(logits) }
         let token = sampler.sample(logits)
@@ -81,7 +79,8 @@ public struct SequenceDecoder {
     }
 }
 
-/// Log-probabilities from raw logits (before penalties and temperature, as OpenAI reports them).
+/// Log-probabilities from logits before penalties and temperature (as OpenAI reports them), after any
+/// constraint of the answer's format.
 enum Logprobs {
     static func compute(_ logits: [Float], chosen: Int32, top: Int, tokenizer: SentencePieceTokenizer) -> TokenLogprob {
         let maximum = logits.max() ?? 0

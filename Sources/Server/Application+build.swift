@@ -27,7 +27,7 @@ public func buildApplication(configuration: ServerConfiguration, serving: Servin
         configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "tandem"),
         services: [EngineService(configuration: configuration, state: state, metrics: metrics, logger: logger),
                    AdapterWatchService(interval: configuration.adapterScanInterval, state: state),
-                   TenantFileWatch(directory: tenants, singleKey: configuration.apiKey, logger: logger)],
+                   TenantFileWatch(directory: tenants, logger: logger)],
         onServerRunning: { channel in await onListening?(channel.localAddress?.port ?? configuration.port) },
         logger: logger
     )

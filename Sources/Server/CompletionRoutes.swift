@@ -34,11 +34,8 @@ struct CompletionRoutes<Context: RequestContext> {
             try check.engineRequest(promptIDs: prompt, sampling: body.sampling, model: model, choice: $0,
                                     topLogprobs: topLogprobs)
         }
-        let streams = try submit(requests, engine: serving.engine)
-        let id = "chatcmpl-" + UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased()
-        let reply = Reply(id: id, model: body.model, created: Int(Date().timeIntervalSince1970), metrics: metrics,
-                          tokenizer: serving.tokenizer, choicesPerPrompt: n,
-                          logger: context.logger, adapter: model.adapter?.name, role: model.roleName)
+        let (reply, streams) = try start(requests, idPrefix: "chatcmpl-", model: body.model, resolved: model,
+                                         choicesPerPrompt: n, serving: serving, context: context)
         if body.stream == true {
             return reply.chatStream(request: request, streams: streams,
                                     includeUsage: body.streamOptions?.includeUsage == true,
@@ -50,7 +47,7 @@ struct CompletionRoutes<Context: RequestContext> {
                                   logprobs: topLogprobs == nil ? nil : reply.chatLogprobs(r.tokens),
                                   finishReason: (r.finishReason ?? .stop).rawValue)
         }
-        return try json(ChatCompletion(id: id, created: reply.created, model: body.model, choices: choices,
+        return try json(ChatCompletion(id: reply.id, created: reply.created, model: body.model, choices: choices,
                                        usage: reply.usage(results)))
     }
 
@@ -87,11 +84,8 @@ struct CompletionRoutes<Context: RequestContext> {
                                                         choice: choice, topLogprobs: topLogprobs))
             }
         }
-        let streams = try submit(requests, engine: serving.engine)
-        let id = "cmpl-" + UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased()
-        let reply = Reply(id: id, model: body.model, created: Int(Date().timeIntervalSince1970), metrics: metrics,
-                          tokenizer: serving.tokenizer, choicesPerPrompt: n,
-                          logger: context.logger, adapter: model.adapter?.name, role: model.roleName)
+        let (reply, streams) = try start(requests, idPrefix: "cmpl-", model: body.model, resolved: model,
+                                         choicesPerPrompt: n, serving: serving, context: context)
         if body.stream == true {
             return reply.completionStream(request: request, streams: streams,
                                           includeUsage: body.streamOptions?.includeUsage == true,
@@ -103,7 +97,7 @@ struct CompletionRoutes<Context: RequestContext> {
                               logprobs: topLogprobs == nil ? nil : reply.completionLogprobs(r.tokens),
                               finishReason: (r.finishReason ?? .stop).rawValue)
         }
-        return try json(Completion(id: id, created: reply.created, model: body.model, choices: choices,
+        return try json(Completion(id: reply.id, created: reply.created, model: body.model, choices: choices,
                                    usage: reply.usage(results)))
     }
 
@@ -144,6 +138,18 @@ struct CompletionRoutes<Context: RequestContext> {
             throw APIError.invalid("\(param) must be between 0 and 20", param: param)
         }
         return count
+    }
+
+    /// Submits the request's sequences and makes the `Reply` that answers them, under a fresh id.
+    func start(_ requests: [EngineRequest], idPrefix: String, model: String, resolved: ResolvedModel,
+               choicesPerPrompt n: Int, serving: ServingModel,
+               context: Context) throws -> (Reply, [AsyncStream<GenerationEvent>]) {
+        let streams = try submit(requests, engine: serving.engine)
+        let id = idPrefix + UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased()
+        let reply = Reply(id: id, model: model, created: Int(Date().timeIntervalSince1970), metrics: metrics,
+                          tokenizer: serving.tokenizer, choicesPerPrompt: n,
+                          logger: context.logger, adapter: resolved.adapter?.name, role: resolved.roleName)
+        return (reply, streams)
     }
 
     func submit(_ requests: [EngineRequest], engine: any GenerationEngine) throws -> [AsyncStream<GenerationEvent>] {

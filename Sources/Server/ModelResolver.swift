@@ -14,6 +14,15 @@ struct ModelResolver {
     let baseID: String
     let registry: AdapterRegistry
 
+    /// The 404 for a `model` whose base or adapter name does not exist (or that a tenant may not use:
+    /// the two must read the same, so the answer reveals nothing).
+    static func noSuchModel(_ model: String) -> APIError {
+        let name = model.split(separator: ":", maxSplits: 1, omittingEmptySubsequences: false).first.map(String.init)
+            ?? model
+        return APIError.modelNotFound(model, detail: "The model '\(model)' does not exist: "
+                                          + "no base model or adapter is called '\(name)'")
+    }
+
     func resolve(_ model: String) throws -> ResolvedModel {
         let parts = model.split(separator: ":", maxSplits: 1, omittingEmptySubsequences: false).map(String.init)
         let name = parts[0], roleName = parts.count > 1 ? parts[1] : nil
@@ -39,8 +48,7 @@ struct ModelResolver {
         do {
             book = try registry.roles(ofAdapter: name)
         } catch {
-            throw APIError.modelNotFound(model, detail: "The model '\(model)' does not exist: "
-                                             + "no base model or adapter is called '\(name)'")
+            throw Self.noSuchModel(model)
         }
         var resolved = ResolvedModel(id: model)
         if let roleName {

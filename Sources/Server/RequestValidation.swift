@@ -129,11 +129,7 @@ struct RequestValidation {
 
     /// Another tenant's model is answered exactly like a missing one.
     func model(_ requested: String) throws -> ResolvedModel {
-        guard Tenant.current.allows(requested) else {
-            let name = requested.split(separator: ":", maxSplits: 1).first.map(String.init) ?? requested
-            throw APIError.modelNotFound(requested, detail: "The model '\(requested)' does not exist: "
-                                             + "no base model or adapter is called '\(name)'")
-        }
+        guard Tenant.current.allows(requested) else { throw ModelResolver.noSuchModel(requested) }
         return try serving.resolver.resolve(requested)
     }
 }

@@ -9,14 +9,16 @@ import Synchronization
 final class TenantDirectory: Sendable {
     private let keys: Mutex<TenantKeys?>
     let file: String?
+    /// The `--api-key` tenant, kept beside whatever the file holds.
+    private let single: [Tenant]
     let limiter = RateLimiter()
     private let lastText = Mutex<String?>(nil)
 
     /// Reads `file` now: a server must not start open because its keys file is broken.
     init(configuration: ServerConfiguration) throws {
         file = configuration.apiKeysFile
-        var initial: TenantKeys?
-        if let key = configuration.apiKey, !key.isEmpty { initial = TenantKeys(tenants: [.single(key: key)]) }
+        single = configuration.apiKey.flatMap { $0.isEmpty ? nil : [Tenant.single(key: $0)] } ?? []
+        var initial: TenantKeys? = single.isEmpty ? nil : TenantKeys(tenants: single)
         if let file = configuration.apiKeysFile {
             let text = try String(contentsOfFile: file, encoding: .utf8)
             let parsed = try TenantKeys.parse(text, source: file)
@@ -32,13 +34,12 @@ final class TenantDirectory: Sendable {
     func tenant(presenting key: String) -> Tenant? { keys.withLock { $0?.tenant(presenting: key) } }
 
     /// Re-reads the keys file when its text changed; a broken file is logged and ignored.
-    func reload(logger: Logger, singleKey: String?) {
+    func reload(logger: Logger) {
         guard let file, let text = try? String(contentsOfFile: file, encoding: .utf8),
               lastText.withLock({ $0 != text }) else { return }
         lastText.withLock { $0 = text }
         do {
             let parsed = try TenantKeys.parse(text, source: file)
-            let single = singleKey.flatMap { $0.isEmpty ? nil : [Tenant.single(key: $0)] } ?? []
             keys.withLock { $0 = TenantKeys(tenants: single + parsed.tenants) }
             logger.info("api keys reloaded", metadata: ["file": "\(file)", "tenants": "\(parsed.tenants.count)"])
         } catch {
@@ -50,7 +51,6 @@ final class TenantDirectory: Sendable {
 /// Polls the `--api-keys` file once a second.
 struct TenantFileWatch: Service {
     let directory: TenantDirectory
-    let singleKey: String?
     let logger: Logger
 
     func run() async throws {
@@ -61,7 +61,7 @@ struct TenantFileWatch: Service {
         }
         while !Task.isCancelled && !Task.isShuttingDownGracefully {
             try? await Task.sleep(for: .seconds(1))
-            directory.reload(logger: logger, singleKey: singleKey)
+            directory.reload(logger: logger)
         }
     }
 }
