@@ -52,10 +52,10 @@ let package = Package(
         .target(name: "Grammar", dependencies: ["Sampling"], swiftSettings: kernelFlags),
         .target(
             name: "Adapters",
-            dependencies: ["Model", "CBLAS", .product(name: "Yams", package: "Yams")]
+            dependencies: ["Model", "CBLAS", "Grammar", .product(name: "Yams", package: "Yams")]
         ),
         .target(name: "Engine", dependencies: ["Model", "Sampling", "Tokenizer", "GGUF", "Adapters"]),
-        .target(name: "OpenAIAPI"),
+        .target(name: "OpenAIAPI", dependencies: ["Grammar"]),
         .target(name: "Eval"),
         .target(
             name: "Server",

@@ -1,4 +1,5 @@
 import Foundation
+import Grammar
 import Yams
 
 /// A role: a system prompt and sampling defaults that a request's own fields override.
@@ -9,10 +10,24 @@ public struct Role: Sendable, Equatable, Decodable {
     public var maxTokens: Int?
     public var stop: [String]?
     public var isDefault: Bool
-    /// The shape every reply of this role takes, whatever the request asks: `text` or `json_object`.
-    public var responseFormat: String?
+    /// The shape every reply of this role takes, whatever the request asks.
+    public var responseFormat: BoundFormat?
 
-    public static let responseFormats: Set<String> = ["text", "json_object"]
+    public static let responseFormats: Set<String> = ["text", "json_object", "json_schema"]
+
+    /// A role's `response_format`: the request field's object inline (`{type: json_schema,
+    /// json_schema: {name, schema}}`), or just its type (`json_object`).
+    public struct BoundFormat: Sendable, Equatable {
+        public var type: String
+        public var name: String?
+        public var schema: JSONTree?
+
+        public init(type: String, name: String? = nil, schema: JSONTree? = nil) {
+            self.type = type
+            self.name = name
+            self.schema = schema
+        }
+    }
 
     enum CodingKeys: String, CodingKey, CaseIterable {
         case systemPrompt = "system_prompt", temperature, topP = "top_p", maxTokens = "max_tokens", stop,
@@ -35,13 +50,13 @@ public struct Role: Sendable, Equatable, Decodable {
         }
     }
 
-    public struct UnknownResponseFormat: Error, CustomStringConvertible {
-        public let value: String
-        public var description: String { "response_format '\(value)' is not one of text, json_object" }
+    public struct InvalidResponseFormat: Error, CustomStringConvertible {
+        public let reason: String
+        public var description: String { "response_format: \(reason)" }
     }
 
     public init(systemPrompt: String? = nil, temperature: Double? = nil, topP: Double? = nil, maxTokens: Int? = nil,
-                stop: [String]? = nil, isDefault: Bool = false, responseFormat: String? = nil) {
+                stop: [String]? = nil, isDefault: Bool = false, responseFormat: BoundFormat? = nil) {
         self.responseFormat = responseFormat
         self.systemPrompt = systemPrompt
         self.temperature = temperature
@@ -68,10 +83,48 @@ public struct Role: Sendable, Equatable, Decodable {
             stop = try c.decodeIfPresent([String].self, forKey: .stop)
         }
         isDefault = try c.decodeIfPresent(Bool.self, forKey: .isDefault) ?? false
-        responseFormat = try c.decodeIfPresent(String.self, forKey: .responseFormat)
-        if let format = responseFormat, !Self.responseFormats.contains(format) {
-            throw UnknownResponseFormat(value: format)
+        responseFormat = try c.decodeIfPresent(JSONTree.self, forKey: .responseFormat).map(Self.boundFormat)
+    }
+
+    /// Checks a role's `response_format` now, so a bad schema is an error of the file, not of every request.
+    static func boundFormat(_ tree: JSONTree) throws -> BoundFormat {
+        let known = Self.responseFormats.sorted().joined(separator: ", ")
+        let type: String
+        switch tree {
+        case .string(let name): type = name
+        case .object(let members):
+            guard case .string(let name)? = tree["type"] else {
+                throw InvalidResponseFormat(reason: "'type' is missing")
+            }
+            type = name
+            if let key = members.map(\.key).first(where: { !["type", "json_schema"].contains($0) }) {
+                throw InvalidResponseFormat(reason: "unknown key '\(key)' (known: type, json_schema)")
+            }
+        default: throw InvalidResponseFormat(reason: "must be a type name or an object")
         }
+        guard Self.responseFormats.contains(type) else {
+            throw InvalidResponseFormat(reason: "type '\(type)' is not one of \(known)")
+        }
+        guard type == "json_schema" else { return BoundFormat(type: type) }
+        guard case .object(let members)? = tree["json_schema"] else {
+            throw InvalidResponseFormat(reason: "type json_schema needs a 'json_schema' object")
+        }
+        let allowed = ["name", "description", "strict", "schema"]
+        if let key = members.map(\.key).first(where: { !allowed.contains($0) }) {
+            throw InvalidResponseFormat(
+                reason: "unknown key '\(key)' in json_schema (known: \(allowed.joined(separator: ", ")))")
+        }
+        guard let schema = tree["json_schema"]?["schema"] else {
+            throw InvalidResponseFormat(reason: "json_schema needs a 'schema'")
+        }
+        do {
+            _ = try SchemaCompiler.compile(schema)
+        } catch {
+            throw InvalidResponseFormat(reason: "json_schema.schema: \(error)")
+        }
+        var name: String?
+        if case .string(let n)? = tree["json_schema"]?["name"] { name = n }
+        return BoundFormat(type: type, name: name, schema: schema)
     }
 }
 

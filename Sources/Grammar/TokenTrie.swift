@@ -44,11 +44,12 @@ public final class TokenTrie: Sendable {
     public var nodeCount: Int { nodeBytes.count }
 
     /// Sets the bit of every token whose bytes `state` accepts in full (bit id % 64 of word id / 64).
-    public func acceptedTokens(from state: JSONRecognizer, into mask: inout [UInt64]) {
+    public func acceptedTokens<State: ByteRecognizer>(from state: State, into mask: inout [UInt64]) {
         mask.withUnsafeMutableBufferPointer { words in visitChildren(of: 0, state: state, words) }
     }
 
-    private func visitChildren(of node: Int, state: JSONRecognizer, _ words: UnsafeMutableBufferPointer<UInt64>) {
+    private func visitChildren<State: ByteRecognizer>(of node: Int, state: State,
+                                                      _ words: UnsafeMutableBufferPointer<UInt64>) {
         var child = node + 1
         let end = Int(subtreeEnd[node])
         while child < end {

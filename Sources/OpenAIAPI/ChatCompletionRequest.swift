@@ -1,6 +1,8 @@
+import Grammar
+
 /// `POST /v1/chat/completions` body. Field names follow OpenAI's JSON; unknown fields are ignored
 /// unless listed in `unsupportedFields`, which would change the answer if silently dropped.
-public struct ChatCompletionRequest: Decodable, Sendable {
+public struct ChatCompletionRequest: Decodable, Sendable, CarriesSchemas {
     public var model: String
     public var messages: [ChatMessage]
     public var sampling: SamplingFields
@@ -42,6 +44,9 @@ public struct ChatCompletionRequest: Decodable, Sendable {
         unsupportedFields = unsupported
     }
 
+    public var hasSchemas: Bool { sampling.hasSchemas }
+    public mutating func restoreSchemas(from body: JSONTree) { sampling.restoreSchemas(from: body) }
+
     /// `tools: []` and `tool_choice: "none"` ask for no tool calls, which is what the server does.
     private static func asksForNothing(_ c: KeyedDecodingContainer<CodingKeys>, _ key: CodingKeys) -> Bool {
         switch key {
@@ -62,12 +67,47 @@ public struct StreamOptions: Codable, Sendable {
     enum CodingKeys: String, CodingKey { case includeUsage = "include_usage" }
 }
 
-/// `response_format`: `text`, or `json_object` (any one JSON object). Other types (`json_schema`)
-/// are refused by the server, naming the type.
-public struct ResponseFormat: Decodable, Sendable {
+/// `response_format`: `text`, `json_object` (any one JSON object) or `json_schema` (a document the
+/// schema accepts). Other types are refused by the server, naming the type.
+public struct ResponseFormat: Decodable, Sendable, Equatable {
     public var type: String
+    public var jsonSchema: JSONSchemaFormat?
 
-    public init(type: String) { self.type = type }
+    public struct JSONSchemaFormat: Decodable, Sendable, Equatable {
+        public var name: String?
+        public var description: String?
+        public var strict: Bool?
+        /// The schema, members in the order of the request's bytes once `restoreSchemas` ran.
+        public var schema: JSONTree?
+
+        public init(name: String? = nil, schema: JSONTree?) {
+            self.name = name
+            self.schema = schema
+        }
+    }
+
+    enum CodingKeys: String, CodingKey { case type, jsonSchema = "json_schema" }
+
+    public init(type: String, jsonSchema: JSONSchemaFormat? = nil) {
+        self.type = type
+        self.jsonSchema = jsonSchema
+    }
+}
+
+/// A request that carries JSON Schemas, whose members' order matters (a schema's properties are
+/// generated in order) and which `JSONDecoder` does not keep: `restoreSchemas` copies them from
+/// the body parsed by `JSONTree`.
+public protocol CarriesSchemas {
+    var hasSchemas: Bool { get }
+    mutating func restoreSchemas(from body: JSONTree)
+}
+
+extension SamplingFields {
+    public var hasSchemas: Bool { responseFormat?.jsonSchema?.schema != nil }
+
+    public mutating func restoreSchemas(from body: JSONTree) {
+        responseFormat?.jsonSchema?.schema = body["response_format"]?["json_schema"]?["schema"]
+    }
 }
 
 /// One chat message. `content` may be a string, an array of text parts, or null (assistant turns).

@@ -1,5 +1,7 @@
+import Grammar
+
 /// `POST /v1/completions` body: a raw prompt, no chat template.
-public struct CompletionRequest: Decodable, Sendable {
+public struct CompletionRequest: Decodable, Sendable, CarriesSchemas {
     public var model: String
     public var prompt: [PromptInput]
     public var sampling: SamplingFields
@@ -46,6 +48,9 @@ public struct CompletionRequest: Decodable, Sendable {
         if echo == true { unsupported.append("echo") }
         unsupportedFields = unsupported
     }
+
+    public var hasSchemas: Bool { sampling.hasSchemas }
+    public mutating func restoreSchemas(from body: JSONTree) { sampling.restoreSchemas(from: body) }
 }
 
 public enum PromptInput: Sendable, Equatable {

@@ -1,5 +1,6 @@
 import Engine
 import Foundation
+import Grammar
 import Hummingbird
 import NIOCore
 import OpenAIAPI
@@ -120,11 +121,18 @@ struct CompletionRoutes<Context: RequestContext> {
             throw APIError.invalid("The request body could not be read: \(error)", param: nil, code: "invalid_body")
         }
         let data = Data(buffer.readableBytesView)
+        var value: T
         do {
-            return try JSONDecoder().decode(T.self, from: data)
+            value = try JSONDecoder().decode(T.self, from: data)
         } catch let error as DecodingError {
             throw APIError.decoding(error, body: data)
         }
+        if var carrier = value as? any CarriesSchemas, carrier.hasSchemas,
+           let tree = try? JSONTree.parse(buffer.readableBytesView) {
+            carrier.restoreSchemas(from: tree)
+            value = carrier as! T // swiftlint:disable:this force_cast
+        }
+        return value
     }
 
     func logprobCount(enabled: Bool, top: Int?, param: String) throws -> Int? {

@@ -21,7 +21,10 @@ struct RequestValidation {
             if f.maxTokens == nil && f.maxCompletionTokens == nil { f.maxTokens = role.maxTokens }
             f.stop = f.stop ?? role.stop
             // A role's response_format binds: the request cannot loosen it.
-            if let bound = role.responseFormat { f.responseFormat = ResponseFormat(type: bound) }
+            if let bound = role.responseFormat {
+                f.responseFormat = ResponseFormat(type: bound.type,
+                                                  jsonSchema: bound.schema.map { .init(name: bound.name, schema: $0) })
+            }
         }
         if let t = f.temperature, !(0...2).contains(t) {
             throw APIError.invalid("temperature must be between 0 and 2", param: "temperature")
@@ -85,10 +88,23 @@ struct RequestValidation {
     func constraints(_ format: ResponseFormat?) throws -> [any LogitsProcessor] {
         switch format?.type {
         case nil, "text": return []
-        case "json_object": return [JSONObjectConstraint(grammar: serving.jsonGrammar.grammar)]
+        case "json_object": return [JSONObjectConstraint(masks: serving.grammars.jsonObject)]
+        case "json_schema":
+            guard let spec = format?.jsonSchema else {
+                throw APIError.invalid("response_format of type 'json_schema' needs a 'json_schema' object",
+                                       param: "response_format")
+            }
+            // No schema says only that the reply is JSON: the same as json_object.
+            guard let schema = spec.schema else { return [JSONObjectConstraint(masks: serving.grammars.jsonObject)] }
+            do {
+                return [try serving.grammars.schema(schema).constraint()]
+            } catch {
+                throw APIError.invalid("response_format.json_schema.schema: \(error)", param: "response_format",
+                                       code: "invalid_json_schema")
+            }
         case let other?:
-            throw APIError.invalid("response_format type '\(other)' is not supported: use 'text' or 'json_object' "
-                                       + "(json_schema is not implemented yet)",
+            throw APIError.invalid("response_format type '\(other)' is not supported: use 'text', 'json_object' "
+                                       + "or 'json_schema'",
                                    param: "response_format", code: "unsupported_parameter")
         }
     }

@@ -19,8 +19,8 @@ public struct ServingModel: Sendable {
     public let stopTokenIDs: Set<Int32>
     public let maxModelLength: Int
     public let adapters: AdapterRegistry
-    /// The vocabulary's token trie for `response_format: json_object`, built on first use.
-    let jsonGrammar: LazyJSONGrammar
+    /// Token trie, JSON mode masks and compiled schemas for `response_format`, built on first use.
+    let grammars: GrammarLibrary
 
     var resolver: ModelResolver { ModelResolver(baseID: id, registry: adapters) }
 
@@ -36,7 +36,10 @@ public struct ServingModel: Sendable {
         self.stopTokenIDs = stopTokenIDs
         maxModelLength = engine.maxSequenceLength
         self.adapters = adapters
-        jsonGrammar = LazyJSONGrammar(tokenizer: tokenizer)
+        grammars = GrammarLibrary { [tokenizer] in
+            // Every id below the vocabulary size has bytes (none for control tokens), so nothing throws.
+            (0..<tokenizer.vocabulary.pieces.count).map { (try? tokenizer.bytes(of: Int32($0))) ?? [] }
+        }
     }
 
     /// A short id from GGUF metadata: `general.basename` + `general.size_label` ("gemma-3-270m"),
@@ -109,29 +112,5 @@ public final class ServingState: @unchecked Sendable {
             }
             throw APIError.loading
         }
-    }
-}
-
-
-/// Builds the JSON grammar (a trie of every token's bytes) the first time a request needs it, so a
-/// server that never sees `response_format` never pays for it.
-final class LazyJSONGrammar: @unchecked Sendable {
-    private let lock = NSLock()
-    private var built: JSONGrammar?
-    private let tokenizer: SentencePieceTokenizer
-
-    init(tokenizer: SentencePieceTokenizer) { self.tokenizer = tokenizer }
-
-    var grammar: JSONGrammar {
-        lock.lock()
-        defer { lock.unlock() }
-        if let built { return built }
-        // Every id below the vocabulary size has bytes (none for control tokens), so nothing throws.
-        let bytes = (0..<tokenizer.vocabulary.pieces.count).map { id in
-            (try? tokenizer.bytes(of: Int32(id))) ?? []
-        }
-        let made = JSONGrammar(tokenBytes: bytes)
-        built = made
-        return made
     }
 }

@@ -173,7 +173,7 @@ struct AdapterValidationTests {
         let path = dir + "/roles.yaml"
         try "roles:\n  json:\n    system_prompt: JSON.\n    response_format: json_object\n"
             .write(toFile: path, atomically: true, encoding: .utf8)
-        #expect(try RoleBook.load(path: path).roles["json"]?.responseFormat == "json_object")
+        #expect(try RoleBook.load(path: path).roles["json"]?.responseFormat?.type == "json_object")
         for (text, words) in [("roles:\n  a:\n    system_promt: typo\n", "unknown role field 'system_promt'"),
                               ("roles:\n  a:\n    response_format: yaml\n", "response_format 'yaml'")] {
             try text.write(toFile: path, atomically: true, encoding: .utf8)

@@ -55,7 +55,7 @@ struct JSONRecognizerTests {
         let alphabet = Array("{}[]\":, 0123456789.-eEtruefalsn\\ab".utf8) + [0xC3, 0xA9, 0x01]
         var vocabulary: [[UInt8]] = [[], [], Array("{\"".utf8), Array("\":".utf8), Array("}\n".utf8)]
         for _ in 0..<3000 { vocabulary.append((0..<Int(rng.next() % 5 + 1)).map { _ in alphabet[Int(rng.next() % UInt64(alphabet.count))] }) }
-        let grammar = JSONGrammar(tokenBytes: vocabulary)
+        let grammar = TokenMaskCache<JSONRecognizer>(trie: TokenTrie(tokenBytes: vocabulary))
         let prefixes = ["", "{", "{\"ke", "{\"key\":", "{\"key\": [1", "{\"key\": [1.5e", "{\"k\":\"\\", "{\"k\":tr", "{\"k\":\"\u{e9}"]
         for prefix in prefixes {
             var state = JSONRecognizer()
@@ -65,7 +65,7 @@ struct JSONRecognizerTests {
             for (id, bytes) in vocabulary.enumerated() {
                 var alone = state
                 let expected = !bytes.isEmpty && alone.feed(bytes)
-                #expect((mask[id >> 6] >> UInt64(id & 63)) & 1 == (expected ? 1 : 0), "prefix \(prefix.debugDescription), token \(bytes)")
+                #expect(mask.contains(Int32(id)) == expected, "prefix \(prefix.debugDescription), token \(bytes)")
             }
         }
     }
@@ -74,10 +74,10 @@ struct JSONRecognizerTests {
     func constrainedSamplingGivesValidObjects() throws {
         let vocabulary: [[UInt8]] = ["{", "}", "[", "]", "\"", ":", ",", " ", "a", "b1", "\"k\":", "1", "2.", "5", "-",
                                      "e", "true", "nul", "l", "\\n", "\"}", "},", "{\"", "xyz\""].map { Array($0.utf8) } + [[]]
-        let grammar = JSONGrammar(tokenBytes: vocabulary)
+        let grammar = TokenMaskCache<JSONRecognizer>(trie: TokenTrie(tokenBytes: vocabulary))
         var finished = 0
         for seed in 0..<40 {
-            var constraint = JSONObjectConstraint(grammar: grammar)
+            var constraint = JSONObjectConstraint(masks: grammar)
             var sampler = Sampler(parameters: .init(temperature: 1, seed: UInt64(seed)))
             var text: [UInt8] = []
             for _ in 0..<400 where !constraint.isFinished {

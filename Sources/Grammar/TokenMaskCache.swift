@@ -1,0 +1,83 @@
+import Foundation
+
+/// The set of tokens a grammar state accepts, kept small: most states outside strings allow only
+/// a few tokens, so those keep a list of ids and the rest a bitmap.
+public struct TokenMask: Sendable {
+    /// Allowed ids, when there are at most `listLimit`.
+    public let allowed: [Int32]?
+    /// One bit per token id (bit id % 64 of word id / 64), when there are more.
+    public let words: [UInt64]?
+
+    static let listLimit = 2048
+
+    init(words: [UInt64]) {
+        var ids: [Int32] = []
+        for (w, word) in words.enumerated() where word != 0 {
+            var bits = word
+            while bits != 0 && ids.count <= Self.listLimit {
+                ids.append(Int32(w << 6 + bits.trailingZeroBitCount))
+                bits &= bits - 1
+            }
+            if ids.count > Self.listLimit { break }
+        }
+        (allowed, self.words) = ids.count <= Self.listLimit ? (ids, nil) : (nil, words)
+    }
+
+    public func contains(_ token: Int32) -> Bool {
+        if let allowed { return allowed.contains(token) }
+        let id = Int(token)
+        return id >= 0 && id >> 6 < words!.count && words![id >> 6] & (1 << UInt64(id & 63)) != 0
+    }
+
+    /// Bytes held, for the cache's budget.
+    var byteCount: Int { (allowed?.count ?? 0) * 4 + (words?.count ?? 0) * 8 + 64 }
+
+    /// Sets every logit outside the mask to −∞.
+    public func apply(to logits: UnsafeMutableBufferPointer<Float>) {
+        if let allowed {
+            let kept = allowed.map { Int($0) < logits.count ? logits[Int($0)] : -.infinity }
+            logits.update(repeating: -.infinity)
+            for (id, value) in zip(allowed, kept) where Int(id) < logits.count { logits[Int(id)] = value }
+            return
+        }
+        for (w, word) in words!.enumerated() where word != ~0 {
+            let base = w << 6
+            for bit in 0..<64 where word & (1 << UInt64(bit)) == 0 && base + bit < logits.count {
+                logits[base + bit] = -.infinity
+            }
+        }
+    }
+}
+
+/// Token masks of the grammar states seen so far, over one vocabulary trie. A state's mask never
+/// changes, so each is computed once; the cache holds at most `maxBytes` and starts over when full.
+public final class TokenMaskCache<State: ByteRecognizer>: @unchecked Sendable {
+    public let trie: TokenTrie
+    let maxBytes: Int
+    private let lock = NSLock()
+    private var masks: [State: TokenMask] = [:]
+    private var bytes = 0
+
+    public init(trie: TokenTrie, maxBytes: Int = 16 << 20) {
+        self.trie = trie
+        self.maxBytes = maxBytes
+    }
+
+    public func mask(for state: State) -> TokenMask {
+        if let cached = lock.withLock({ masks[state] }) { return cached }
+        var words = [UInt64](repeating: 0, count: (trie.tokenBytes.count + 63) / 64)
+        trie.acceptedTokens(from: state, into: &words)
+        let mask = TokenMask(words: words)
+        lock.withLock {
+            if bytes + mask.byteCount > maxBytes {
+                masks.removeAll(keepingCapacity: true)
+                bytes = 0
+            }
+            masks[state] = mask
+            bytes += mask.byteCount
+        }
+        return mask
+    }
+
+    public var count: Int { lock.withLock { masks.count } }
+}
