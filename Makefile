@@ -32,7 +32,7 @@ unit-test: build
 	$(SWIFT) test -c release --skip-build
 
 e2e-deps:
-	@$(PYTHON) -c "import openai, pytest, prometheus_client" 2>/dev/null || $(PYTHON) -m pip install --quiet -r e2e/requirements.txt
+	@$(PYTHON) -c "import openai, pytest, prometheus_client, jsonschema, pydantic, langchain_openai, instructor" 2>/dev/null || $(PYTHON) -m pip install --quiet -r e2e/requirements.txt
 
 e2e-test: build e2e-deps
 	$(PYTHON) -m pytest e2e -q -p no:cacheprovider

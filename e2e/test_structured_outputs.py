@@ -103,7 +103,7 @@ def test_completions_take_response_format_too(bundled):
 
 
 def test_unsupported_types_are_400_naming_response_format(client):
-    for fmt in ({"type": "json_schema", "json_schema": {"name": "t", "schema": {"type": "object"}}}, {"type": "xml"}):
+    for fmt in ({"type": "xml"}, {"type": "grammar"}):
         with pytest.raises(openai.BadRequestError) as e:
             client.chat.completions.create(model="ticket-triage", messages=TICKET, max_tokens=4, response_format=fmt)
         assert e.value.body["param"] == "response_format" and fmt["type"] in e.value.body["message"]

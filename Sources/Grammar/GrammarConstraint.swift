@@ -45,9 +45,10 @@ public final class CompiledSchema: Sendable {
     public let grammar: SchemaGrammar
     public let masks: TokenMaskCache<SchemaRecognizer>
 
-    public init(grammar: SchemaGrammar, trie: TokenTrie, maxMaskBytes: Int = 16 << 20) {
+    public init(grammar: SchemaGrammar, trie: TokenTrie, strings: StringTokenTable? = nil,
+                maxMaskBytes: Int = 16 << 20) {
         self.grammar = grammar
-        masks = TokenMaskCache(trie: trie, maxBytes: maxMaskBytes)
+        masks = TokenMaskCache(trie: trie, strings: strings, maxBytes: maxMaskBytes)
     }
 
     public func constraint() -> GrammarConstraint<SchemaRecognizer> {

@@ -10,6 +10,7 @@ public final class GrammarLibrary: @unchecked Sendable {
     private let tokenBytes: @Sendable () -> [[UInt8]]
     private var builtTrie: TokenTrie?
     private var builtJSON: TokenMaskCache<JSONRecognizer>?
+    private var builtStrings: StringTokenTable?
     private var schemas: [JSONTree: CompiledSchema] = [:]
     /// Schemas from least to most recently used.
     private var recency: [JSONTree] = []
@@ -26,6 +27,17 @@ public final class GrammarLibrary: @unchecked Sendable {
             if let builtTrie { return builtTrie }
             let made = TokenTrie(tokenBytes: tokenBytes())
             builtTrie = made
+            return made
+        }
+    }
+
+    /// Which tokens stay inside a schema string: masks in strings without a walk over the trie.
+    public var strings: StringTokenTable {
+        let trie = self.trie
+        return lock.withLock {
+            if let builtStrings { return builtStrings }
+            let made = StringTokenTable(tokenBytes: trie.tokenBytes)
+            builtStrings = made
             return made
         }
     }
@@ -55,7 +67,7 @@ public final class GrammarLibrary: @unchecked Sendable {
                               reason: "the schema has \(size) bytes; at most \(limits.maxSchemaBytes) are allowed")
         }
         let grammar = try SchemaCompiler.compile(schema, limits: limits)
-        let compiled = CompiledSchema(grammar: grammar, trie: trie)
+        let compiled = CompiledSchema(grammar: grammar, trie: trie, strings: strings)
         lock.withLock {
             if schemas[schema] == nil {
                 if schemas.count >= maxSchemas, let oldest = recency.first {

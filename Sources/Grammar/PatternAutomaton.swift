@@ -110,7 +110,7 @@ public struct PatternAutomaton: Sendable, Hashable {
         try subsets.run(from: start)
         let dfa = PrunedDFA(transitions: subsets.transitions, accepting: subsets.sets.map { $0.contains(accept) })
         guard dfa.remaining[0] != .max else {
-            throw PatternError("pattern \(pattern) can match no string that Tandem can generate "
+            throw PatternError("pattern `\(pattern)` can match no string that Tandem can generate "
                 + "(pattern-constrained strings hold no `\"`, `\\` or control characters)")
         }
         let kept = dfa.kept()
@@ -120,7 +120,7 @@ public struct PatternAutomaton: Sendable, Hashable {
 }
 
 /// Sets of Unicode scalars as sorted, disjoint, non-adjacent ranges.
-struct ScalarSet {
+private struct ScalarSet {
     var ranges: [ClosedRange<UInt32>]
 
     static let all = ScalarSet(ranges: [0...0x10FFFF])
@@ -143,6 +143,7 @@ struct ScalarSet {
     }
 
     init(_ scalar: Unicode.Scalar) { ranges = [scalar.value...scalar.value] }
+    init(_ value: UInt32) { ranges = [value...value] }
 
     var single: UInt32? { ranges.count == 1 && ranges[0].count == 1 ? ranges[0].lowerBound : nil }
 
@@ -200,7 +201,7 @@ struct ScalarSet {
 }
 
 /// The syntax tree; every leaf matches one scalar from a set.
-indirect enum PatternNode {
+private indirect enum PatternNode {
     case set(ScalarSet)
     case sequence([PatternNode])
     case alternation([PatternNode])
@@ -208,7 +209,7 @@ indirect enum PatternNode {
 }
 
 /// Recursive descent over the documented subset; see `PatternAutomaton`.
-struct PatternParser {
+private struct PatternParser {
     /// A top-level alternative and whether it is anchored at each end.
     struct Branch { var node: PatternNode; var anchoredStart: Bool; var anchoredEnd: Bool }
 
@@ -266,7 +267,7 @@ struct PatternParser {
         switch c {
         case "(": return try parseGroup(at: at)
         case "[": return .set(try parseClass(at: at))
-        case ".": return .set(ScalarSet(ranges: [0x0A...0x0A]).complement)
+        case ".": return .set(ScalarSet(0x0A).complement)
         case "\\": return .set(try parseEscape(at: at))
         case "^":
             throw fail("anchor `^` is supported only at the start of the pattern or of a top-level alternative", at: at)
@@ -370,12 +371,12 @@ struct PatternParser {
         case "W": return ScalarSet.word.complement
         case "s": return .space
         case "S": return ScalarSet.space.complement
-        case "n": return ScalarSet(ranges: [0x0A...0x0A])
-        case "t": return ScalarSet(ranges: [0x09...0x09])
-        case "r": return ScalarSet(ranges: [0x0D...0x0D])
-        case "f": return ScalarSet(ranges: [0x0C...0x0C])
-        case "v": return ScalarSet(ranges: [0x0B...0x0B])
-        case "x": return ScalarSet(ranges: [try hex(digits: 2, at: at)].map { $0...$0 })
+        case "n": return ScalarSet(0x0A)
+        case "t": return ScalarSet(0x09)
+        case "r": return ScalarSet(0x0D)
+        case "f": return ScalarSet(0x0C)
+        case "v": return ScalarSet(0x0B)
+        case "x": return ScalarSet(try hex(digits: 2, at: at))
         case "u": return try parseUnicodeEscape(at: at)
         case "b", "B": throw fail("word boundary `\\\(c)` is not supported", at: at)
         case "1"..."9": throw fail("backreference `\\\(c)` is not supported", at: at)
@@ -399,7 +400,7 @@ struct PatternParser {
             value = 0x10000 + (value - 0xD800) << 10 + (low - 0xDC00)
         }
         guard !(0xD800...0xDFFF).contains(value) else { throw fail("lone surrogate in `\\u` escape", at: at) }
-        return ScalarSet(ranges: [value...value])
+        return ScalarSet(value)
     }
 
     mutating func hex(digits: Int, at: Int) throws(PatternError) -> UInt32 {
@@ -416,7 +417,7 @@ struct PatternParser {
 }
 
 /// A Thompson NFA over bytes: a state has epsilon moves and byte-range edges.
-struct NFA {
+private struct NFA {
     struct Edge { var lo: UInt8; var hi: UInt8; var to: Int32 }
     /// epsilons[state]: states reached without input. states.
     var epsilons: [[Int32]] = []
@@ -505,7 +506,7 @@ struct NFA {
 /// Subset construction with the DFA state cap and a work budget. A DFA state is the sorted set of
 /// NFA states reachable by epsilon moves that have edges or accept: the others add nothing, and
 /// leaving them out lets sets that behave alike be one state.
-struct SubsetConstruction {
+private struct SubsetConstruction {
     /// A sorted set of NFA states as a dictionary key, hashed once (FNV-1a) because the sets of
     /// long repetitions hold thousands of states and are looked up for every transition.
     struct Key: Hashable {
@@ -618,7 +619,7 @@ struct SubsetConstruction {
 }
 
 /// The DFA with each state's fewest remaining characters, and the part of it that can still accept.
-struct PrunedDFA {
+private struct PrunedDFA {
     let transitions: [Int32]
     let accepting: [Bool]
     /// remaining[state]: fewest characters to acceptance, Int32.max if none. states.

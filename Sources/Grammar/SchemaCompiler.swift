@@ -232,10 +232,12 @@ public struct SchemaCompiler {
             throw SchemaError(path: path + "/required",
                               reason: "required property '\(missing)' is not in properties")
         }
+        // Absent additionalProperties allows any key by the standard; generating keys the schema
+        // never named is never what a client means, and leaving them out keeps every reply valid.
         var additional: Int32?
         switch schema["additionalProperties"] {
-        case nil, .bool(true)?: additional = try any(path: path)
-        case .bool(false)?: additional = nil
+        case .bool(true)?: additional = try any(path: path)
+        case nil, .bool(false)?: additional = nil
         case let sub?: additional = try node(for: sub, path: path + "/additionalProperties", depth: depth + 1)
         }
         return try add(.object(ObjectShape(properties: properties, additional: additional)), path: path)

@@ -3,8 +3,9 @@
 /// so recursive schemas are finite graphs.
 ///
 /// What the generated text looks like: compact JSON (no whitespace), object properties in the
-/// schema's order (optional ones may be skipped), then additional properties when the schema allows
-/// them. Strings constrained by `pattern` or `format` contain no escapes.
+/// schema's order (optional ones may be skipped), then additional properties only when the schema
+/// says `additionalProperties: true` or gives their schema (an absent keyword adds none). Strings
+/// constrained by `pattern` or `format` contain no escapes.
 public final class SchemaGrammar: Sendable {
     public let nodes: [SchemaNode]
     /// The patterns that string nodes refer to by index.

@@ -3,12 +3,12 @@
 /// never admits a byte after which no valid document can be finished.
 ///
 /// A union whose members start alike (two objects, say) is followed on all of them at once, a
-/// `Thread` each, until the bytes tell them apart. Equal recognizers accept the same bytes, so a
+/// `Reading` each, until the bytes tell them apart. Equal recognizers accept the same bytes, so a
 /// recognizer is a key for cached token masks; the grammar itself is left out of equality.
 public struct SchemaRecognizer: ByteRecognizer {
     public let grammar: SchemaGrammar
-    var main: Thread
-    var others: [Thread] = []
+    var main: Reading
+    var others: [Reading] = []
 
     /// Containers open at once; deeper ones are refused (recursive schemas nest without end).
     public static let maxDepth = 32
@@ -19,7 +19,7 @@ public struct SchemaRecognizer: ByteRecognizer {
 
     public init(grammar: SchemaGrammar) {
         self.grammar = grammar
-        main = Thread(stack: [], lex: .value(0))
+        main = Reading(stack: [], lex: .value(0))
     }
 
     public static func == (a: SchemaRecognizer, b: SchemaRecognizer) -> Bool {
@@ -48,7 +48,7 @@ public struct SchemaRecognizer: ByteRecognizer {
                 return true
             }
         }
-        var survivors: [Thread] = []
+        var survivors: [Reading] = []
         for var thread in [main] + others {
             switch thread.advance(byte, grammar) {
             case .dead: continue
@@ -72,12 +72,12 @@ public protocol ByteRecognizer: Hashable, Sendable {
 extension JSONRecognizer: ByteRecognizer {}
 
 /// One reading of the bytes so far: the open containers and the token being read.
-struct Thread: Hashable, Sendable {
+struct Reading: Hashable, Sendable {
     var stack: [Frame]
     var lex: Lex
 
     enum Outcome {
-        case dead, one, fork([Thread])
+        case dead, one, fork([Reading])
     }
 
     struct Frame: Hashable, Sendable {
@@ -208,7 +208,7 @@ struct Thread: Hashable, Sendable {
             lex = .literal(node: node, at: 0)
             return advance(b, g)
         case .union(let members):
-            var readings: [Thread] = []
+            var readings: [Reading] = []
             for m in members {
                 var t = self
                 t.lex = .value(m)
@@ -387,7 +387,7 @@ struct Thread: Hashable, Sendable {
             if let automaton, !automaton.isAccepting(s.pattern) { return .dead }
             completeValue()
             return .one
-        } else if b == UInt8(ascii: "\\") && automaton == nil {
+        } else if b == UInt8(ascii: "\\") && automaton == nil && s.utf8Pending == 0 {
             guard Int(s.chars) < shape.maxLength else { return .dead }
             s.escaped = true
             if counts { s.chars += 1 }

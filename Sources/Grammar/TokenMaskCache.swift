@@ -58,16 +58,18 @@ public final class TokenMaskCache<State: ByteRecognizer>: @unchecked Sendable {
     private var masks: [State: TokenMask] = [:]
     private var bytes = 0
 
-    public init(trie: TokenTrie, maxBytes: Int = 16 << 20) {
+    /// Shortcut masks inside strings, for states that can use them.
+    let strings: StringTokenTable?
+
+    public init(trie: TokenTrie, strings: StringTokenTable? = nil, maxBytes: Int = 16 << 20) {
         self.trie = trie
+        self.strings = strings
         self.maxBytes = maxBytes
     }
 
     public func mask(for state: State) -> TokenMask {
         if let cached = lock.withLock({ masks[state] }) { return cached }
-        var words = [UInt64](repeating: 0, count: (trie.tokenBytes.count + 63) / 64)
-        trie.acceptedTokens(from: state, into: &words)
-        let mask = TokenMask(words: words)
+        let mask = TokenMask(words: computeWords(for: state))
         lock.withLock {
             if bytes + mask.byteCount > maxBytes {
                 masks.removeAll(keepingCapacity: true)
@@ -77,6 +79,21 @@ public final class TokenMaskCache<State: ByteRecognizer>: @unchecked Sendable {
             bytes += mask.byteCount
         }
         return mask
+    }
+
+    /// The mask's bits, by the string table where it applies, else by a walk over the trie.
+    public func computeWords(for state: State) -> [UInt64] {
+        if let strings, let room = (state as? any StringPosition)?.plainStringRoom {
+            var words = strings.inside(remaining: room)
+            for id in strings.closing {
+                var next = state
+                if next.feed(trie.tokenBytes[Int(id)]) { words[Int(id) >> 6] |= 1 << UInt64(id & 63) }
+            }
+            return words
+        }
+        var words = [UInt64](repeating: 0, count: (trie.tokenBytes.count + 63) / 64)
+        trie.acceptedTokens(from: state, into: &words)
+        return words
     }
 
     public var count: Int { lock.withLock { masks.count } }
