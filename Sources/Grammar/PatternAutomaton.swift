@@ -59,7 +59,7 @@ public struct PatternAutomaton: Sendable, Hashable {
     let transitions: [Int32]
     /// accepting[state]. stateCount.
     let accepting: [Bool]
-    /// remaining[state]: fewest further characters to an accepting state. stateCount.
+    /// remaining[state]: fewest further characters to begin before acceptance. stateCount.
     let remaining: [Int32]
 
     /// State 0 is always the start: pruning renumbers the states in discovery order.
@@ -72,8 +72,9 @@ public struct PatternAutomaton: Sendable, Hashable {
 
     public func isAccepting(_ state: Int32) -> Bool { state >= 0 && accepting[Int(state)] }
 
-    /// Fewest further characters (Unicode scalars) needed to reach an accepting state from `state`:
-    /// 0 if it accepts; a character already begun counts as one. `Int.max` for the refused state -1.
+    /// Fewest further characters (Unicode scalars) needed to reach an accepting state from `state`,
+    /// counting a character at its first byte like a `maxLength` count does: 0 if `state` accepts,
+    /// and also inside the last character, which needs only continuation bytes. `Int.max` for -1.
     public func minimumRemaining(_ state: Int32) -> Int { state < 0 ? .max : Int(remaining[Int(state)]) }
 
     // Equal patterns compiled under the same cap give equal automata, so the source identifies one.
@@ -622,34 +623,19 @@ private struct SubsetConstruction {
 private struct PrunedDFA {
     let transitions: [Int32]
     let accepting: [Bool]
-    /// remaining[state]: fewest characters to acceptance, Int32.max if none. states.
+    /// remaining[state]: fewest characters to begin before acceptance, Int32.max if none. states.
     let remaining: [Int32]
 
     /// Backward 0-1 breadth-first search from the accepting states: a byte costs one character when
-    /// it completes a scalar, which holds for ASCII bytes and for the last continuation byte.
+    /// it starts a scalar (ASCII or a lead byte) and nothing when it continues one.
     init(transitions: [Int32], accepting: [Bool]) {
         self.transitions = transitions
         self.accepting = accepting
         let n = accepting.count
-        // Bytes still owed to the current scalar, by a forward search: the same at every arrival,
-        // because the automaton only reads well-formed UTF-8.
-        var owed = [Int8](repeating: -1, count: n), queue = [0]
-        owed[0] = 0
         var incoming = [[(from: Int32, cost: Int32)]](repeating: [], count: n)
-        var head = 0
-        while head < queue.count {
-            let s = queue[head]
-            head += 1
-            for byte in 0..<256 {
-                let t = Int(transitions[s * 256 + byte])
-                guard t >= 0 else { continue }
-                let b = UInt8(byte)
-                let debt: Int8 = b < 0x80 ? 0 : b >= 0xF0 ? 3 : b >= 0xE0 ? 2 : b >= 0xC0 ? 1 : owed[s] - 1
-                if owed[t] < 0 {
-                    owed[t] = debt
-                    queue.append(t)
-                }
-                incoming[t].append((Int32(s), debt == 0 ? 1 : 0))
+        for s in 0..<n {
+            for byte in 0..<256 where transitions[s * 256 + byte] >= 0 {
+                incoming[Int(transitions[s * 256 + byte])].append((Int32(s), byte & 0xC0 == 0x80 ? 0 : 1))
             }
         }
         var remaining = [Int32](repeating: .max, count: n)
