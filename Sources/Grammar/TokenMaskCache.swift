@@ -83,11 +83,17 @@ public final class TokenMaskCache<State: ByteRecognizer>: @unchecked Sendable {
 
     /// The mask's bits, by the string table where it applies, else by a walk over the trie.
     public func computeWords(for state: State) -> [UInt64] {
-        if let strings, let room = (state as? any StringPosition)?.plainStringRoom {
-            var words = strings.inside(remaining: room)
-            for id in strings.closing {
-                var next = state
-                if next.feed(trie.tokenBytes[Int(id)]) { words[Int(id) >> 6] |= 1 << UInt64(id & 63) }
+        if let strings, let position = state as? any StringPosition, let room = position.plainString {
+            var words = strings.inside(remaining: room.room)
+            guard let closed = position.closingString() as? State else { return words }
+            // Whether each suffix continues the document after the quote, worked out on first use.
+            var verdicts = [UInt8](repeating: 0, count: strings.suffixes.count)
+            for (id, chars, suffix) in strings.closing where chars <= room.room && Int(chars) >= room.missing {
+                if verdicts[Int(suffix)] == 0 {
+                    var next = closed
+                    verdicts[Int(suffix)] = next.feed(strings.suffixes[Int(suffix)]) ? 1 : 2
+                }
+                if verdicts[Int(suffix)] == 1 { words[Int(id) >> 6] |= 1 << UInt64(id & 63) }
             }
             return words
         }

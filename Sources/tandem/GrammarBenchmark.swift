@@ -4,33 +4,133 @@ import GGUF
 import Grammar
 import Tokenizer
 
-/// `tandem bench --grammar`: the cost of `response_format: json_object` on the model's vocabulary.
+/// `tandem bench --grammar`: the cost of `response_format` on the model's vocabulary: the token
+/// trie, JSON mode masks, and per schema its compile time and the mask time of each token of a
+/// document (first sight, and from the cache).
 enum GrammarBenchmark {
     static func run(modelPath: String, line: (String) -> Void) throws {
         let tokenizer = try SentencePieceTokenizer(gguf: GGUFFile(path: modelPath))
         let bytes = (0..<tokenizer.vocabulary.pieces.count).map { (try? tokenizer.bytes(of: Int32($0))) ?? [] }
         var start = DispatchTime.now()
-        let grammar = TokenMaskCache<JSONRecognizer>(trie: TokenTrie(tokenBytes: bytes))
-        line("trie: \(grammar.trie.nodeCount) nodes over \(bytes.count) tokens, built in \(ms(since: start)) ms")
-        line("| state after | mask ms (first) | mask ms (cached) | tokens allowed |")
+        let trie = TokenTrie(tokenBytes: bytes)
+        line("trie: \(trie.nodeCount) nodes over \(bytes.count) tokens, built in \(ms(since: start)) ms")
+        start = DispatchTime.now()
+        let strings = StringTokenTable(tokenBytes: bytes)
+        line("string token table: built in \(ms(since: start)) ms; \(strings.closing.count) tokens close a string, "
+                 + "with \(strings.suffixes.count) distinct endings")
+        line("")
+        jsonMode(trie: trie, line: line)
+        line("")
+        line("| schema | compile ms | tokens | mask µs p50 (first) | p99 (first) | p50 (cached) | single-token masks |")
+        line("|---|---:|---:|---:|---:|---:|---:|")
+        for (name, schema, document) in BenchSchemas.all {
+            try schemaRow(name, schema, document, trie: trie, strings: strings, tokenizer: tokenizer, line: line)
+        }
+    }
+
+    static func jsonMode(trie: TokenTrie, line: (String) -> Void) {
+        let masks = TokenMaskCache<JSONRecognizer>(trie: trie)
+        line("| JSON mode, state after | mask ms (first) | mask ms (cached) | tokens allowed |")
         line("|---|---:|---:|---:|")
         let prefixes = ["", "{", "{\"", "{\"name", "{\"name\":", "{\"name\": \"Ada", "{\"a\": [1, 2",
                         "{\"a\": {\"b\": tr"]
         for prefix in prefixes {
             var state = JSONRecognizer()
             _ = state.feed(Array(prefix.utf8))
-            start = DispatchTime.now()
-            let mask = grammar.mask(for: state)
+            var start = DispatchTime.now()
+            let mask = masks.mask(for: state)
             let first = ms(since: start)
             start = DispatchTime.now()
-            _ = grammar.mask(for: state)
+            _ = masks.mask(for: state)
             let cached = ms(since: start)
             let allowed = mask.allowed?.count ?? mask.words!.reduce(0) { $0 + $1.nonzeroBitCount }
             line("| `\(prefix)` | \(first) | \(cached) | \(allowed) |")
         }
     }
 
+    static func schemaRow(_ name: String, _ schema: String, _ document: String, trie: TokenTrie,
+                          strings: StringTokenTable, tokenizer: SentencePieceTokenizer,
+                          line: (String) -> Void) throws {
+        var start = DispatchTime.now()
+        let grammar = try SchemaCompiler.compile(try JSONTree.parse(Array(schema.utf8)))
+        let compile = ms(since: start)
+        let compiled = CompiledSchema(grammar: grammar, trie: trie, strings: strings)
+        let tokens = try tokenizer.encode(document, parseSpecial: false)
+        var first: [Double] = [], cached: [Double] = [], single = 0
+        var state = SchemaRecognizer(grammar: grammar)
+        for token in tokens {
+            start = DispatchTime.now()
+            let mask = compiled.masks.mask(for: state)
+            first.append(micros(since: start))
+            start = DispatchTime.now()
+            _ = compiled.masks.mask(for: state)
+            cached.append(micros(since: start))
+            if mask.allowed?.count == 1 { single += 1 }
+            guard mask.contains(token), state.feed(trie.tokenBytes[Int(token)]) else {
+                throw ValidationFailure(message: "\(name): the grammar refuses token \(token) of its own document")
+            }
+        }
+        guard state.isComplete else { throw ValidationFailure(message: "\(name): the document did not complete") }
+        let row = [name, compile, "\(tokens.count)", percentile(first, 0.5), percentile(first, 0.99),
+                   percentile(cached, 0.5), String(format: "%.0f%%", 100 * Double(single) / Double(tokens.count))]
+        line("| " + row.joined(separator: " | ") + " |")
+    }
+
+    struct ValidationFailure: Error, CustomStringConvertible {
+        let message: String
+        var description: String { message }
+    }
+
+    static func percentile(_ values: [Double], _ p: Double) -> String {
+        let sorted = values.sorted()
+        return String(format: "%.0f", sorted[min(sorted.count - 1, Int(Double(sorted.count) * p))])
+    }
+
     static func ms(since start: DispatchTime) -> String {
         String(format: "%.2f", Double(DispatchTime.now().uptimeNanoseconds - start.uptimeNanoseconds) / 1e6)
     }
+
+    static func micros(since start: DispatchTime) -> Double {
+        Double(DispatchTime.now().uptimeNanoseconds - start.uptimeNanoseconds) / 1e3
+    }
+}
+
+/// The schemas of the grammar benchmark, each with a document the grammar must accept.
+enum BenchSchemas {
+    static let triage = #"""
+        {"type":"object","properties":{"category":{"type":"string","enum":["hardware","software","network",
+        "access","billing"]},"priority":{"type":"string","enum":["low","medium","high","urgent"]},
+        "summary":{"type":"string","maxLength":80}},"required":["category","priority","summary"],
+        "additionalProperties":false}
+        """#
+    static let triageDocument = #"{"category":"hardware","priority":"high","summary":"# +
+        #""The printer on floor 3 is jammed and nobody can print invoices"}"#
+
+    /// What Pydantic emits for a nested model with `$defs`, optional fields, lists and an enum.
+    static let order = ##"""
+        {"$defs":{"Item":{"properties":{"sku":{"type":"string","pattern":"^[A-Z]{3}-\\d{4}$"},
+        "quantity":{"type":"integer","minimum":1,"maximum":100},"price":{"type":"number","exclusiveMinimum":0}},
+        "required":["sku","quantity","price"],"type":"object","additionalProperties":false},
+        "Status":{"enum":["pending","shipped","delivered"],"type":"string"},
+        "Address":{"properties":{"street":{"type":"string"},"city":{"type":"string"},
+        "zip":{"anyOf":[{"type":"string","maxLength":10},{"type":"null"}]}},"required":["street","city","zip"],
+        "type":"object","additionalProperties":false}},
+        "properties":{"id":{"type":"string","format":"uuid"},"status":{"$ref":"#/$defs/Status"},
+        "created":{"type":"string","format":"date-time"},"items":{"type":"array","items":{"$ref":"#/$defs/Item"},
+        "minItems":1,"maxItems":5},"shipping":{"anyOf":[{"$ref":"#/$defs/Address"},{"type":"null"}]},
+        "notes":{"anyOf":[{"type":"string"},{"type":"null"}]}},
+        "required":["id","status","created","items","shipping","notes"],"type":"object","additionalProperties":false}
+        """##
+    static let orderDocument = #"{"id":"0b7e1a52-3c4d-4e5f-8a9b-0c1d2e3f4a5b","status":"shipped","# +
+        #""created":"2026-11-30T09:15:00Z","items":[{"sku":"ABC-1234","quantity":2,"price":19.99},"# +
+        #"{"sku":"XYZ-0042","quantity":1,"price":5.5}],"shipping":{"street":"1 Main Street","city":"Springfield","# +
+        #""zip":"12345"},"notes":null}"#
+
+    static let values = (0..<500).map { "value-\($0)" }
+    static let bigEnum = #"{"type":"object","properties":{"choice":{"type":"string","enum":["#
+        + values.map { "\"\($0)\"" }.joined(separator: ",") + #"]}},"required":["choice"],"additionalProperties":false}"#
+    static let bigEnumDocument = #"{"choice":"value-417"}"#
+
+    static let all = [("triage", triage, triageDocument), ("nested Pydantic ($defs)", order, orderDocument),
+                      ("500-value enum", bigEnum, bigEnumDocument)]
 }

@@ -231,7 +231,7 @@ struct SchemaRecognizerTests {
             var state = SchemaRecognizer(grammar: grammar)
             let fed = state.feed(Array(prefix.utf8))
             #expect(fed, "\(prefix)")
-            #expect(state.plainStringRoom != nil, "\(prefix)")
+            #expect(state.plainString != nil, "\(prefix)")
             let (f, w) = (fast.computeWords(for: state), slow.computeWords(for: state))
             let differing = vocabulary.indices.filter { (f[$0 >> 6] ^ w[$0 >> 6]) >> UInt64($0 & 63) & 1 == 1 }
             #expect(differing.isEmpty, "\(prefix): \(differing.prefix(5).map { vocabulary[$0] })")

@@ -18,7 +18,7 @@ import re
 import sys
 import uuid
 
-DATE = (r"\d{4}-(?:(?:0[1-9]|1[0-2])-(?:0[1-9]|1\d|2[0-8])|(?:0[13-9]|1[0-2])-(?:29|30)"
+DATE = (r"(?:000[1-9]|00[1-9]\d|0[1-9]\d{2}|[1-9]\d{3})-(?:(?:0[1-9]|1[0-2])-(?:0[1-9]|1\d|2[0-8])|(?:0[13-9]|1[0-2])-(?:29|30)"
         r"|(?:0[13578]|1[02])-31)")
 TIME = r"(?:[01]\d|2[0-3]):[0-5]\d:[0-5]\d(?:\.\d{1,6})?(?:Z|[+-](?:[01]\d|2[0-3]):[0-5]\d)"
 FORMATS = {
@@ -98,7 +98,7 @@ CASES = [
 
 def check_formats():
     date = re.compile(FORMATS["date"], re.ASCII)
-    for y, m, d in itertools.product([1900, 1999, 2000, 2023, 2024], range(0, 14), range(0, 33)):
+    for y, m, d in itertools.product([0, 1, 1900, 1999, 2000, 2023, 2024], range(0, 14), range(0, 33)):
         text = f"{y:04d}-{m:02d}-{d:02d}"
         try:
             datetime.date.fromisoformat(text)
