@@ -56,7 +56,7 @@ let package = Package(
         ),
         .target(name: "Engine", dependencies: ["Model", "Sampling", "Tokenizer", "GGUF", "Adapters"]),
         .target(name: "OpenAIAPI", dependencies: ["Grammar"]),
-        .target(name: "Eval"),
+        .target(name: "Eval", dependencies: ["Grammar"]),
         .target(
             name: "Server",
             dependencies: [

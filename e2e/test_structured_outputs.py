@@ -109,15 +109,30 @@ def test_unsupported_types_are_400_naming_response_format(client):
         assert e.value.body["param"] == "response_format" and fmt["type"] in e.value.body["message"]
 
 
-def test_a_role_binds_json_mode(client):
-    """`gemma-3-270m:json` declares response_format json_object in roles.yaml: it holds even when
-    the request asks for text."""
-    r = client.chat.completions.create(model="gemma-3-270m:json", messages=TICKET, max_tokens=60,
-                                       response_format={"type": "text"})
+def test_a_role_binds_json_mode_unless_the_request_names_a_format(client):
+    """`gemma-3-270m:json` declares response_format json_object in roles.yaml: it holds when the
+    request names no format, and a request's own response_format wins."""
+    r = client.chat.completions.create(model="gemma-3-270m:json", messages=TICKET, max_tokens=60)
     text = r.choices[0].message.content
     assert text.startswith("{"), text
     if r.choices[0].finish_reason == "stop":
         assert isinstance(json.loads(text), dict)
+    own = {"type": "json_schema", "json_schema": {"name": "yn", "schema": {"type": "string", "enum": ["yes", "no"]}}}
+    r = client.chat.completions.create(model="gemma-3-270m:json", messages=TICKET, max_tokens=20, response_format=own)
+    assert json.loads(r.choices[0].message.content) in {"yes", "no"}, r.choices[0].message.content
+
+
+def test_the_bundled_triage_role_binds_its_schema(client):
+    """ticket-triage's default role (strict) carries the triage schema: every reply is exactly
+    {"category": one of five, "priority": one of three}, with no client change."""
+    for text in ["The app crashes on start.", "Charged twice this month!", "Where is my parcel?"]:
+        r = client.chat.completions.create(model="ticket-triage", max_tokens=40,
+                                           messages=[{"role": "user", "content": text}])
+        value = json.loads(r.choices[0].message.content)
+        assert r.choices[0].finish_reason == "stop"
+        assert list(value) == ["category", "priority"], value
+        assert value["category"] in {"billing", "technical", "account", "shipping", "other"}
+        assert value["priority"] in {"low", "medium", "high"}
 
 
 def test_logprobs_describe_the_masked_distribution(client):

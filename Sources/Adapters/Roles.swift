@@ -128,6 +128,12 @@ public struct Role: Sendable, Equatable, Decodable {
     }
 }
 
+/// A top-level key of roles.yaml other than `roles`.
+struct UnknownTopLevelKey: Error, CustomStringConvertible {
+    let key: String
+    var description: String { "unknown top-level key '\(key)' (the only one allowed is 'roles')" }
+}
+
 /// The roles of one `roles.yaml`:
 /// `roles: {name: {system_prompt, temperature, top_p, max_tokens, stop, default, response_format}}`.
 public struct RoleBook: Sendable, Equatable {
@@ -144,7 +150,21 @@ public struct RoleBook: Sendable, Equatable {
     /// Reads `path`; a missing file is an empty book, a malformed one an error naming the file.
     public static func load(path: String) throws -> RoleBook {
         guard let data = FileManager.default.contents(atPath: path) else { return RoleBook() }
-        struct File: Decodable { var roles: [String: Role]? }
+        struct File: Decodable {
+            var roles: [String: Role]?
+
+            enum CodingKeys: String, CodingKey { case roles }
+
+            init(from decoder: any Decoder) throws {
+                // A key beside `roles` is a mistake (roles written at the top level, a typo): say so.
+                if let unknown = try decoder.container(keyedBy: Role.AnyKey.self).allKeys.map(\.stringValue)
+                    .sorted().first(where: { $0 != "roles" }) {
+                    throw UnknownTopLevelKey(key: unknown)
+                }
+                roles = try decoder.container(keyedBy: CodingKeys.self).decodeIfPresent([String: Role].self,
+                                                                                     forKey: .roles)
+            }
+        }
         do {
             let file = try YAMLDecoder().decode(File.self, from: String(decoding: data, as: UTF8.self))
             let roles = file.roles ?? [:]

@@ -1,10 +1,13 @@
 import Foundation
+import Grammar
 
 /// One line of an eval suite: the conversation, and what a correct answer looks like.
 ///
 /// `{"id": "…", "messages": [{"role": "user", "content": "…"}] | "prompt": "…",` plus exactly one of
 /// `"exact"`, `"contains"` (a string or a list, all must appear), `"regex"`, `"json_fields"` (the
-/// answer parsed as JSON has these fields) or `"choices"` (the answer is one of a list)`}`.
+/// answer parsed as JSON has these fields) or `"choices"` (the answer is one of a list)`}`, and
+/// optionally `"response_format"` (the request field, sent by the `+schema` variants). A line that
+/// holds only `{"response_format": …}` sets it for the suite's cases that follow.
 public struct EvalCase: Sendable, Equatable {
     public struct Message: Codable, Sendable, Equatable {
         public var role: String
@@ -22,21 +25,32 @@ public struct EvalCase: Sendable, Equatable {
     public var id: String
     public var messages: [Message]
     public var expectation: Expectation
+    /// The reply's format for the `+schema` variants, members in the suite file's order.
+    public var responseFormat: JSONTree?
 
-    public init(id: String, messages: [Message], expectation: Expectation) {
+    public init(id: String, messages: [Message], expectation: Expectation, responseFormat: JSONTree? = nil) {
         self.id = id
         self.messages = messages
         self.expectation = expectation
+        self.responseFormat = responseFormat
     }
 
     /// Parses a JSONL suite; errors name the line.
     public static func suite(_ text: String, file: String) throws -> [EvalCase] {
         var cases: [EvalCase] = []
+        var suiteFormat: JSONTree?
         for (index, line) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
             let trimmed = line.trimmingCharacters(in: .whitespaces)
             guard !trimmed.isEmpty else { continue }
             do {
-                cases.append(try parse(Data(trimmed.utf8), fallbackID: "line-\(index + 1)"))
+                let tree = try JSONTree.parse(Array(trimmed.utf8))
+                if case .object(let members) = tree, members.map(\.key) == ["response_format"] {
+                    suiteFormat = tree["response_format"]
+                    continue
+                }
+                var c = try parse(Data(trimmed.utf8), fallbackID: "line-\(index + 1)")
+                c.responseFormat = tree["response_format"] ?? suiteFormat
+                cases.append(c)
             } catch {
                 throw EvalError.invalidCase(file: file, line: index + 1, reason: "\(error)")
             }

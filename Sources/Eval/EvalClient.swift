@@ -1,4 +1,5 @@
 import Foundation
+import Grammar
 #if canImport(FoundationNetworking)
 import FoundationNetworking
 #endif
@@ -42,7 +43,7 @@ public struct EvalClient: Sendable {
     }
 
     public func chat(model: String, messages: [EvalCase.Message], temperature: Double?,
-                     maxTokens: Int?) async throws -> Answer {
+                     maxTokens: Int?, responseFormat: JSONTree? = nil) async throws -> Answer {
         var body: [String: Any] = [
             "model": model, "stream": true, "stream_options": ["include_usage": true],
             "messages": messages.map { ["role": $0.role, "content": $0.content] },
@@ -51,7 +52,12 @@ public struct EvalClient: Sendable {
         if let maxTokens { body["max_tokens"] = maxTokens }
         var request = URLRequest(url: baseURL.appendingPathComponent("v1/chat/completions"))
         request.httpMethod = "POST"
-        request.httpBody = try JSONSerialization.data(withJSONObject: body)
+        var data = try JSONSerialization.data(withJSONObject: body)
+        if let responseFormat { // spliced in as text: JSONSerialization would reorder a schema's members
+            data.removeLast() // the closing brace
+            data += Data((#","response_format":"# + responseFormat.compactText + "}").utf8)
+        }
+        request.httpBody = data
         request.setValue("application/json", forHTTPHeaderField: "Content-Type")
         if let apiKey { request.setValue("Bearer \(apiKey)", forHTTPHeaderField: "Authorization") }
         request.timeoutInterval = 300

@@ -1,4 +1,5 @@
 import Foundation
+import Grammar
 
 /// Runs every case of a suite against every model id, one request at a time (so timings are not
 /// disturbed by the eval's own load), and reports progress as it goes.
@@ -15,13 +16,22 @@ public struct EvalRunner: Sendable {
         self.maxTokens = maxTokens
     }
 
+    /// The suffix of a model id that sends each case's `response_format` ("ticket-triage+schema").
+    public static let schemaSuffix = "+schema"
+
+    /// Runs `cases` on `model`. An id ending in `+schema` sends each case's response_format; without
+    /// it, a case that has one is sent `{"type": "text"}`, so a role's bound format does not blur
+    /// the comparison.
     public func run(cases: [EvalCase], model: String,
                     progress: (Int, Int) -> Void = { _, _ in }) async -> [CaseResult] {
         var results: [CaseResult] = []
+        let withSchema = model.hasSuffix(Self.schemaSuffix)
+        let id = withSchema ? String(model.dropLast(Self.schemaSuffix.count)) : model
         for (i, c) in cases.enumerated() {
             do {
-                let a = try await client.chat(model: model, messages: c.messages, temperature: temperature,
-                                              maxTokens: maxTokens)
+                let format = c.responseFormat.map { withSchema ? $0 : .object([("type", .string("text"))]) }
+                let a = try await client.chat(model: id, messages: c.messages, temperature: temperature,
+                                              maxTokens: maxTokens, responseFormat: format)
                 let (passed, validJSON) = c.check(a.text)
                 results.append(CaseResult(caseID: c.id, answer: a.text, passed: passed, validJSON: validJSON,
                                           promptTokens: a.promptTokens, completionTokens: a.completionTokens,

@@ -468,12 +468,21 @@ components:
         response_format:
           type: object
           nullable: true
-          description: '`{"type": "text"}` (free text) or `{"type": "json_object"}` (the reply is one JSON object,
-            enforced token by token; `finish_reason` is `stop` when it closes, `length` when max_tokens cut it).
-            Any other type (`json_schema` among them) is a 400 `unsupported_parameter`.'
+          description: '`{"type": "text"}` (free text), `{"type": "json_object"}` (the reply is one JSON object)
+            or `{"type": "json_schema", "json_schema": {"name", "schema"}}` (a compact document the schema accepts,
+            properties in schema order), enforced token by token; `finish_reason` is `stop` when the document is
+            complete, `length` when max_tokens cut it. A schema keyword outside the supported subset is a 400
+            naming the keyword and its JSON pointer. Any other type is a 400 `unsupported_parameter`.'
           required: [type]
           properties:
-            type: {type: string, enum: [text, json_object]}
+            type: {type: string, enum: [text, json_object, json_schema]}
+            json_schema:
+              type: object
+              properties:
+                name: {type: string}
+                description: {type: string}
+                strict: {type: boolean, nullable: true}
+                schema: {type: object, additionalProperties: true}
 
     ChatMessage:
       type: object

@@ -20,8 +20,8 @@ struct RequestValidation {
             f.topP = f.topP ?? role.topP
             if f.maxTokens == nil && f.maxCompletionTokens == nil { f.maxTokens = role.maxTokens }
             f.stop = f.stop ?? role.stop
-            // A role's response_format binds: the request cannot loosen it.
-            if let bound = role.responseFormat {
+            // A role's response_format holds unless the request names its own.
+            if let bound = role.responseFormat, f.responseFormat == nil {
                 f.responseFormat = ResponseFormat(type: bound.type,
                                                   jsonSchema: bound.schema.map { .init(name: bound.name, schema: $0) })
             }

@@ -13,15 +13,20 @@ struct EvalCommand: AsyncParsableCommand {
             """,
         discussion: """
         A case is one JSON line: "messages" (or "prompt") and one expectation: "exact", "contains", "regex", \
-        "json_fields" or "choices". Without --server, a server is started in-process on the given model and adapters. \
-        The table goes to standard output; progress to standard error.
+        "json_fields" or "choices", and optionally "response_format"; a line holding only {"response_format": …} \
+        sets it for the cases after it. A model id ending in +schema sends each case's response_format; \
+        without it such cases are sent {"type": "text"}. Without --server, a server is started in-process on the \
+        given model and adapters. The table goes to standard output; progress to standard error.
         """
     )
 
     @Option(name: .customLong("suite"), help: "JSONL file of cases (repeat for several).")
     var suites: [String]
 
-    @Option(help: "Comma-separated model ids, e.g. gemma-3-270m:triage-fewshot,ticket-triage,ticket-triage:strict.")
+    @Option(help: """
+        Comma-separated model ids, e.g. gemma-3-270m:triage-fewshot,gemma-3-270m:triage-fewshot+schema,\
+        ticket-triage,ticket-triage+schema.
+        """)
     var models: String
 
     @Option(help: "Base URL of a running Tandem (or other OpenAI-compatible) server; default: start one in-process.")

@@ -174,8 +174,30 @@ struct AdapterValidationTests {
         try "roles:\n  json:\n    system_prompt: JSON.\n    response_format: json_object\n"
             .write(toFile: path, atomically: true, encoding: .utf8)
         #expect(try RoleBook.load(path: path).roles["json"]?.responseFormat?.type == "json_object")
+        let schemaRole = """
+            roles:
+              triage:
+                response_format:
+                  type: json_schema
+                  json_schema:
+                    name: t
+                    schema:
+                      type: object
+                      properties: {zeta: {type: integer}, alpha: {type: string}}
+                      required: [zeta, alpha]
+            """
+        try schemaRole.write(toFile: path, atomically: true, encoding: .utf8)
+        let bound = try #require(try RoleBook.load(path: path).roles["triage"]?.responseFormat)
+        #expect(bound.type == "json_schema" && bound.name == "t")
+        guard case .object(let members)? = bound.schema?["properties"] else { throw CancellationError() }
+        #expect(members.map(\.key) == ["zeta", "alpha"], "the file's order of properties is kept")
         for (text, words) in [("roles:\n  a:\n    system_promt: typo\n", "unknown role field 'system_promt'"),
-                              ("roles:\n  a:\n    response_format: yaml\n", "response_format 'yaml'")] {
+                              ("roles:\n  a:\n    response_format: yaml\n", "type 'yaml'"),
+                              ("a:\n  system_prompt: roles at the top\n", "unknown top-level key 'a'"),
+                              ("roles:\n  a:\n    response_format: {type: json_schema, json_schema: {name: x, "
+                                  + "schema: {type: object, not: {}}}}\n", "'not'"),
+                              ("roles:\n  a:\n    response_format: {type: json_object, strict: true}\n",
+                               "unknown key 'strict'")] {
             try text.write(toFile: path, atomically: true, encoding: .utf8)
             #expect {
                 try RoleBook.load(path: path)
