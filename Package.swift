@@ -79,7 +79,7 @@ let package = Package(
             ]
         ),
         .testTarget(name: "GGUFTests", dependencies: ["GGUF"], exclude: ["Fixtures"]),
-        .testTarget(name: "EvalTests", dependencies: ["Eval"]),
+        .testTarget(name: "EvalTests", dependencies: ["Eval", "Grammar"]),
         .testTarget(name: "TokenizerTests", dependencies: ["Tokenizer", "GGUF"], exclude: ["Fixtures"]),
         .testTarget(name: "ModelTests", dependencies: ["Model", "Sampling", "Tokenizer", "GGUF", "Engine"], exclude: ["Fixtures"]),
         .testTarget(name: "SamplingTests", dependencies: ["Sampling", "Model"]),

@@ -9,14 +9,17 @@ public enum EvalReport {
 
     /// What a model id tries: the three choices the articles compare.
     public static func kind(of model: String, baseID: String) -> String {
-        let parts = model.split(separator: ":", maxSplits: 1).map(String.init)
+        let schema = model.hasSuffix(EvalRunner.schemaSuffix)
+        let id = schema ? String(model.dropLast(EvalRunner.schemaSuffix.count)) : model
+        let parts = id.split(separator: ":", maxSplits: 1).map(String.init)
         let isBase = parts[0] == baseID
-        switch (isBase, parts.count > 1) {
-        case (true, true): return "prompt (base + role)"
-        case (true, false): return "base"
-        case (false, false): return "fine-tune (adapter)"
-        case (false, true): return "hybrid (adapter + role)"
+        let kind = switch (isBase, parts.count > 1) {
+        case (true, true): "prompt (base + role)"
+        case (true, false): "base"
+        case (false, false): "fine-tune (adapter)"
+        case (false, true): "hybrid (adapter + role)"
         }
+        return schema ? kind + " + schema" : kind
     }
 
     public static func render(_ rows: [ModelSummary], baseID: String, format: Format) -> String {

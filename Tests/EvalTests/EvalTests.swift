@@ -1,4 +1,5 @@
 import Eval
+import Grammar
 import Foundation
 import Testing
 
@@ -20,6 +21,19 @@ struct EvalTests {
         let choices = try one(#"{"prompt":"x","choices":["yes","no"]}"#)
         #expect(choices.check("no").passed && !choices.check("maybe").passed)
         #expect(choices.check("no").validJSON == nil)
+    }
+
+    @Test func responseFormatsComeFromTheSuiteOrTheCase() throws {
+        let header = #"{"response_format":{"type":"json_schema","json_schema":{"name":"t","#
+            + #""schema":{"type":"object","properties":{"z":{},"a":{}}}}}}"#
+        let lines = [#"{"prompt":"before","exact":"a"}"#, header, #"{"prompt":"after","exact":"a"}"#,
+                     #"{"prompt":"own","exact":"a","response_format":{"type":"json_object"}}"#]
+        let suite = try EvalCase.suite(lines.joined(separator: "\n"), file: "s.jsonl")
+        #expect(suite.count == 3)
+        #expect(suite[0].responseFormat == nil)
+        #expect(suite[1].responseFormat?["json_schema"]?["schema"]?.compactText
+            == #"{"type":"object","properties":{"z":{},"a":{}}}"#, "the file's order of members is kept")
+        #expect(suite[2].responseFormat?.compactText == #"{"type":"json_object"}"#)
     }
 
     @Test("bad cases name the file and line", arguments: [
@@ -64,6 +78,7 @@ struct EvalTests {
         #expect(table.contains("| base:few | prompt (base + role) | 50.0% (1/2) |"))
         #expect(table.contains("| triage | fine-tune (adapter) | 100.0% (2/2) |"))
         #expect(EvalReport.kind(of: "triage:strict", baseID: "base") == "hybrid (adapter + role)")
+        #expect(EvalReport.kind(of: "base:fewshot+schema", baseID: "base") == "prompt (base + role) + schema")
         let csv = EvalReport.render(rows, baseID: "base", format: .csv)
         #expect(csv.split(separator: "\n").count == 3)
         let json = EvalReport.render(rows, baseID: "base", format: .json)
