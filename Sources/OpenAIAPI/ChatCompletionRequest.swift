@@ -12,6 +12,9 @@ public struct ChatCompletionRequest: Decodable, Sendable, CarriesSchemas {
     public var logprobs: Bool?
     public var topLogprobs: Int?
     public var user: String?
+    public var tools: [Tool]?
+    public var toolChoice: ToolChoice?
+    public var parallelToolCalls: Bool?
     /// Names of fields present in the request that Tandem does not implement.
     public var unsupportedFields: [String]
 
@@ -35,30 +38,24 @@ public struct ChatCompletionRequest: Decodable, Sendable, CarriesSchemas {
         topLogprobs = try c.decodeIfPresent(Int.self, forKey: .topLogprobs)
         user = try c.decodeIfPresent(String.self, forKey: .user)
         sampling = try SamplingFields(from: decoder)
+        tools = try c.decodeIfPresent([Tool].self, forKey: .tools)
+        toolChoice = try c.decodeIfPresent(ToolChoice.self, forKey: .toolChoice)
+        parallelToolCalls = try c.decodeIfPresent(Bool.self, forKey: .parallelToolCalls)
         var unsupported: [String] = []
-        for key in [CodingKeys.tools, .toolChoice, .functions, .functionCall, .audio, .modalities, .prediction]
-        where c.contains(key) {
-            if try c.decodeNil(forKey: key) || Self.asksForNothing(c, key) { continue }
+        for key in [CodingKeys.functions, .functionCall, .audio, .modalities, .prediction] where c.contains(key) {
+            if try c.decodeNil(forKey: key) { continue }
             unsupported.append(key.stringValue)
         }
         unsupportedFields = unsupported
     }
 
-    public var hasSchemas: Bool { sampling.hasSchemas }
-    public mutating func restoreSchemas(from body: JSONTree) { sampling.restoreSchemas(from: body) }
+    public var hasSchemas: Bool { sampling.hasSchemas || tools?.isEmpty == false }
 
-    /// `tools: []` and `tool_choice: "none"` ask for no tool calls, which is what the server does.
-    private static func asksForNothing(_ c: KeyedDecodingContainer<CodingKeys>, _ key: CodingKeys) -> Bool {
-        switch key {
-        case .tools: return (try? c.decode([EmptyElement].self, forKey: key))?.isEmpty == true
-        case .toolChoice: return (try? c.decode(String.self, forKey: key)) == "none"
-        default: return false
-        }
-    }
-
-    /// Decodes from anything: only the count of a list matters.
-    private struct EmptyElement: Decodable {
-        init(from decoder: any Decoder) throws {}
+    public mutating func restoreSchemas(from body: JSONTree) {
+        sampling.restoreSchemas(from: body)
+        guard case .array(let list)? = body["tools"], var tools, list.count == tools.count else { return }
+        for i in tools.indices { tools[i].function.parameters = list[i]["function"]?["parameters"] }
+        self.tools = tools
     }
 }
 
@@ -115,8 +112,14 @@ public struct ChatMessage: Decodable, Sendable {
     public var role: String
     public var content: String
     public var name: String?
+    /// An assistant turn's calls (its content may then be null).
+    public var toolCalls: [ToolCall]?
+    /// A `tool` turn: the call it answers.
+    public var toolCallID: String?
 
-    enum CodingKeys: String, CodingKey { case role, content, name }
+    enum CodingKeys: String, CodingKey {
+        case role, content, name, toolCalls = "tool_calls", toolCallID = "tool_call_id"
+    }
 
     struct Part: Decodable {
         var type: String
@@ -132,6 +135,8 @@ public struct ChatMessage: Decodable, Sendable {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         role = try c.decode(String.self, forKey: .role)
         name = try c.decodeIfPresent(String.self, forKey: .name)
+        toolCalls = try c.decodeIfPresent([ToolCall].self, forKey: .toolCalls)
+        toolCallID = try c.decodeIfPresent(String.self, forKey: .toolCallID)
         if try !c.contains(.content) || c.decodeNil(forKey: .content) {
             content = ""
         } else if let text = try? c.decode(String.self, forKey: .content) {

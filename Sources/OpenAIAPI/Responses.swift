@@ -83,10 +83,25 @@ public struct ChatCompletion: Encodable, Sendable {
     public var usage: Usage
     public var systemFingerprint: String? = nil
 
-    public struct Message: Codable, Sendable {
+    public struct Message: Encodable, Sendable {
         public var role = "assistant"
-        public var content: String
-        public init(content: String) { self.content = content }
+        /// Null when the reply is tool calls.
+        public var content: String?
+        public var toolCalls: [ToolCall]?
+
+        enum CodingKeys: String, CodingKey { case role, content, toolCalls = "tool_calls" }
+
+        public init(content: String?, toolCalls: [ToolCall]? = nil) {
+            self.content = content
+            self.toolCalls = toolCalls
+        }
+
+        public func encode(to encoder: any Encoder) throws {
+            var c = encoder.container(keyedBy: CodingKeys.self)
+            try c.encode(role, forKey: .role)
+            try c.encode(content, forKey: .content) // explicit null beside tool calls, as OpenAI sends it
+            try c.encodeIfPresent(toolCalls, forKey: .toolCalls)
+        }
     }
 
     public struct Choice: Encodable, Sendable {
@@ -133,12 +148,15 @@ public struct ChatCompletionChunk: Encodable, Sendable {
     public var usage: Usage?
     public var includeUsageField: Bool
 
-    public struct Delta: Codable, Sendable {
+    public struct Delta: Encodable, Sendable {
         public var role: String?
         public var content: String?
-        public init(role: String? = nil, content: String? = nil) {
+        public var toolCalls: [ToolCallDelta]?
+        enum CodingKeys: String, CodingKey { case role, content, toolCalls = "tool_calls" }
+        public init(role: String? = nil, content: String? = nil, toolCalls: [ToolCallDelta]? = nil) {
             self.role = role
             self.content = content
+            self.toolCalls = toolCalls
         }
     }
 

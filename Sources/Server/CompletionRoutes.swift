@@ -29,10 +29,19 @@ struct CompletionRoutes<Context: RequestContext> {
         let topLogprobs = try logprobCount(enabled: body.logprobs ?? false, top: body.topLogprobs,
                                            param: "top_logprobs")
         let turns = try check.turns(body.messages) // validated before an adapter is loaded
+        let tools = try ToolUse.resolve(tools: body.tools, choice: body.toolChoice, parallel: body.parallelToolCalls,
+                                        responseFormat: body.sampling.responseFormat)
         let model = try check.model(body.model)
-        let prompt = try serving.template.encode(check.withRole(model.role, turns), tokenizer: serving.tokenizer)
+        var sampling = body.sampling
+        var offered = turns
+        if let tools {
+            sampling.responseFormat = ResponseFormat(type: "json_schema",
+                                                     jsonSchema: .init(name: "tool_calls", schema: tools.envelope))
+            offered.insert(ChatTurn(role: .system, content: tools.instructions), at: 0)
+        }
+        let prompt = try serving.template.encode(check.withRole(model.role, offered), tokenizer: serving.tokenizer)
         let requests = try (0..<n).map {
-            try check.engineRequest(promptIDs: prompt, sampling: body.sampling, model: model, choice: $0,
+            try check.engineRequest(promptIDs: prompt, sampling: sampling, model: model, choice: $0,
                                     topLogprobs: topLogprobs)
         }
         let (reply, streams) = try start(requests, idPrefix: "chatcmpl-", model: body.model, resolved: model,
@@ -40,13 +49,14 @@ struct CompletionRoutes<Context: RequestContext> {
         if body.stream == true {
             return reply.chatStream(request: request, streams: streams,
                                     includeUsage: body.streamOptions?.includeUsage == true,
-                                    logprobs: topLogprobs != nil)
+                                    logprobs: topLogprobs != nil, toolReplies: tools != nil)
         }
         let results = try await reply.collect(request: request, streams: streams)
         let choices = results.enumerated().map { i, r in
-            ChatCompletion.Choice(index: i, message: .init(content: r.text),
-                                  logprobs: topLogprobs == nil ? nil : reply.chatLogprobs(r.tokens),
-                                  finishReason: (r.finishReason ?? .stop).rawValue)
+            let (message, finish) = Reply.message(r, toolReplies: tools != nil)
+            return ChatCompletion.Choice(index: i, message: message,
+                                         logprobs: topLogprobs == nil ? nil : reply.chatLogprobs(r.tokens),
+                                         finishReason: finish)
         }
         return try json(ChatCompletion(id: reply.id, created: reply.created, model: body.model, choices: choices,
                                        usage: reply.usage(results)))

@@ -41,25 +41,41 @@ struct Reply: Sendable {
         return results
     }
 
-    /// Streams `chat.completion.chunk` events.
+    /// Streams `chat.completion.chunk` events. A reply in the tool envelope is sent when complete
+    /// (it must be parsed first): its calls as `delta.tool_calls`, id and name first, then the
+    /// arguments in pieces, or its answer as content.
     func chatStream(request: Request, streams: [AsyncStream<GenerationEvent>], includeUsage: Bool,
-                    logprobs: Bool) -> Response {
-        sse(request: request, streams: streams, includeUsage: includeUsage) { i, event, first in
+                    logprobs: Bool, toolReplies: Bool = false) -> Response {
+        sse(request: request, streams: streams, includeUsage: includeUsage) { i, event, first, result in
+            func chunk(_ delta: ChatCompletionChunk.Delta, finish: String? = nil, logprob: TokenLogprob? = nil)
+                -> ChatCompletionChunk {
+                ChatCompletionChunk(id: id, created: created, model: model, choices: [
+                    .init(index: i, delta: delta, logprobs: logprobs ? logprob.map { chatLogprobs([$0]) } : nil,
+                          finishReason: finish),
+                ], includeUsageField: includeUsage)
+            }
             switch event {
             case let .token(_, text, logprob):
-                let role = first ? "assistant" : nil
-                guard first || !text.isEmpty || logprob != nil else { return nil }
-                return ChatCompletionChunk(id: id, created: created, model: model, choices: [
-                    .init(index: i, delta: .init(role: role, content: text),
-                          logprobs: logprobs ? logprob.map { chatLogprobs([$0]) } : nil),
-                ], includeUsageField: includeUsage)
+                guard !toolReplies else { return [] }
+                guard first || !text.isEmpty || logprob != nil else { return [] }
+                return [chunk(.init(role: first ? "assistant" : nil, content: text), logprob: logprob)]
             case let .finished(reason, _, _, _):
-                return ChatCompletionChunk(id: id, created: created, model: model, choices: [
-                    .init(index: i, delta: first ? .init(role: "assistant", content: "") : .init(),
-                          finishReason: reason.rawValue),
-                ], includeUsageField: includeUsage)
+                guard toolReplies else {
+                    return [chunk(first ? .init(role: "assistant", content: "") : .init(), finish: reason.rawValue)]
+                }
+                let (message, finish) = Self.message(result, toolReplies: true)
+                var out = [chunk(.init(role: "assistant", content: message.content ?? nil))]
+                for (k, call) in (message.toolCalls ?? []).enumerated() {
+                    out.append(chunk(.init(toolCalls: [.init(index: k, id: call.id, name: call.function.name,
+                                                             arguments: "")])))
+                    for piece in Self.pieces(of: call.function.arguments) {
+                        out.append(chunk(.init(toolCalls: [.init(index: k, arguments: piece)])))
+                    }
+                }
+                out.append(chunk(.init(), finish: finish))
+                return out
             case .failed:
-                return nil
+                return []
             }
         } usageChunk: { usage in
             ChatCompletionChunk(id: id, created: created, model: model, choices: [], usage: usage,
@@ -67,22 +83,42 @@ struct Reply: Sendable {
         }
     }
 
+    /// The assistant message of one choice and its finish reason; a reply in the tool envelope
+    /// becomes its calls (finish reason `tool_calls`) or its answer.
+    static func message(_ r: ChoiceResult, toolReplies: Bool) -> (ChatCompletion.Message, String) {
+        let reason = (r.finishReason ?? .stop).rawValue
+        guard toolReplies else { return (.init(content: r.text), reason) }
+        if r.finishReason == .length { return (.init(content: ToolUse.partialAnswer(r.text) ?? r.text), reason) }
+        let (content, calls) = ToolUse.parse(r.text)
+        return calls.isEmpty ? (.init(content: content), reason) : (.init(content: nil, toolCalls: calls), "tool_calls")
+    }
+
+    /// Arguments in streamed pieces of a few characters, as OpenAI streams them.
+    static func pieces(of text: String) -> [String] {
+        var out: [String] = [], rest = Substring(text)
+        while !rest.isEmpty {
+            out.append(String(rest.prefix(16)))
+            rest = rest.dropFirst(16)
+        }
+        return out
+    }
+
     /// Streams `text_completion` events.
     func completionStream(request: Request, streams: [AsyncStream<GenerationEvent>], includeUsage: Bool,
                           logprobs: Bool) -> Response {
-        sse(request: request, streams: streams, includeUsage: includeUsage) { i, event, _ in
+        sse(request: request, streams: streams, includeUsage: includeUsage) { i, event, _, _ in
             switch event {
             case let .token(_, text, logprob):
-                guard !text.isEmpty || logprob != nil else { return nil }
-                return Completion(id: id, created: created, model: model, choices: [
+                guard !text.isEmpty || logprob != nil else { return [] }
+                return [Completion(id: id, created: created, model: model, choices: [
                     .init(index: i, text: text, logprobs: logprobs ? logprob.map { completionLogprobs([$0]) } : nil,
                           finishReason: nil),
-                ], usage: nil)
+                ], usage: nil)]
             case let .finished(reason, _, _, _):
-                return Completion(id: id, created: created, model: model,
-                                  choices: [.init(index: i, text: "", finishReason: reason.rawValue)], usage: nil)
+                return [Completion(id: id, created: created, model: model,
+                                   choices: [.init(index: i, text: "", finishReason: reason.rawValue)], usage: nil)]
             case .failed:
-                return nil
+                return []
             }
         } usageChunk: { usage in
             Completion(id: id, created: created, model: model, choices: [], usage: usage)
@@ -95,7 +131,7 @@ struct Reply: Sendable {
     /// with `Request.collectBody`; a body read with `body.collect` trips a precondition in NIO.)
     private func sse<Chunk: Encodable & Sendable>(
         request: Request, streams: [AsyncStream<GenerationEvent>], includeUsage: Bool,
-        chunk: @escaping @Sendable (Int, GenerationEvent, Bool) -> Chunk?,
+        chunk: @escaping @Sendable (Int, GenerationEvent, Bool, ChoiceResult) -> [Chunk],
         usageChunk: @escaping @Sendable (Usage) -> Chunk
     ) -> Response {
         let body = ResponseBody { writer in
@@ -121,10 +157,9 @@ struct Reply: Sendable {
                                                                   code: nil)))
                             return
                         }
-                        if let c = chunk(i, event, !started[i]) {
-                            started[i] = true
-                            try await send(c)
-                        }
+                        let chunks = chunk(i, event, !started[i], results[i])
+                        if !chunks.isEmpty { started[i] = true }
+                        for c in chunks { try await send(c) }
                     }
                     return results
                 }

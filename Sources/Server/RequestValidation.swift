@@ -130,13 +130,24 @@ struct RequestValidation {
         guard messages.count <= configuration.maxMessages else {
             throw APIError.invalid("at most \(configuration.maxMessages) messages are allowed", param: "messages")
         }
+        var callNames: [String: String] = [:] // call id → function name, from the history's calls
         return try messages.enumerated().map { i, m in
             switch m.role {
             case "system", "developer": return ChatTurn(role: .system, content: m.content)
             case "user": return ChatTurn(role: .user, content: m.content)
-            case "assistant": return ChatTurn(role: .assistant, content: m.content)
+            case "assistant":
+                guard let calls = m.toolCalls, !calls.isEmpty else { return ChatTurn(role: .assistant, content: m.content) }
+                for call in calls { callNames[call.id] = call.function.name }
+                return ChatTurn(role: .assistant, content: ToolUse.render(calls: calls))
+            case "tool":
+                guard let id = m.toolCallID else {
+                    throw APIError.invalid("messages[\(i)] has role 'tool' but no tool_call_id",
+                                           param: "messages[\(i)].tool_call_id")
+                }
+                return ChatTurn(role: .user,
+                                content: ToolUse.render(result: m.content, name: callNames[id] ?? m.name, id: id))
             default:
-                throw APIError.invalid("messages[\(i)].role must be system, developer, user or assistant "
+                throw APIError.invalid("messages[\(i)].role must be system, developer, user, assistant or tool "
                                            + "(got '\(m.role)')",
                                        param: "messages[\(i)].role")
             }
