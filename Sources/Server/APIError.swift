@@ -12,6 +12,9 @@ public struct APIError: Error, HTTPResponseError, CustomStringConvertible {
     public var param: String?
     public var code: String?
     public var headers: HTTPFields = [:]
+    /// Set once the request's metrics counted it (with its model), so the counting middleware
+    /// does not count it again.
+    var isCounted = false
 
     public init(status: HTTPResponse.Status, message: String, type: String = "invalid_request_error",
                 param: String? = nil, code: String? = nil) {

@@ -12,9 +12,10 @@ public func buildApplication(configuration: ServerConfiguration, serving: Servin
                              onListening: (@Sendable (Int) async -> Void)? = nil) throws -> some ApplicationProtocol {
     let state = ServingState(model: serving)
     let metrics = ServerMetrics()
-    let router = Router(context: BasicRequestContext.self)
+    let router = Router(context: TandemRequestContext.self)
     // Outermost first: the log sees every error already in OpenAI's shape.
     router.add(middleware: RequestLogMiddleware())
+    router.add(middleware: RequestCountMiddleware(metrics: metrics))
     router.add(middleware: OpenAIErrorMiddleware())
     let tenants = try TenantDirectory(configuration: configuration)
     router.add(middleware: TenantMiddleware(directory: tenants))

@@ -7,7 +7,8 @@ import OpenAIAPI
 import Tokenizer
 
 /// `POST /v1/chat/completions` and `POST /v1/completions`.
-struct CompletionRoutes<Context: RequestContext> {
+struct CompletionRoutes {
+    typealias Context = TandemRequestContext
     let configuration: ServerConfiguration
     let state: ServingState
     let metrics: ServerMetrics
@@ -165,8 +166,9 @@ struct CompletionRoutes<Context: RequestContext> {
         let streams = try submit(requests, engine: serving.engine)
         let id = idPrefix + UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased()
         let reply = Reply(id: id, model: model, created: Int(Date().timeIntervalSince1970), metrics: metrics,
-                          tokenizer: serving.tokenizer, choicesPerPrompt: n,
-                          logger: context.logger, adapter: resolved.adapter?.name, role: resolved.roleName)
+                          tokenizer: serving.tokenizer, route: idPrefix == "chatcmpl-" ? "chat" : "completions",
+                          choicesPerPrompt: n, logger: context.logger, adapter: resolved.adapter?.name,
+                          role: resolved.roleName, connection: context.channel)
         return (reply, streams)
     }
 

@@ -14,6 +14,8 @@ struct Reply: Sendable {
     let created: Int
     let metrics: ServerMetrics
     let tokenizer: SentencePieceTokenizer
+    /// The metrics' route label: chat or completions.
+    let route: String
     /// Choices generated from each prompt (`n`); the streams are ordered prompt by prompt.
     var choicesPerPrompt = 1
     let started = ContinuousClock.now
@@ -26,19 +28,49 @@ struct Reply: Sendable {
     let tenant = Tenant.current
     let limiter = RateLimiter.current
     var tenantLabel: String { tenant?.name ?? "-" }
+    /// The client's connection, watched while a non-streamed answer is generated.
+    var connection: (any Channel)?
 
-    /// Waits for every choice. (Not watched for disconnects: Hummingbird closes the connection after
-    /// a response watched that way, which breaks keep-alive for every client; a non-streamed answer
-    /// is bounded by max_tokens.)
+    /// Waits for every choice. A client that closes its connection meanwhile (a timeout, say)
+    /// cancels the generation at the engine's next step. The connection is watched by a pipeline
+    /// handler, not through the request body (Hummingbird closes a connection after a body watched
+    /// that way, which would end keep-alive for every pooled client).
     func collect(request: Request, streams: [AsyncStream<GenerationEvent>]) async throws -> [ChoiceResult] {
-        var results = [ChoiceResult](repeating: ChoiceResult(), count: streams.count)
-        var timing = Timing(count: streams.count)
-        try await forEachEvent(of: streams) { i, event in
-            apply(event, to: &results[i])
-            timing.observe(i, event, reply: self)
+        let progress = Progress(count: streams.count)
+        let work = Task {
+            var timing = Timing(count: streams.count)
+            try await forEachEvent(of: streams) { i, event in
+                progress.update { apply(event, to: &$0[i]) }
+                timing.observe(i, event, reply: self)
+            }
         }
-        try finish(results, route: "completions")
+        var watch: InboundCloseWatch?
+        if let connection { watch = try? await InboundCloseWatch.attach(to: connection) }
+        watch?.watch { work.cancel() }
+        defer { watch?.watch(nil) }
+        do {
+            try await withTaskCancellationHandler { try await work.value } onCancel: { work.cancel() }
+            if Task.isCancelled || work.isCancelled { throw CancellationError() }
+        } catch {
+            metrics.requestFinished(model: model, route: route, status: 499, tenant: tenantLabel)
+            log(progress.results, status: 499)
+            var closed = APIError(status: .init(code: 499, reasonPhrase: "Client Closed Request"),
+                                  message: "The client closed the request.")
+            closed.isCounted = true
+            throw closed
+        }
+        let results = progress.results
+        try finish(results, route: route)
         return results
+    }
+
+    /// The choices so far, shared between the task that collects them and the one that may log them.
+    final class Progress: @unchecked Sendable {
+        private let lock = NSLock()
+        private var values: [ChoiceResult]
+        init(count: Int) { values = [ChoiceResult](repeating: ChoiceResult(), count: count) }
+        var results: [ChoiceResult] { lock.withLock { values } }
+        func update(_ change: (inout [ChoiceResult]) -> Void) { lock.withLock { change(&values) } }
     }
 
     /// Streams `chat.completion.chunk` events. A reply in the tool envelope is sent when complete
@@ -164,11 +196,11 @@ struct Reply: Sendable {
                     return results
                 }
             } catch {
-                metrics.requestFinished(model: model, route: "completions", status: 499, tenant: tenantLabel)
+                metrics.requestFinished(model: model, route: route, status: 499, tenant: tenantLabel)
                 log(results, status: 499)
                 throw error
             }
-            try? finish(results, route: "completions")
+            try? finish(results, route: route)
             if includeUsage { try await send(usageChunk(usage(results))) }
             try await writer.write(ByteBuffer(string: "data: [DONE]\n\n"))
             try await writer.finish(nil)
@@ -186,6 +218,7 @@ struct Reply: Sendable {
             r.text += text
             if let logprob { r.tokens.append(logprob) }
             if r.firstTokenAt == nil { r.firstTokenAt = .now }
+            r.completionTokens += 1 // so far; the finish event gives the exact count
         case let .finished(reason, prompt, completion, cached):
             r.finishReason = reason
             r.promptTokens = prompt
@@ -201,7 +234,9 @@ struct Reply: Sendable {
         if let failure = results.compactMap(\.failure).first {
             metrics.requestFinished(model: model, route: route, status: 500, tenant: tenantLabel)
             log(results, status: 500)
-            throw APIError.internal("generation failed: \(failure)")
+            var error = APIError.internal("generation failed: \(failure)")
+            error.isCounted = true
+            throw error
         }
         let u = usage(results)
         metrics.tokens(model: model, prompt: u.promptTokens, completion: u.completionTokens)

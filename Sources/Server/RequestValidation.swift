@@ -136,7 +136,9 @@ struct RequestValidation {
             case "system", "developer": return ChatTurn(role: .system, content: m.content)
             case "user": return ChatTurn(role: .user, content: m.content)
             case "assistant":
-                guard let calls = m.toolCalls, !calls.isEmpty else { return ChatTurn(role: .assistant, content: m.content) }
+                guard let calls = m.toolCalls, !calls.isEmpty else {
+                    return ChatTurn(role: .assistant, content: m.content)
+                }
                 for call in calls { callNames[call.id] = call.function.name }
                 return ChatTurn(role: .assistant, content: ToolUse.render(calls: calls))
             case "tool":

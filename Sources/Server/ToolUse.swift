@@ -99,7 +99,8 @@ struct ToolUse {
     /// A past assistant turn with calls, as the model would have written it.
     static func render(calls: [ToolCall]) -> String {
         let items = calls.map { call -> JSONTree in
-            let arguments = (try? JSONTree.parse(Array(call.function.arguments.utf8))) ?? .string(call.function.arguments)
+            let text = call.function.arguments
+            let arguments = (try? JSONTree.parse(Array(text.utf8))) ?? .string(text)
             return .object([("name", .string(call.function.name)), ("arguments", arguments)])
         }
         return JSONTree.object([("tool_calls", .array(items))]).compactText

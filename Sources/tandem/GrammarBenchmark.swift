@@ -128,7 +128,8 @@ enum BenchSchemas {
 
     static let values = (0..<500).map { "value-\($0)" }
     static let bigEnum = #"{"type":"object","properties":{"choice":{"type":"string","enum":["#
-        + values.map { "\"\($0)\"" }.joined(separator: ",") + #"]}},"required":["choice"],"additionalProperties":false}"#
+        + values.map { "\"\($0)\"" }.joined(separator: ",")
+        + #"]}},"required":["choice"],"additionalProperties":false}"#
     static let bigEnumDocument = #"{"choice":"value-417"}"#
 
     static let all = [("triage", triage, triageDocument), ("nested Pydantic ($defs)", order, orderDocument),
