@@ -126,9 +126,11 @@ public struct ChatMessage: Decodable, Sendable {
         var text: String?
     }
 
-    public init(role: String, content: String) {
+    public init(role: String, content: String, toolCalls: [ToolCall]? = nil, toolCallID: String? = nil) {
         self.role = role
         self.content = content
+        self.toolCalls = toolCalls
+        self.toolCallID = toolCallID
     }
 
     public init(from decoder: any Decoder) throws {
@@ -171,6 +173,9 @@ public struct SamplingFields: Decodable, Sendable {
     public var loraScale: Double?
     /// The shape the reply must take; nil or `text` leaves it free.
     public var responseFormat: ResponseFormat?
+
+    /// No field set: every default applies.
+    public init() {}
 
     enum CodingKeys: String, CodingKey {
         case maxTokens = "max_tokens", maxCompletionTokens = "max_completion_tokens", temperature

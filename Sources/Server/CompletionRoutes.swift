@@ -115,10 +115,8 @@ struct CompletionRoutes {
 
     // MARK: helpers
 
-    /// Reads at most `maxBodyBytes` and decodes, naming the offending field on failure.
-    /// The body is collected *into* the request (not just read), so Hummingbird can still watch
-    /// the connection for a client that goes away while the answer is generated.
-    func decodeBody<T: Decodable>(_ type: T.Type, _ request: inout Request) async throws -> T {
+    /// The body's bytes, at most `maxBodyBytes`.
+    func bodyBytes(_ request: inout Request) async throws -> ByteBuffer {
         if let length = request.headers[.contentLength].flatMap(Int.init), length > configuration.maxBodyBytes {
             throw APIError.bodyTooLarge(configuration.maxBodyBytes)
         }
@@ -131,6 +129,14 @@ struct CompletionRoutes {
             // A body shorter than its Content-Length, or broken chunked encoding: the client's fault.
             throw APIError.invalid("The request body could not be read: \(error)", param: nil, code: "invalid_body")
         }
+        return buffer
+    }
+
+    /// Reads at most `maxBodyBytes` and decodes, naming the offending field on failure.
+    /// The body is collected *into* the request (not just read), so Hummingbird can still watch
+    /// the connection for a client that goes away while the answer is generated.
+    func decodeBody<T: Decodable>(_ type: T.Type, _ request: inout Request) async throws -> T {
+        let buffer = try await bodyBytes(&request)
         let data = Data(buffer.readableBytesView)
         var value: T
         do {
@@ -166,7 +172,7 @@ struct CompletionRoutes {
         let streams = try submit(requests, engine: serving.engine)
         let id = idPrefix + UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased()
         let reply = Reply(id: id, model: model, created: Int(Date().timeIntervalSince1970), metrics: metrics,
-                          tokenizer: serving.tokenizer, route: idPrefix == "chatcmpl-" ? "chat" : "completions",
+                          tokenizer: serving.tokenizer, route: ["chatcmpl-": "chat", "resp_": "responses"][idPrefix] ?? "completions",
                           choicesPerPrompt: n, logger: context.logger, adapter: resolved.adapter?.name,
                           role: resolved.roleName, connection: context.channel)
         return (reply, streams)

@@ -28,10 +28,8 @@ info:
     `Authorization: Bearer KEY`; `/health`, `/metrics`, `/` and `/openapi.yaml` never do.
 
     Unknown request fields are ignored, except those whose silent omission would change the answer
-    (`tools` other than `[]`, `tool_choice` other than `"none"`, `functions`, `function_call`, `audio`,
-    `modalities`, `prediction`,
-    `response_format` other than `text` and `json_object`; for `/v1/completions` `suffix`, `echo: true`,
-    `best_of` > 1):
+    (`functions`, `function_call`, `audio`, `modalities`, `prediction`, `response_format` types other than
+    `text`, `json_object` and `json_schema`; for `/v1/completions` `suffix`, `echo: true`, `best_of` > 1):
     they are refused with a 400 `unsupported_parameter` naming the field.
 
     This file is the source of truth; `Sources/Server/OpenAPIDocument.swift` embeds it (regenerate with
@@ -118,6 +116,67 @@ paths:
             text/event-stream:
               schema:
                 $ref: "#/components/schemas/CompletionStreamEvent"
+        "400": {$ref: "#/components/responses/BadRequest"}
+        "401": {$ref: "#/components/responses/Unauthorized"}
+        "404": {$ref: "#/components/responses/NotFound"}
+        "413": {$ref: "#/components/responses/PayloadTooLarge"}
+        "429": {$ref: "#/components/responses/TooManyRequests"}
+        "500": {$ref: "#/components/responses/InternalError"}
+        "503": {$ref: "#/components/responses/Unavailable"}
+
+  /v1/responses:
+    post:
+      tags: [completions]
+      operationId: createResponse
+      summary: OpenAI Responses API, stateless (JSON or semantic server-sent events)
+      description: |
+        `input` is a string or a list of items: messages (`role`, `content` as a string or text parts),
+        `function_call` and `function_call_output`. `instructions` comes first as a system turn;
+        `text.format` takes the `response_format` values (`json_schema` with `name` and `schema`);
+        function `tools`, `tool_choice` and `parallel_tool_calls` work as on chat completions. With
+        `stream: true` the answer is `event:`/`data:` pairs: `response.created`, `response.in_progress`,
+        `response.output_item.added`, `response.content_part.added`, `response.output_text.delta`,
+        `response.output_text.done`, `response.content_part.done`, `response.output_item.done` (or the
+        `response.function_call_arguments.*` events of calls) and `response.completed` /
+        `response.incomplete`, each with `sequence_number`. Nothing is stored: `store: true` and
+        `previous_response_id` are a 400, as is any field the API does not have.
+      requestBody:
+        required: true
+        content:
+          application/json:
+            schema:
+              type: object
+              required: [model, input]
+              properties:
+                model: {$ref: "#/components/schemas/ModelName"}
+                input:
+                  oneOf:
+                    - type: string
+                    - type: array
+                      items: {type: object, additionalProperties: true}
+                instructions: {type: string, nullable: true}
+                max_output_tokens: {type: integer, format: int64, minimum: 1, nullable: true}
+                temperature: {type: number, minimum: 0, maximum: 2, nullable: true}
+                top_p: {type: number, minimum: 0, maximum: 1, nullable: true}
+                stream: {type: boolean, nullable: true}
+                text: {type: object, additionalProperties: true}
+                tools: {type: array, items: {type: object, additionalProperties: true}}
+                tool_choice: {nullable: true}
+                parallel_tool_calls: {type: boolean, nullable: true}
+                store: {type: boolean, nullable: true, description: "Only false: nothing is stored."}
+            example:
+              model: gemma-3-270m
+              input: The capital of France is
+              max_output_tokens: 8
+              temperature: 0
+      responses:
+        "200":
+          description: The `response` object, or its event stream when `stream` is true.
+          content:
+            application/json:
+              schema: {type: object, additionalProperties: true}
+            text/event-stream:
+              schema: {type: string}
         "400": {$ref: "#/components/responses/BadRequest"}
         "401": {$ref: "#/components/responses/Unauthorized"}
         "404": {$ref: "#/components/responses/NotFound"}
@@ -484,14 +543,27 @@ components:
                 strict: {type: boolean, nullable: true}
                 schema: {type: object, additionalProperties: true}
 
+        tools:
+          type: array
+          nullable: true
+          description: Functions the model may call (`type` function, `function` with `name`, `description`,
+            `parameters` as a JSON Schema of the supported subset, `strict`). The reply is constrained to a JSON
+            envelope the server turns into `message.tool_calls` (finish_reason `tool_calls`).
+          items: {type: object, additionalProperties: true}
+        tool_choice:
+          nullable: true
+          description: '`"none"`, `"auto"` (default with tools), `"required"` or `{"type": "function", "function":
+            {"name"}}`; a named function that is not offered is a 400.'
+        parallel_tool_calls: {type: boolean, nullable: true, description: "Several calls in one reply (default false: one)."}
+
     ChatMessage:
       type: object
       required: [role]
       properties:
         role:
           type: string
-          enum: [system, developer, user, assistant]
-          description: "`developer` is treated as `system`."
+          enum: [system, developer, user, assistant, tool]
+          description: "`developer` is treated as `system`; a `tool` message answers the call `tool_call_id`."
         content:
           nullable: true
           description: A string, a list of text parts (joined), or null / absent (empty).
@@ -500,6 +572,8 @@ components:
             - type: array
               items: {$ref: "#/components/schemas/TextContentPart"}
         name: {type: string, nullable: true}
+        tool_calls: {type: array, nullable: true, items: {type: object, additionalProperties: true}}
+        tool_call_id: {type: string, nullable: true}
 
     TextContentPart:
       type: object
