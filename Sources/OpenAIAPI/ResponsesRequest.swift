@@ -49,7 +49,8 @@ public struct ResponsesRequest: Sendable {
         self.model = model
         switch body["input"] {
         case .string(let text)?: input = [.message(role: "user", text: text)]
-        case .array(let items)?: input = try items.enumerated().map { i, item throws(Invalid) in try Self.item(item, i) }
+        case .array(let items)?:
+            input = try items.enumerated().map { i, item throws(Invalid) in try Self.item(item, i) }
         default: throw Invalid(message: "'input' must be a string or a list of items", param: "input")
         }
         instructions = try Self.optional(body, "instructions", \.string)

@@ -172,7 +172,8 @@ struct CompletionRoutes {
         let streams = try submit(requests, engine: serving.engine)
         let id = idPrefix + UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased()
         let reply = Reply(id: id, model: model, created: Int(Date().timeIntervalSince1970), metrics: metrics,
-                          tokenizer: serving.tokenizer, route: ["chatcmpl-": "chat", "resp_": "responses"][idPrefix] ?? "completions",
+                          tokenizer: serving.tokenizer,
+                          route: ["chatcmpl-": "chat", "resp_": "responses"][idPrefix] ?? "completions",
                           choicesPerPrompt: n, logger: context.logger, adapter: resolved.adapter?.name,
                           role: resolved.roleName, connection: context.channel)
         return (reply, streams)
