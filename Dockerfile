@@ -3,14 +3,14 @@
 #   docker build -t tandem .
 #   docker run --rm -p 8000:8000 tandem
 #
+# One image for every x86-64 CPU since 2015: the quantized kernels are built for AVX2, AVX-512 and
+# AVX-512 VNNI, and the binary picks one at start-up from the CPU's flags (`KernelPath`; the log line
+# "model loaded" and /health name it; TANDEM_KERNEL_PATH forces a slower one).
+#
 # Build arguments:
 #   SWIFT_IMAGE        Swift toolchain image of the build stage. Any official Swift ≥ 6.2 bookworm
 #                      image works (Package.swift needs swift-tools-version 6.2); it must be bookworm
 #                      so that the binary links against the same Debian libraries as the runtime stage.
-#   TANDEM_TARGET_CPU  -target-cpu of the kernels (read by Package.swift). `haswell` (AVX2 + FMA + F16C)
-#                      runs on every x86-64 server CPU since 2015; `skylake-avx512` decodes ~1.4× faster
-#                      but only runs on AVX-512 hosts; `icelake-server` adds the VNNI integer kernels
-#                      (AVX-512 VNNI hosts: Ice Lake, Sapphire Rapids, Zen 4 and later). Ignored on arm64.
 #   FETCH_MODEL        1 (default): bake the default model into /models. 0: leave /models empty and
 #                      mount a folder holding gemma-3-270m-q4_k_m.gguf there (-v /path/models:/models).
 #
@@ -21,7 +21,6 @@ ARG SWIFT_IMAGE=swift:6.2-bookworm
 
 # ---- build ------------------------------------------------------------------------------------
 FROM ${SWIFT_IMAGE} AS build
-ARG TANDEM_TARGET_CPU=haswell
 RUN apt-get update \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
       libopenblas-dev libsentencepiece-dev libcurl4-openssl-dev \
@@ -41,7 +40,7 @@ COPY Tests ./Tests
 # libcurl4-openssl-dev and the explicit -lcurl.
 # --strip-debug drops the DWARF (122 → 94 MB) and keeps the symbol table, so crash backtraces still
 # name functions.
-RUN TANDEM_TARGET_CPU="${TANDEM_TARGET_CPU}" swift build -c release --static-swift-stdlib -Xlinker -lcurl --product tandem \
+RUN swift build -c release --static-swift-stdlib -Xlinker -lcurl --product tandem \
  && mkdir -p /out \
  && strip --strip-debug -o /out/tandem "$(swift build -c release --static-swift-stdlib --show-bin-path)/tandem"
 

@@ -6,7 +6,7 @@ PORT ?= 8000
 # It reads this variable when the library loads; `tandem` sets it itself, tests get it from here.
 export OPENBLAS_CORETYPE ?= $(shell grep -q avx512f /proc/cpuinfo 2>/dev/null && echo SKYLAKEX)
 
-.PHONY: setup build serve test lint unit-test e2e-test e2e-deps bench
+.PHONY: setup build serve test lint kernel-check unit-test e2e-test e2e-deps bench
 
 setup:
 	./scripts/setup.sh
@@ -21,12 +21,16 @@ serve: build
 
 # Cheap checks first, then unit, golden and in-process server tests, then the end-to-end suite
 # against the real binary.
-test: lint deploy-check build unit-test e2e-test
+test: lint deploy-check build kernel-check unit-test e2e-test
 
 # Cheap checks: no build, no network. The Dockerfile's build-stage packages = scripts/build-packages.txt.
 lint:
 	$(PYTHON) scripts/check_build_packages.py
 	$(PYTHON) scripts/check_line_length.py
+
+# AVX-512 instructions only in the kernel modules chosen at run time (objdump over the binary).
+kernel-check: build
+	$(PYTHON) scripts/check_kernel_isolation.py .build/release/tandem
 
 unit-test: build
 	$(SWIFT) test -c release --skip-build

@@ -3,24 +3,18 @@ import Foundation
 import PackageDescription
 
 // Kernels are plain Swift loops and SIMD types over unsafe pointers. -Ounchecked drops bounds
-// checks in the hot loops. On x86-64 the kernels are compiled for the build machine, like
-// llama.cpp's GGML_NATIVE: AVX-512 where the CPU has it (1.4× faster decode here), else AVX2 + FMA
-// + F16C (every x86 server CPU since 2015; without them FMA becomes a libm call). With AVX-512 VNNI
-// (Ice Lake, Zen 4 and later) the integer dot-product kernels are compiled in (TANDEM_VNNI).
-// TANDEM_TARGET_CPU overrides the choice, e.g. `haswell` for a binary that runs on older CPUs.
+// checks in the hot loops. On x86-64 everything is compiled for the AVX2 class (AVX2 + FMA + F16C:
+// every x86 server CPU since 2015; without them FMA becomes a libm call), so one binary runs on any
+// of them, and the quantized matrix kernels are compiled three times, once per CPU class: AVX2,
+// AVX-512 and AVX-512 VNNI (with the integer dot-product kernels). `KernelPath` picks one at
+// start-up from the CPU's flags. The AVX-512 targets hold symbolic links to the AVX2 target's files.
 #if arch(x86_64)
-let cpuFlags = (try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8)) ?? ""
-let hasAVX512 = cpuFlags.contains(" avx512f") && cpuFlags.contains(" avx512bw") && cpuFlags.contains(" avx512vl")
-let detectedCPU = hasAVX512 ? (cpuFlags.contains(" avx512_vnni") ? "icelake-server" : "skylake-avx512") : "haswell"
-let chosenCPU = ProcessInfo.processInfo.environment["TANDEM_TARGET_CPU"] ?? detectedCPU
-let vnniCPUs: Set<String> = ["icelake-server", "icelake-client", "tigerlake", "sapphirerapids", "emeraldrapids", "graniterapids", "znver4", "znver5", "cascadelake", "cooperlake"]
-let targetCPU = ["-target-cpu", chosenCPU]
-let kernelDefines: [SwiftSetting] = vnniCPUs.contains(chosenCPU) ? [.define("TANDEM_VNNI")] : []
+func cpu(_ name: String) -> [String] { ["-target-cpu", name] }
 #else
-let targetCPU: [String] = []
-let kernelDefines: [SwiftSetting] = []
+func cpu(_ name: String) -> [String] { [] }
 #endif
-let kernelFlags: [SwiftSetting] = [.unsafeFlags(["-Ounchecked", "-wmo"] + targetCPU)] + kernelDefines
+let optimized = ["-Ounchecked", "-wmo"]
+let kernelFlags: [SwiftSetting] = [.unsafeFlags(optimized + cpu("haswell"))]
 
 let package = Package(
     name: "Tandem",
@@ -47,7 +41,15 @@ let package = Package(
         ),
         .target(name: "GGUF", swiftSettings: kernelFlags),
         .target(name: "Tokenizer", dependencies: ["GGUF", "CSentencePiece"]),
-        .target(name: "Model", dependencies: ["GGUF", "CBLAS"], swiftSettings: kernelFlags),
+        .target(name: "Parallel", swiftSettings: kernelFlags),
+        .target(name: "QuantKernelsAVX2", dependencies: ["GGUF", "Parallel"], swiftSettings: kernelFlags),
+        .target(name: "QuantKernelsAVX512", dependencies: ["GGUF", "Parallel"],
+                swiftSettings: [.unsafeFlags(optimized + cpu("skylake-avx512"))]),
+        .target(name: "QuantKernelsVNNI", dependencies: ["GGUF", "Parallel"],
+                swiftSettings: [.unsafeFlags(optimized + cpu("icelake-server"))]),
+        .target(name: "Model",
+                dependencies: ["GGUF", "CBLAS", "Parallel", "QuantKernelsAVX2", "QuantKernelsAVX512", "QuantKernelsVNNI"],
+                swiftSettings: kernelFlags),
         .target(name: "Sampling", dependencies: ["Model"], swiftSettings: kernelFlags),
         .target(name: "Grammar", dependencies: ["Sampling"], swiftSettings: kernelFlags),
         .target(

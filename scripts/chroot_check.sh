@@ -14,7 +14,7 @@
 # Environment:
 #   TANDEM_BIN          a release binary built with --static-swift-stdlib (default: build one with `swift
 #                       build -c release --static-swift-stdlib -Xlinker -lcurl --scratch-path .build-static`,
-#                       -target-cpu from the Dockerfile's TANDEM_TARGET_CPU, under nice -n 19)
+#                       under nice -n 19; the kernels are chosen at run time, so no CPU is named)
 #   TANDEM_MODEL        the GGUF to serve (default: models/gemma-3-270m-q4_k_m.gguf, fetched with
 #                       scripts/fetch_model.sh when missing — the Dockerfile's model stage)
 #   CHECK_PORT          port for the server (default: a free one)
@@ -125,16 +125,15 @@ for word, rest in stage:
         sys.exit(f"chroot-check: Dockerfile instruction {word} is not handled here; teach scripts/chroot_check.sh")
 PY
 ) || die "could not read the runtime stage of $DOCKERFILE"
-TARGET_CPU=$(sed -n 's/^ARG TANDEM_TARGET_CPU=\(.*\)$/\1/p' "$DOCKERFILE" | head -1)
 
 # ---- the binary and the model -------------------------------------------------------------------
 if [ -n "${TANDEM_BIN:-}" ]; then
   BIN=$TANDEM_BIN
   say "binary: $BIN (from TANDEM_BIN)"
 else
-  say "building tandem: swift build -c release --static-swift-stdlib (TANDEM_TARGET_CPU=${TARGET_CPU:-native})"
+  say "building tandem: swift build -c release --static-swift-stdlib"
   STATIC_BUILD=(swift build -c release --static-swift-stdlib -Xlinker -lcurl --scratch-path .build-static)
-  (cd "$ROOT" && TANDEM_TARGET_CPU=${TANDEM_TARGET_CPU:-$TARGET_CPU} nice -n 19 "${STATIC_BUILD[@]}" --product tandem)
+  (cd "$ROOT" && nice -n 19 "${STATIC_BUILD[@]}" --product tandem)
   BIN=$(cd "$ROOT" && "${STATIC_BUILD[@]}" --show-bin-path)/tandem
 fi
 [ -x "$BIN" ] || die "no executable at $BIN"
@@ -342,7 +341,9 @@ for _ in $(seq 1 240); do
   sleep 0.5
 done
 curl -fsS "http://127.0.0.1:$PORT/health" >/dev/null || { cat "$WORK/serve.log" >&2; die "/health never answered 200"; }
-echo "/health: $(curl -sS "http://127.0.0.1:$PORT/health")"
+HEALTH=$(curl -sS "http://127.0.0.1:$PORT/health")
+echo "/health: $HEALTH"
+KERNEL_PATH=$(python3 -c 'import json, sys; print(json.loads(sys.argv[1]).get("kernel_path", "?"))' "$HEALTH")
 
 HC=("${HEALTHCHECK[@]}")
 for i in "${!HC[@]}"; do [ "${HC[$i]}" = "${EXPOSE:-8000}" ] && HC[$i]=$PORT; done
@@ -386,4 +387,5 @@ echo "runtime packages (Dockerfile RUNTIME_PACKAGES): $(printf '%s\n' "${ARGS[@]
 echo "installed on top of minbase ($(wc -w <<< "$ADDED")): $ADDED"
 echo "root: minbase $BASE_SIZE -> $ROOTFS_SIZE with packages, binary ($(du -h "$DIR${ENTRYPOINT[0]}" | cut -f1))" \
   "and adapters; model $(du -h "$MODEL" | cut -f1) bind-mounted"
+echo "kernel path the binary chose on this host: $KERNEL_PATH (CPU: $(sed -n 's/^model name[^:]*: //p' /proc/cpuinfo | head -1))"
 echo "chroot-check passed in $((SECONDS - START)) s"

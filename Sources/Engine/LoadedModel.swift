@@ -13,11 +13,12 @@ public struct LoadedModel: Sendable {
     public let stopTokenIDs: Set<Int32>
     public let loadSeconds: Double
 
-    public static func load(path: String, precision: KernelPrecision = .default) throws -> LoadedModel {
+    public static func load(path: String, precision: KernelPrecision = .default,
+                            kernels: KernelPath = .detected) throws -> LoadedModel {
         let start = DispatchTime.now()
         let gguf = try GGUFFile(path: path)
         let tokenizer = try SentencePieceTokenizer(gguf: gguf)
-        let model = try ModelLoader.load(gguf, precision: precision)
+        let model = try ModelLoader.load(gguf, precision: precision, kernels: kernels)
         let architecture = (try? gguf.string("general.architecture")) ?? "unknown"
         let template = ChatTemplate.detect(jinja: gguf.metadata["tokenizer.chat_template"]?.string,
                                            architecture: architecture)

@@ -1,3 +1,5 @@
+import QuantKernelsAVX2
+
 /// Causal grouped-query attention of one row against its sequence's cache.
 enum Attention {
     /// Query heads handled together against one KV head: each key and value is loaded once for
@@ -12,7 +14,7 @@ enum Attention {
     /// positions) and OpenBLAS's thread hand-off costs more than the arithmetic at these sizes.
     @inline(__always)
     static func attend(query q: UnsafePointer<Float>, cache: KVCache, layer: Int, position: Int, window: Int?,
-                       config c: ModelConfig, scores: UnsafeMutablePointer<Float>,
+                       config c: ModelConfig, kernels: KernelPath, scores: UnsafeMutablePointer<Float>,
                        into out: UnsafeMutablePointer<Float>) {
         let first = window.map { max(0, position - $0 + 1) } ?? 0
         let n = position - first + 1
@@ -20,97 +22,30 @@ enum Attention {
         for h0 in stride(from: 0, to: c.headCount, by: min(group, headsPerPass)) {
             let heads = min(group, headsPerPass, c.headCount - h0)
             attendHeads(query: q + h0 * c.headDim, heads: heads, kvHead: h0 / group, cache: cache, layer: layer,
-                        first: first, count: n, config: c, scores: scores, into: out + h0 * c.headDim)
+                        first: first, count: n, config: c, kernels: kernels, scores: scores,
+                        into: out + h0 * c.headDim)
         }
     }
 
     /// Up to four query heads (consecutive in `q` and `out`) against KV head `g`, positions
-    /// `first ..< first + n`. Scores go to `scores[head × n]`.
+    /// `first ..< first + n`, by the kernel path's build. Scores go to `scores[head × n]`.
     @inline(__always)
     static func attendHeads(query q: UnsafePointer<Float>, heads: Int, kvHead g: Int, cache: KVCache, layer: Int,
-                            first: Int, count n: Int, config c: ModelConfig,
+                            first: Int, count n: Int, config c: ModelConfig, kernels: KernelPath,
                             scores: UnsafeMutablePointer<Float>, into out: UnsafeMutablePointer<Float>) {
-        let hd = c.headDim, kvDim = c.kvDim, pageSize = cache.pageSize
-        let rq = UnsafeRawPointer(q)
-        // Positions are contiguous within a page; walk the pages.
-        @inline(__always) func forEachRun(_ body: (_ offset: Int, _ keys: UnsafePointer<Float>,
-                                                   _ values: UnsafePointer<Float>, _ length: Int) -> Void) {
-            var p = first
+        let hd = c.headDim, pageSize = cache.pageSize
+        // Positions are contiguous within a page: one run per page touched.
+        withUnsafeTemporaryAllocation(of: QuantKernelsAVX2.VectorKernels.Run.self, capacity: n / pageSize + 2) { runs in
+            var p = first, count = 0
             while p < first + n {
                 let end = min(first + n, (p & ~(pageSize - 1)) + pageSize)
-                body(p - first, cache.keys(layer: layer, position: p) + g * hd,
-                     cache.values(layer: layer, position: p) + g * hd, end - p)
+                runs[count] = (p - first, UnsafePointer(cache.keys(layer: layer, position: p) + g * hd),
+                               UnsafePointer(cache.values(layer: layer, position: p) + g * hd), end - p)
+                count += 1
                 p = end
             }
-        }
-        forEachRun { offset, keys, _, length in
-            for i in 0..<length {
-                let rk = UnsafeRawPointer(keys + i * kvDim)
-                var a0 = SIMD16<Float>(), a1 = SIMD16<Float>(), a2 = SIMD16<Float>(), a3 = SIMD16<Float>()
-                for j in stride(from: 0, to: hd * 4, by: 64) {
-                    let k = rk.loadUnaligned(fromByteOffset: j, as: SIMD16<Float>.self)
-                    a0 = a0.addingProduct(rq.loadUnaligned(fromByteOffset: j, as: SIMD16<Float>.self), k)
-                    if heads > 1 {
-                        a1 = a1.addingProduct(rq.loadUnaligned(fromByteOffset: hd * 4 + j, as: SIMD16<Float>.self), k)
-                    }
-                    if heads > 2 {
-                        a2 = a2.addingProduct(rq.loadUnaligned(fromByteOffset: 2 * hd * 4 + j,
-                                                               as: SIMD16<Float>.self), k)
-                    }
-                    if heads > 3 {
-                        a3 = a3.addingProduct(rq.loadUnaligned(fromByteOffset: 3 * hd * 4 + j,
-                                                               as: SIMD16<Float>.self), k)
-                    }
-                }
-                scores[offset + i] = Kernels.sum(a0) * c.attentionScale
-                if heads > 1 { scores[n + offset + i] = Kernels.sum(a1) * c.attentionScale }
-                if heads > 2 { scores[2 * n + offset + i] = Kernels.sum(a2) * c.attentionScale }
-                if heads > 3 { scores[3 * n + offset + i] = Kernels.sum(a3) * c.attentionScale }
-            }
-        }
-        for h in 0..<heads { Kernels.softmax(scores + h * n, count: n) }
-        // Each 32-float slice of the outputs stays in registers over all positions. A head size that is
-        // an odd multiple of 16 ends in a 16-float slice: its second half is neither read nor stored.
-        let ro = UnsafeMutableRawPointer(out)
-        for j in stride(from: 0, to: hd * 4, by: 128) {
-            let wide = j + 128 <= hd * 4
-            var a0 = SIMD16<Float>(), a1 = SIMD16<Float>(), a2 = SIMD16<Float>(), a3 = SIMD16<Float>()
-            var b0 = SIMD16<Float>(), b1 = SIMD16<Float>(), b2 = SIMD16<Float>(), b3 = SIMD16<Float>()
-            forEachRun { offset, _, values, length in
-                for i in 0..<length {
-                    let rv = UnsafeRawPointer(values + i * kvDim)
-                    let v = rv.loadUnaligned(fromByteOffset: j, as: SIMD16<Float>.self),
-                        w = wide ? rv.loadUnaligned(fromByteOffset: j + 64, as: SIMD16<Float>.self) : SIMD16<Float>()
-                    let s0 = SIMD16<Float>(repeating: scores[offset + i])
-                    a0 = a0.addingProduct(s0, v); b0 = b0.addingProduct(s0, w)
-                    if heads > 1 {
-                        let s = SIMD16<Float>(repeating: scores[n + offset + i])
-                        a1 = a1.addingProduct(s, v); b1 = b1.addingProduct(s, w)
-                    }
-                    if heads > 2 {
-                        let s = SIMD16<Float>(repeating: scores[2 * n + offset + i])
-                        a2 = a2.addingProduct(s, v); b2 = b2.addingProduct(s, w)
-                    }
-                    if heads > 3 {
-                        let s = SIMD16<Float>(repeating: scores[3 * n + offset + i])
-                        a3 = a3.addingProduct(s, v); b3 = b3.addingProduct(s, w)
-                    }
-                }
-            }
-            ro.storeBytes(of: a0, toByteOffset: j, as: SIMD16<Float>.self)
-            if wide { ro.storeBytes(of: b0, toByteOffset: j + 64, as: SIMD16<Float>.self) }
-            if heads > 1 {
-                ro.storeBytes(of: a1, toByteOffset: hd * 4 + j, as: SIMD16<Float>.self)
-                if wide { ro.storeBytes(of: b1, toByteOffset: hd * 4 + j + 64, as: SIMD16<Float>.self) }
-            }
-            if heads > 2 {
-                ro.storeBytes(of: a2, toByteOffset: 2 * hd * 4 + j, as: SIMD16<Float>.self)
-                if wide { ro.storeBytes(of: b2, toByteOffset: 2 * hd * 4 + j + 64, as: SIMD16<Float>.self) }
-            }
-            if heads > 3 {
-                ro.storeBytes(of: a3, toByteOffset: 3 * hd * 4 + j, as: SIMD16<Float>.self)
-                if wide { ro.storeBytes(of: b3, toByteOffset: 3 * hd * 4 + j + 64, as: SIMD16<Float>.self) }
-            }
+            kernels.attendHeads(query: q, heads: heads, runs: UnsafeBufferPointer(rebasing: runs[..<count]), count: n,
+                                headDim: hd, kvDim: c.kvDim, scale: c.attentionScale, scores: scores, into: out)
         }
     }
 
@@ -120,7 +55,7 @@ enum Attention {
     static func run(queries q: UnsafeMutablePointer<Float>, keys k: UnsafeMutablePointer<Float>,
                     values v: UnsafePointer<Float>, batch: ForwardBatch, layer: Int, window: Int?,
                     rope: (frequencies: [Float], neox: Bool),
-                    config c: ModelConfig, into out: UnsafeMutablePointer<Float>) {
+                    config c: ModelConfig, kernels: KernelPath, into out: UnsafeMutablePointer<Float>) {
         let qDim = c.qDim, kvDim = c.kvDim
         for r in 0..<batch.rowCount {
             let position = batch.positions[r]
@@ -139,7 +74,8 @@ enum Attention {
             withUnsafeTemporaryAllocation(of: Float.self, capacity: headsPerPass * longest) { scores in
                 for r in rows {
                     attend(query: q + r * qDim, cache: batch.caches[r], layer: layer, position: batch.positions[r],
-                           window: window, config: c, scores: scores.baseAddress!, into: out + r * qDim)
+                           window: window, config: c, kernels: kernels, scores: scores.baseAddress!,
+                           into: out + r * qDim)
                 }
             }
         }

@@ -19,6 +19,8 @@ public final class Gemma3Model: LanguageModel, @unchecked Sendable {
     }
 
     public let config: ModelConfig
+    /// The build of the kernels its forward pass runs.
+    let kernels: KernelPath
     let layers: [Layer]
     let embedding: WeightMatrix // [vocab × hidden], also the output head
     let outputNorm: FloatBuffer // [hidden]
@@ -27,10 +29,12 @@ public final class Gemma3Model: LanguageModel, @unchecked Sendable {
     /// Forward passes share `workspace`; the engine calls from one thread, the lock makes misuse safe.
     let forwardLock = NSLock()
 
-    public init(gguf: GGUFFile, precision: KernelPrecision = .default) throws {
+    public init(gguf: GGUFFile, precision: KernelPrecision = .default,
+                kernels: KernelPath = .detected) throws {
         var c = try ModelConfig(gguf: gguf, architecture: "gemma3")
         c.attentionScale = 1 / Float(c.headDim).squareRoot() // query_pre_attn_scalar = head_dim
         config = c
+        self.kernels = kernels
         let names = ["token_embd.weight", "output_norm.weight"] + (0..<c.layerCount).flatMap { i in
             ["attn_norm", "attn_q", "attn_k", "attn_v", "attn_output", "attn_q_norm", "attn_k_norm",
              "post_attention_norm", "ffn_norm", "ffn_gate", "ffn_up", "ffn_down",
@@ -38,7 +42,7 @@ public final class Gemma3Model: LanguageModel, @unchecked Sendable {
         }
         // The embedding and head stay quantized: they serve one row per token / per logit row.
         let w = try WeightLoader(gguf: gguf, names: names, quantizedOnly: ["token_embd.weight", "output.weight"],
-                                 precision: precision)
+                                 precision: precision, kernels: kernels)
         embedding = try w.matrix("token_embd.weight", inputs: c.hiddenSize, outputs: c.vocabularySize)
         outputNorm = try w.vector("output_norm.weight", count: c.hiddenSize)
         layers = try (0..<c.layerCount).map { i in
@@ -98,7 +102,7 @@ public final class Gemma3Model: LanguageModel, @unchecked Sendable {
                             eps: c.rmsEpsilon, into: k)
             Attention.run(queries: q, keys: k, values: v, batch: batch, layer: i,
                           window: sliding ? c.slidingWindow : nil,
-                          rope: (frequencies, neox: true), config: c, into: attended)
+                          rope: (frequencies, neox: true), config: c, kernels: kernels, into: attended)
             project(attended, rows: rows, layer.o, into: h, site: .o, layer: i, delta: delta)
             Kernels.rmsNorm(h, rows: rows, dim: hidden, weight: layer.postAttentionNorm.pointer,
                             eps: c.rmsEpsilon, into: h)
@@ -106,7 +110,7 @@ public final class Gemma3Model: LanguageModel, @unchecked Sendable {
 
             Kernels.rmsNorm(x, rows: rows, dim: hidden, weight: layer.ffnNorm.pointer, eps: c.rmsEpsilon, into: h)
             project(h, rows: rows, [(layer.gate, gate, .gate), (layer.up, up, .up)], layer: i, delta: delta)
-            Kernels.geluTanhGate(gate, up, count: rows * ffn)
+            kernels.geluTanhGate(gate, up, count: rows * ffn)
             project(gate, rows: rows, layer.down, into: h, site: .down, layer: i, delta: delta)
             Kernels.rmsNorm(h, rows: rows, dim: hidden, weight: layer.postFFNNorm.pointer, eps: c.rmsEpsilon, into: h)
             Kernels.add(x, h, count: rows * hidden)

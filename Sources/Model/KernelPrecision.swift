@@ -11,6 +11,6 @@ public enum KernelPrecision: String, Sendable, CaseIterable {
 }
 
 extension KernelPrecision {
-    /// Whether this build has the integer kernels (AVX-512 VNNI at build time, see Package.swift).
-    public static var int16Available: Bool { IntegerTiles.supports(.q8_0, inputs: 64, outputs: 16) }
+    /// Whether the chosen kernel path has the integer kernels (AVX-512 VNNI, see `KernelPath`).
+    public static var int16Available: Bool { ((try? KernelPath.chosen()) ?? .detected).hasIntegerKernels }
 }

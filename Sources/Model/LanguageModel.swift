@@ -39,20 +39,21 @@ extension LanguageModel {
 
 /// Chooses the architecture of a GGUF file. A new architecture is one file plus one line here.
 public enum ModelLoader {
-    static let registry: [String: @Sendable (GGUFFile, KernelPrecision) throws -> any LanguageModel] = [
-        "gemma3": { try Gemma3Model(gguf: $0, precision: $1) },
-        "llama": { try LlamaModel(gguf: $0, precision: $1) },
+    static let registry: [String: @Sendable (GGUFFile, KernelPrecision, KernelPath) throws -> any LanguageModel] = [
+        "gemma3": { try Gemma3Model(gguf: $0, precision: $1, kernels: $2) },
+        "llama": { try LlamaModel(gguf: $0, precision: $1, kernels: $2) },
     ]
 
     public static var architectures: [String] { registry.keys.sorted() }
 
-    public static func load(_ gguf: GGUFFile, precision: KernelPrecision = .default) throws -> any LanguageModel {
+    public static func load(_ gguf: GGUFFile, precision: KernelPrecision = .default,
+                            kernels: KernelPath = .detected) throws -> any LanguageModel {
         let architecture = (try? gguf.string("general.architecture")) ?? "missing"
         guard let make = registry[architecture] else {
             throw ModelError.unsupportedArchitecture(file: gguf.path, architecture: architecture)
         }
         do {
-            return try make(gguf, precision)
+            return try make(gguf, precision, kernels)
         } catch let error as GGUFError {
             throw ModelError.gguf(error)
         }

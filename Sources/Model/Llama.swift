@@ -17,6 +17,8 @@ public final class LlamaModel: LanguageModel, @unchecked Sendable {
     }
 
     public let config: ModelConfig
+    /// The build of the kernels its forward pass runs.
+    let kernels: KernelPath
     let layers: [Layer]
     let embedding: WeightMatrix // [vocab × hidden]
     let head: WeightMatrix      // [vocab × hidden]
@@ -26,7 +28,8 @@ public final class LlamaModel: LanguageModel, @unchecked Sendable {
     /// Forward passes share `workspace`; the engine calls from one thread, the lock makes misuse safe.
     let forwardLock = NSLock()
 
-    public init(gguf: GGUFFile, precision: KernelPrecision = .default) throws {
+    public init(gguf: GGUFFile, precision: KernelPrecision = .default,
+                kernels: KernelPath = .detected) throws {
         var c = try ModelConfig(gguf: gguf, architecture: "llama")
         if let ropeDim = gguf.metadata["llama.rope.dimension_count"]?.int, ropeDim != c.headDim {
             throw ModelError.invalidConfig(file: gguf.path,
@@ -35,6 +38,7 @@ public final class LlamaModel: LanguageModel, @unchecked Sendable {
         }
         c.slidingWindow = nil
         config = c
+        self.kernels = kernels
         let tiedHead = gguf.tensors["output.weight"] == nil
         let names = ["token_embd.weight", "output_norm.weight"] + (tiedHead ? [] : ["output.weight"])
             + (0..<c.layerCount).flatMap { i in
@@ -43,7 +47,7 @@ public final class LlamaModel: LanguageModel, @unchecked Sendable {
             }
         // The embedding and head stay quantized: they serve one row per token / per logit row.
         let w = try WeightLoader(gguf: gguf, names: names, quantizedOnly: ["token_embd.weight", "output.weight"],
-                                 precision: precision)
+                                 precision: precision, kernels: kernels)
         embedding = try w.matrix("token_embd.weight", inputs: c.hiddenSize, outputs: c.vocabularySize)
         head = tiedHead ? embedding : try w.matrix("output.weight", inputs: c.hiddenSize, outputs: c.vocabularySize)
         outputNorm = try w.vector("output_norm.weight", count: c.hiddenSize)
@@ -87,7 +91,7 @@ public final class LlamaModel: LanguageModel, @unchecked Sendable {
             Kernels.rmsNorm(x, rows: rows, dim: hidden, weight: layer.attentionNorm.pointer, eps: c.rmsEpsilon, into: h)
             project(h, rows: rows, [(layer.q, q, .q), (layer.k, k, .k), (layer.v, v, .v)], layer: i, delta: delta)
             Attention.run(queries: q, keys: k, values: v, batch: batch, layer: i, window: nil,
-                          rope: (frequencies, neox: false), config: c, into: attended)
+                          rope: (frequencies, neox: false), config: c, kernels: kernels, into: attended)
             project(attended, rows: rows, layer.o, into: h, site: .o, layer: i, delta: delta)
             Kernels.add(x, h, count: rows * hidden)
 

@@ -14,11 +14,11 @@ public enum ProjectionBenchmark {
     }
 
     /// The first tensor of each (type, shape), timed over `rows` activation rows (best of `repeats`).
-    public static func run(_ gguf: GGUFFile, rows: Int, repeats: Int = 5) -> [Row] {
+    public static func run(_ gguf: GGUFFile, rows: Int, repeats: Int = 5, kernels: KernelPath = .detected) -> [Row] {
         var seen = Set<String>(), result: [Row] = []
         for name in gguf.tensors.keys.sorted() {
             guard let info = gguf.tensors[name], info.shape.count == 2,
-                  QuantizedKernel.supports(info.type) else { continue }
+                  KernelPath.hasQuantizedKernel(info.type) else { continue }
             let (inputs, outputs) = (info.shape[0], info.shape[1])
             guard seen.insert("\(info.type.name) \(inputs)×\(outputs)").inserted else { continue }
             let blocks = gguf.bytes(of: info).baseAddress!
@@ -28,9 +28,9 @@ public enum ProjectionBenchmark {
             var times: [KernelPrecision: Double] = [:]
             for precision in KernelPrecision.allCases {
                 let integer = precision == .int16
-                if integer, !IntegerTiles.supports(info.type, inputs: inputs, outputs: outputs) { continue }
+                if integer, !kernels.tilesSupported(info.type, inputs: inputs, outputs: outputs) { continue }
                 let matrix = WeightMatrix(inputs: inputs, outputs: outputs, values: nil, quantized: (info.type, blocks),
-                                          integerActivations: integer, storage: gguf.storage)
+                                          integerActivations: integer, storage: gguf.storage, kernels: kernels)
                 var best = Double.infinity
                 for _ in 0..<repeats {
                     let start = DispatchTime.now().uptimeNanoseconds

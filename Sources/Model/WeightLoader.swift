@@ -8,18 +8,20 @@ struct WeightLoader {
     let gguf: GGUFFile
     private let loaded: [String: FloatBuffer]
     let precision: KernelPrecision
+    let kernels: KernelPath
 
     /// Dequantizes `names` (all must exist) using every core. Names in `quantizedOnly` whose block
     /// type has a kernel are left in the file (see `WeightMatrix`).
     init(gguf: GGUFFile, names: [String], quantizedOnly: Set<String> = [],
-         precision: KernelPrecision = .default) throws {
+         precision: KernelPrecision = .default, kernels: KernelPath = .detected) throws {
         self.gguf = gguf
         self.precision = precision
+        self.kernels = kernels
         // Matrices repacked for the integer kernel need no Float32 copy (see `WeightMatrix.apply`).
         let names = names.filter { name in
             guard let info = gguf.tensors[name] else { return true }
-            if quantizedOnly.contains(name), QuantizedKernel.supports(info.type) { return false }
-            return !(info.shape.count == 2 && Self.repacks(info, precision: precision))
+            if quantizedOnly.contains(name), KernelPath.hasQuantizedKernel(info.type) { return false }
+            return !(info.shape.count == 2 && Self.repacks(info, precision: precision, kernels: kernels))
         }
         let infos = try names.map { try gguf.tensor($0) }
         let buffers = infos.map { FloatBuffer(count: $0.elementCount) }
@@ -39,14 +41,15 @@ struct WeightLoader {
             throw ModelError.gguf(.shapeMismatch(file: gguf.path, tensor: name, expected: [inputs, outputs],
                                                  actual: info.shape))
         }
-        let quantized = QuantizedKernel.supports(info.type) ? (info.type, gguf.bytes(of: info).baseAddress!) : nil
+        let quantized = KernelPath.hasQuantizedKernel(info.type) ? (info.type, gguf.bytes(of: info).baseAddress!) : nil
         return WeightMatrix(inputs: inputs, outputs: outputs, values: loaded[name], quantized: quantized,
-                            integerActivations: Self.repacks(info, precision: precision), storage: gguf.storage)
+                            integerActivations: Self.repacks(info, precision: precision, kernels: kernels),
+                            storage: gguf.storage, kernels: kernels)
     }
 
     /// Whether the 2-D tensor `info` becomes `IntegerTiles` (and so needs no Float32 copy).
-    private static func repacks(_ info: TensorInfo, precision: KernelPrecision) -> Bool {
-        precision == .int16 && IntegerTiles.supports(info.type, inputs: info.shape[0], outputs: info.shape[1])
+    private static func repacks(_ info: TensorInfo, precision: KernelPrecision, kernels: KernelPath) -> Bool {
+        precision == .int16 && kernels.tilesSupported(info.type, inputs: info.shape[0], outputs: info.shape[1])
     }
 
     /// A vector of `count` values.

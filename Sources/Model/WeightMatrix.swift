@@ -1,5 +1,6 @@
 import CBLAS
 import GGUF
+import QuantKernelsVNNI
 
 /// A projection weight `W[outputs × inputs]`, row-major, as GGUF stores it (ggml shape `[inputs, outputs]`).
 ///
@@ -20,17 +21,20 @@ public struct WeightMatrix: @unchecked Sendable {
     /// they serve the batches the quantized blocks would.
     let tiles: IntegerTiles?
     let storage: AnyObject?
+    /// The build of the quantized kernels its products run.
+    public let kernels: KernelPath
 
     public init(inputs: Int, outputs: Int, values: FloatBuffer?,
                 quantized: (type: GGMLType, blocks: UnsafeRawPointer)? = nil,
-                integerActivations: Bool = false, storage: AnyObject? = nil) {
+                integerActivations: Bool = false, storage: AnyObject? = nil, kernels: KernelPath = .detected) {
         precondition(values.map { $0.count == inputs * outputs } ?? (quantized != nil),
                      "a weight matrix needs Float32 values or quantized blocks")
         self.inputs = inputs
         self.outputs = outputs
         self.values = values
         self.quantized = quantized
-        if integerActivations, let quantized, IntegerTiles.supports(quantized.type, inputs: inputs, outputs: outputs) {
+        self.kernels = kernels
+        if integerActivations, let quantized, kernels.tilesSupported(quantized.type, inputs: inputs, outputs: outputs) {
             tiles = IntegerTiles(quantized.type, quantized.blocks, inputs: inputs, outputs: outputs)
             // The products read the tiles from now on; the file's blocks (embedding rows at most) are
             // faulted back in from the page cache when read, so they need not stay resident.
@@ -54,16 +58,17 @@ public struct WeightMatrix: @unchecked Sendable {
         }
         guard let values else {
             let quantized = quantized!
-            for start in stride(from: 0, to: rows, by: QuantizedKernel.maximumRows) {
-                QuantizedKernel.apply(quantized.type, quantized.blocks, inputs: inputs, outputs: outputs,
-                                      x: x + start * inputs, rows: min(QuantizedKernel.maximumRows, rows - start),
-                                      into: y + start * outputs)
+            let most = KernelPath.quantizedMaximumRows
+            for start in stride(from: 0, to: rows, by: most) {
+                kernels.quantizedProduct(quantized.type, quantized.blocks, inputs: inputs, outputs: outputs,
+                                         x: x + start * inputs, rows: min(most, rows - start),
+                                         into: y + start * outputs)
             }
             return
         }
-        if let quantized, rows <= QuantizedKernel.maximumRows {
-            QuantizedKernel.apply(quantized.type, quantized.blocks, inputs: inputs, outputs: outputs, x: x, rows: rows,
-                                  into: y)
+        if let quantized, rows <= KernelPath.quantizedMaximumRows {
+            kernels.quantizedProduct(quantized.type, quantized.blocks, inputs: inputs, outputs: outputs, x: x,
+                                     rows: rows, into: y)
         } else if rows == 1 {
             cblas_sgemv(CblasRowMajor, CblasNoTrans, Int32(outputs), Int32(inputs), 1, values.pointer, Int32(inputs),
                         x, 1, 0, y, 1)

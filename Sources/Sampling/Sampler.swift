@@ -1,6 +1,3 @@
-#if TANDEM_VNNI
-import _Builtin_intrinsics.intel
-#endif
 import Foundation
 import Model
 
@@ -56,46 +53,13 @@ public struct Sampler: Sendable {
     }
 
     /// The largest value of `x` (−∞ for an empty row or one that is −∞ everywhere).
-    static func maximum(_ x: UnsafeBufferPointer<Float>) -> Float {
-        guard let base = x.baseAddress else { return -.infinity }
-        var lanes = SIMD16<Float>(repeating: -.infinity)
-        let raw = UnsafeRawPointer(base), whole = x.count / 16 * 16
-        for i in stride(from: 0, to: whole, by: 16) {
-            let v = raw.loadUnaligned(fromByteOffset: i * 4, as: SIMD16<Float>.self)
-            #if TANDEM_VNNI
-            lanes = _mm512_max_ps(lanes, v) // a lane loop compiles to 16 masked blends
-            #else
-            lanes.replace(with: v, where: v .> lanes)
-            #endif
-        }
-        var value = -Float.infinity
-        for k in 0..<16 where lanes[k] > value { value = lanes[k] }
-        for i in whole..<x.count where x[i] > value { value = x[i] }
-        return value
-    }
+    static func maximum(_ x: UnsafeBufferPointer<Float>) -> Float { KernelPath.active.maximum(x) }
 
     /// Replaces every logit l by its weight exp((l − max) / T), exactly 0 below e^−87 (so a token
     /// masked with −∞ can never be drawn), and returns the sum of the weights, added in Double
     /// one 16-token block at a time (the order `draw` walks them in).
     public static func exponentiate(_ x: UnsafeMutableBufferPointer<Float>, temperature: Float) -> Double {
-        let top = maximum(UnsafeBufferPointer(x))
-        guard top > -.infinity, let base = x.baseAddress else { return 0 }
-        let inverseT = 1 / temperature, floor = SIMD16<Float>(repeating: -87)
-        let raw = UnsafeMutableRawPointer(base), whole = x.count / 16 * 16
-        var total = 0.0
-        for i in stride(from: 0, to: whole, by: 16) {
-            let shifted = (raw.loadUnaligned(fromByteOffset: i * 4, as: SIMD16<Float>.self) - top) * inverseT
-            var e = Kernels.exponential(shifted.replacing(with: floor, where: shifted .< floor))
-            e.replace(with: 0, where: shifted .< floor)
-            raw.storeBytes(of: e, toByteOffset: i * 4, as: SIMD16<Float>.self)
-            total += Double(Kernels.sum(e))
-        }
-        for i in whole..<x.count {
-            let shifted = (x[i] - top) * inverseT
-            x[i] = shifted < -87 ? 0 : expf(shifted)
-            total += Double(x[i])
-        }
-        return total
+        KernelPath.active.exponentiate(x, temperature: temperature)
     }
 
     /// The token at which the running sum of `weights` first exceeds `mass` (0 ≤ mass < total):

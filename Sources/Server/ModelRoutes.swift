@@ -1,6 +1,7 @@
 import Adapters
 import Foundation
 import Hummingbird
+import Model
 import OpenAIAPI
 
 /// `GET /v1/models`, `GET /v1/models/{id}`, `GET /health`, `GET /metrics`.
@@ -28,14 +29,15 @@ struct ModelRoutes<Context: RequestContext> {
             return try json(AdapterList(data: visible.map(AdapterInfo.init)))
         }
         router.get("/health") { _, _ in
-            guard state.current != nil else { throw APIError.loading }
-            return try json(["status": "ok"])
+            guard let current = state.current else { throw APIError.loading }
+            return try json(["status": "ok", "kernel_path": current.kernelPath.rawValue])
         }
         router.get("/metrics") { _, _ in
             Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
                      body: .init(byteBuffer: ByteBuffer(string: metrics.exposition(
                         engine: state.current?.engine, model: state.current?.id ?? "",
-                        maxLoRA: state.current?.adapters.limits.maxLoaded ?? 0))))
+                        maxLoRA: state.current?.adapters.limits.maxLoaded ?? 0,
+                        kernelPath: state.current?.kernelPath))))
         }
     }
 

@@ -26,6 +26,8 @@ public struct ServerConfiguration: Sendable {
     public var maxStopStrings = 8
     /// Activations of quantized matrix products: int16 integer dot products (faster) or Float32.
     public var kernelPrecision = KernelPrecision.default
+    /// The build of the quantized kernels (default: the fastest this CPU runs).
+    public var kernelPath = KernelPath.detected
     /// Batching, queue, sequence length, KV cache and prefix cache.
     public var engine = InferenceEngine.Configuration()
     /// Rank limit and the memory kept for loaded adapters.

@@ -1,4 +1,5 @@
 import Engine
+import Model
 import Metrics
 import Prometheus
 
@@ -55,7 +56,8 @@ public final class ServerMetrics: Sendable {
     }
 
     /// Prometheus text exposition, with the engine gauges refreshed first.
-    func exposition(engine: (any GenerationEngine)?, model: String = "", maxLoRA: Int = 0) -> String {
+    func exposition(engine: (any GenerationEngine)?, model: String = "", maxLoRA: Int = 0,
+                    kernelPath: KernelPath? = nil) -> String {
         if let snapshot = engine?.snapshot {
             queueDepth.record(snapshot.waiting)
             runningSequences.record(snapshot.running)
@@ -67,6 +69,12 @@ public final class ServerMetrics: Sendable {
         var text = String(decoding: buffer, as: UTF8.self)
         if let s = engine?.snapshot {
             text += Self.engineExposition(s) + Self.modelServerProtocol(s, model: model, maxLoRA: maxLoRA)
+        }
+        if let kernelPath {
+            text += "# HELP tandem_kernel_path_info The build of the quantized kernels in use, and the CPU's best.\n"
+                + "# TYPE tandem_kernel_path_info gauge\n"
+                + "tandem_kernel_path_info{path=\"\(kernelPath.rawValue)\","
+                + "detected=\"\(KernelPath.detected.rawValue)\"} 1\n"
         }
         return text
     }

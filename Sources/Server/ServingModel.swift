@@ -18,6 +18,8 @@ public struct ServingModel: Sendable {
     /// Ids that end an assistant turn (EOS and the template's end-of-turn).
     public let stopTokenIDs: Set<Int32>
     public let maxModelLength: Int
+    /// The build of the quantized kernels the model runs.
+    public var kernelPath = KernelPath.detected
     public let adapters: AdapterRegistry
     /// Token trie, JSON mode masks and compiled schemas for `response_format`, built on first use.
     let grammars: GrammarLibrary
@@ -54,7 +56,7 @@ public struct ServingModel: Sendable {
 
     public static func load(configuration c: ServerConfiguration, logger: Logger) throws -> ServingModel {
         logger.info("loading model", metadata: ["path": "\(c.modelPath)"])
-        let loaded = try LoadedModel.load(path: c.modelPath, precision: c.kernelPrecision)
+        let loaded = try LoadedModel.load(path: c.modelPath, precision: c.kernelPrecision, kernels: c.kernelPath)
         let architecture = (try? loaded.gguf.string("general.architecture")) ?? "unknown"
         let template = c.chatTemplate
             ?? ChatTemplate.detect(jinja: loaded.gguf.metadata["tokenizer.chat_template"]?.string,
@@ -77,9 +79,12 @@ public struct ServingModel: Sendable {
             "id": "\(id)", "architecture": "\(architecture)",
             "seconds": "\(String(format: "%.2f", loaded.loadSeconds))",
             "template": "\(template.rawValue)", "max_model_len": "\(maxLength)", "openblas": "\(BLASInfo.coreName)",
+            "kernel_path": "\(c.kernelPath.rawValue)", "cpu": "\(CPUInfo.modelName)",
         ])
-        return ServingModel(id: id, tokenizer: loaded.tokenizer, engine: engine, template: template,
-                            stopTokenIDs: stops, adapters: adapters)
+        var serving = ServingModel(id: id, tokenizer: loaded.tokenizer, engine: engine, template: template,
+                                   stopTokenIDs: stops, adapters: adapters)
+        serving.kernelPath = c.kernelPath
+        return serving
     }
 }
 

@@ -211,6 +211,7 @@ struct ToolUse {
     /// The words of an answer that max_tokens cut inside `{"response":"…`, unescaped.
     static func partialAnswer(_ text: String) -> String? {
         let opening = #"{"response":""#
+        if opening.hasPrefix(text) { return "" } // cut before the answer's first character
         guard text.hasPrefix(opening) else { return nil }
         var body = Substring(text.dropFirst(opening.count))
         for _ in 0..<6 { // drop a half-written escape at the end

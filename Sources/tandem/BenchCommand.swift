@@ -59,8 +59,11 @@ struct BenchCommand: ParsableCommand {
             try GrammarBenchmark.run(modelPath: model, line: line)
             return
         }
-        let loaded = try LoadedModel.load(path: model, precision: kernels.precision)
+        let path = try kernels.chosenPath()
+        let loaded = try LoadedModel.load(path: model, precision: kernels.precision, kernels: path)
         let bench = Benchmark(model: loaded.model)
+        FileHandle.standardError.write(Data(("CPU: \(CPUInfo.modelName); kernel path \(path.rawValue) "
+            + "(detected \(KernelPath.detected.rawValue)), \(kernels.precision.rawValue) activations\n").utf8))
         if sampling {
             line("| sampling | ms per token |")
             line("|---|---:|")

@@ -32,7 +32,7 @@ struct GenerateCommand: ParsableCommand {
     var ignoreEOS = false
 
     func run() throws {
-        let loaded = try LoadedModel.load(path: model, precision: kernels.precision)
+        let loaded = try LoadedModel.load(path: model, precision: kernels.precision, kernels: try kernels.chosenPath())
         let ids = try loaded.tokenizer.encode(prompt, addBOS: loaded.tokenizer.vocabulary.addBOS)
         let request = EngineRequest(promptIDs: ids, maxTokens: maxTokens, sampling: sampling.parameters,
                                         stopTokenIDs: loaded.stopTokenIDs, ignoreEOS: ignoreEOS)

@@ -8,7 +8,25 @@ struct KernelOptions: ParsableArguments {
     @Option(name: .customLong("kernels"),
             help: """
                 Activations of quantized matrix products: int16 (integer dot products, faster in batches; \
-                needs AVX-512 VNNI at build time, else float32 is used) or float32.
+                needs the avx512-vnni kernel path, else float32 is used) or float32.
                 """)
     var precision = KernelPrecision.default
+
+    @Option(name: .customLong("kernel-path"),
+            help: """
+                Build of the quantized kernels: avx2, avx512 or avx512-vnni (default: the fastest this CPU \
+                runs, or $TANDEM_KERNEL_PATH). A path the CPU cannot run is refused.
+                """)
+    var path: String?
+
+    /// The kernel path asked for, checked against this CPU.
+    func chosenPath() throws -> KernelPath {
+        do {
+            let chosen = try KernelPath.chosen(path)
+            KernelPath.active = chosen
+            return chosen
+        } catch {
+            throw ValidationError("\(error)")
+        }
+    }
 }

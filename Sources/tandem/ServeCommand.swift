@@ -137,6 +137,7 @@ struct ServeCommand: AsyncParsableCommand {
         configuration.engine.kvCacheMegabytes = kvCacheMB
         configuration.engine.prefixCaching = !noPrefixCache
         configuration.kernelPrecision = kernels.precision
+        configuration.kernelPath = try kernels.chosenPath()
         configuration.maxChoices = maxN
         configuration.maxMessages = maxMessages
         configuration.maxStopStrings = maxStopStrings

@@ -17,7 +17,26 @@ struct Gemma3GoldenTests {
     @Test("greedy ids and top-5 logits match the reference", arguments: Fixtures.golden("gemma3_greedy.json"))
     func golden(_ c: GoldenCase) throws {
         let worst = try checkGolden(c, model: Self.model, tolerance: Self.tolerance)
-        print("gemma3 \(c.testDescription): max |Δlogit| = \(worst)")
+        print("gemma3 \(c.testDescription) (\(KernelPath.detected.rawValue)): max |Δlogit| = \(worst)")
+    }
+
+    /// The same reference on each slower kernel path this CPU can run (a forced `--kernel-path`).
+    @Test("the reference holds on every slower kernel path", arguments: KernelPath.available.dropLast())
+    func goldenOnSlowerPaths(_ path: KernelPath) throws {
+        let model = try Fixtures.model(at: Fixtures.defaultModelPath, kernels: path)
+        for c in Fixtures.golden("gemma3_greedy.json") {
+            let worst = try checkGolden(c, model: model, tolerance: Self.tolerance)
+            print("gemma3 \(c.testDescription) (\(path.rawValue)): max |Δlogit| = \(worst)")
+        }
+    }
+
+    @Test func kernelPathsAreChosenAndRefused() throws {
+        #expect(KernelPath.available.last == KernelPath.detected)
+        #expect(try KernelPath.chosen("avx2") == .avx2, "every x86-64 class runs the AVX2 build")
+        #expect(throws: KernelPath.Unavailable.self) { try KernelPath.chosen("sse2") }
+        if KernelPath.detected < .avx512VNNI {
+            #expect(throws: KernelPath.Unavailable.self) { try KernelPath.chosen("avx512-vnni") }
+        }
     }
 
     @Test func configReadFromGGUF() {

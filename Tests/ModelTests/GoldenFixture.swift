@@ -29,8 +29,9 @@ enum Fixtures {
         return try! JSONDecoder().decode(GoldenFile.self, from: data).cases
     }
 
-    static func model(at path: String, precision: KernelPrecision = .float32) throws -> any LanguageModel {
-        try ModelLoader.load(GGUFFile(path: path), precision: precision)
+    static func model(at path: String, precision: KernelPrecision = .float32,
+                      kernels: KernelPath = .detected) throws -> any LanguageModel {
+        try ModelLoader.load(GGUFFile(path: path), precision: precision, kernels: kernels)
     }
 }
 

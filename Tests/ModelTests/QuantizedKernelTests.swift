@@ -28,8 +28,9 @@ struct QuantizedKernelTests {
         return bytes
     }
 
-    @Test("kernel equals sgemm on the dequantized weights", arguments: [GGMLType.q8_0, .q5_0, .q4_K, .q6_K])
-    func matchesFloat32(_ type: GGMLType) throws {
+    @Test("kernel equals sgemm on the dequantized weights, on every kernel path this CPU runs",
+          arguments: [GGMLType.q8_0, .q5_0, .q4_K, .q6_K], KernelPath.available)
+    func matchesFloat32(_ type: GGMLType, _ path: KernelPath) throws {
         let inputs = 512, outputs = 96
         let blocks = randomBlocks(type, outputs: outputs, inputs: inputs, seed: UInt64(type.rawValue))
         let values = FloatBuffer(count: inputs * outputs)
@@ -37,7 +38,8 @@ struct QuantizedKernelTests {
         var rng = SplitMix64(seed: 7)
         let x = (0..<(8 * inputs)).map { _ in Float(Int(rng.next() % 2001) - 1000) / 1000 }
         try blocks.withUnsafeBytes { raw in
-            let quantized = WeightMatrix(inputs: inputs, outputs: outputs, values: values, quantized: (type, raw.baseAddress!))
+            let quantized = WeightMatrix(inputs: inputs, outputs: outputs, values: values,
+                                         quantized: (type, raw.baseAddress!), kernels: path)
             let plain = WeightMatrix(inputs: inputs, outputs: outputs, values: values)
             for rows in 1...8 {
                 var fast = [Float](repeating: .nan, count: rows * outputs), slow = fast

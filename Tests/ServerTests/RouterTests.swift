@@ -109,7 +109,7 @@ struct RouterTests {
         (#"{"model":"gemma-3-270m","messages":[]}"#, "messages"),
         (#"{"model":"gemma-3-270m","messages":[{"role":"user","content":"x"}],"max_tokens":0}"#, "max_tokens"),
         (#"{"model":"gemma-3-270m","messages":[{"role":"robot","content":"x"}]}"#, "messages[0].role"),
-        (#"{"model":"gemma-3-270m","messages":[{"role":"user","content":"x"}],"tools":[{"type":"function"}]}"#, "tools"),
+        (#"{"model":"gemma-3-270m","messages":[{"role":"user","content":"x"}],"tools":[{"type":"function"}]}"#, "tools[0].function"),
         (#"{"model":"gemma-3-270m","messages":[{"role":"user","content":"x"}],"response_format":{"type":"json_schema"}}"#, "response_format"),
         (#"{"model":"gemma-3-270m","messages":[{"role":"user","content":"x"}],"top_p":0}"#, "top_p"),
         (#"{"model":"gemma-3-270m","messages":[{"role":"user","content":"x"}],"logit_bias":{"abc":1}}"#, "logit_bias"),

@@ -1,6 +1,6 @@
-#if TANDEM_VNNI
 import Dispatch
 import GGUF
+import Parallel
 
 /// A quantized matrix repacked once, at load, for `IntegerDotKernel`: tiles of 16 outputs × one
 /// sub-block of inputs (32 weights, or 16 for Q6_K, whose scales are per 16).
@@ -14,9 +14,9 @@ import GGUF
 ///
 /// It costs 1.125 bytes per weight (1.25 with minimums) against 0.56–1.06 in the file; the decode
 /// it saves is worth more than the bytes at every batch size measured (`tandem bench --projections`).
-final class IntegerTiles: @unchecked Sendable {
-    let inputs: Int
-    let outputs: Int
+public final class IntegerTiles: @unchecked Sendable {
+    public let inputs: Int
+    public let outputs: Int
     /// Inputs per tile: 32, or 16 for Q6_K.
     let tileInputs: Int
     let hasMinimum: Bool
@@ -27,7 +27,7 @@ final class IntegerTiles: @unchecked Sendable {
     var tilesPerGroup: Int { inputs / tileInputs }
 
     /// Whether a matrix of this type and shape can be repacked.
-    static func supports(_ type: GGMLType, inputs: Int, outputs: Int) -> Bool {
+    public static func supports(_ type: GGMLType, inputs: Int, outputs: Int) -> Bool {
         guard outputs % 16 == 0, inputs > 0 else { return false }
         switch type {
         case .q8_0, .q5_0: return inputs % 32 == 0
@@ -37,7 +37,7 @@ final class IntegerTiles: @unchecked Sendable {
     }
 
     /// Repacks the blocks of `type` (rows of `inputs`, `outputs` rows) using every core.
-    init(_ type: GGMLType, _ blocks: UnsafeRawPointer, inputs: Int, outputs: Int) {
+    public init(_ type: GGMLType, _ blocks: UnsafeRawPointer, inputs: Int, outputs: Int) {
         precondition(Self.supports(type, inputs: inputs, outputs: outputs))
         self.inputs = inputs
         self.outputs = outputs
@@ -155,14 +155,3 @@ private struct DecodedRow {
         }
     }
 }
-#else
-import GGUF
-
-/// Built without AVX-512 VNNI (see Package.swift): no matrix is repacked.
-final class IntegerTiles: Sendable {
-    static func supports(_ type: GGMLType, inputs: Int, outputs: Int) -> Bool { false }
-    init(_ type: GGMLType, _ blocks: UnsafeRawPointer, inputs: Int, outputs: Int) {
-        preconditionFailure("built without the integer kernels")
-    }
-}
-#endif

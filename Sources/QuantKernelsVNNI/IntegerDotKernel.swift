@@ -1,6 +1,6 @@
-#if TANDEM_VNNI
 import _Builtin_intrinsics.intel
 import GGUF
+import Parallel
 
 /// `y[rows × outputs] = x[rows × inputs] · Wᵀ` with 16-bit integer activations and integer dot
 /// products (AVX-512 VNNI `vpdpwssd`: 32 int16 products summed in pairs per instruction).
@@ -10,16 +10,17 @@ import GGUF
 /// `vpdpwssd`, each against one broadcast pair of activations (folded into the instruction as a
 /// memory operand), then one conversion, one multiply of scales and one FMA — 512 products for 19
 /// instructions, and 16 finished outputs at the end with no sums across lanes.
-enum IntegerDotKernel {
+public enum IntegerDotKernel {
     /// `y[rows × outputs] = x[rows × inputs] · Wᵀ`, rounding `x` to int16 first.
-    static func apply(_ tiles: IntegerTiles, x: UnsafePointer<Float>, rows: Int, into y: UnsafeMutablePointer<Float>) {
+    public static func apply(_ tiles: IntegerTiles, x: UnsafePointer<Float>, rows: Int,
+                             into y: UnsafeMutablePointer<Float>) {
         apply([(tiles, y)], x: x, rows: rows)
     }
 
     /// Several products of the same input (q, k and v; gate and up): `x` is rounded once and the
     /// products share one hand-off to the cores. Every matrix takes `x`'s inputs.
-    static func apply(_ products: [(tiles: IntegerTiles, y: UnsafeMutablePointer<Float>)], x: UnsafePointer<Float>,
-                      rows: Int) {
+    public static func apply(_ products: [(tiles: IntegerTiles, y: UnsafeMutablePointer<Float>)],
+                             x: UnsafePointer<Float>, rows: Int) {
         let inputs = products[0].tiles.inputs
         precondition(products.allSatisfy { $0.tiles.inputs == inputs })
         let activations = Int16Activations(x, rows: rows, inputs: inputs,
@@ -148,17 +149,3 @@ protocol TileLayout {
 enum Pairs16: TileLayout { static var pairs: Int { 16 }; static var hasMinimum: Bool { false } }
 enum Pairs16WithMinimum: TileLayout { static var pairs: Int { 16 }; static var hasMinimum: Bool { true } }
 enum Pairs8: TileLayout { static var pairs: Int { 8 }; static var hasMinimum: Bool { false } }
-#else
-import GGUF
-
-/// Built without AVX-512 VNNI (see Package.swift): every product keeps Float32 activations.
-enum IntegerDotKernel {
-    static func apply(_ tiles: IntegerTiles, x: UnsafePointer<Float>, rows: Int, into y: UnsafeMutablePointer<Float>) {
-        preconditionFailure("built without the integer kernels")
-    }
-    static func apply(_ products: [(tiles: IntegerTiles, y: UnsafeMutablePointer<Float>)], x: UnsafePointer<Float>,
-                      rows: Int) {
-        preconditionFailure("built without the integer kernels")
-    }
-}
-#endif

@@ -1,4 +1,5 @@
 import GGUF
+import Parallel
 
 /// `y[rows × outputs] = x[rows × inputs] · Wᵀ` read straight from quantized GGUF blocks.
 ///
@@ -6,20 +7,20 @@ import GGUF
 /// 4–7× smaller than Float32 (Q8_0 stores 8.5 bits per weight, Q4_K 4.5).
 /// The weights are the dequantizer's; only the order of float operations differs from the Float32
 /// path. Each 32-weight sub-block is decoded once and used for every row.
-enum QuantizedKernel {
+public enum QuantizedKernel {
     /// Rows up to which this kernel beats sgemm on Float32 weights (measured with `tandem bench`).
     /// Rows go through in groups of 8, each group reading the blocks once.
-    static let maximumRows = 32
+    public static let maximumRows = 32
 
-    static func supports(_ type: GGMLType) -> Bool {
+    public static func supports(_ type: GGMLType) -> Bool {
         switch type {
         case .q8_0, .q5_0, .q4_K, .q6_K: return true
         default: return false
         }
     }
 
-    static func apply(_ type: GGMLType, _ w: UnsafeRawPointer, inputs: Int, outputs: Int, x: UnsafePointer<Float>,
-                      rows: Int, into y: UnsafeMutablePointer<Float>) {
+    public static func apply(_ type: GGMLType, _ w: UnsafeRawPointer, inputs: Int, outputs: Int,
+                             x: UnsafePointer<Float>, rows: Int, into y: UnsafeMutablePointer<Float>) {
         switch type {
         case .q8_0: run(Q8_0Blocks.self, w, inputs: inputs, outputs: outputs, x: x, rows: rows, y: y)
         case .q5_0: run(Q5_0Blocks.self, w, inputs: inputs, outputs: outputs, x: x, rows: rows, y: y)

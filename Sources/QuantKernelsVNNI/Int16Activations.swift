@@ -1,4 +1,3 @@
-#if TANDEM_VNNI
 import _Builtin_intrinsics.intel
 
 /// A batch of activation rows rounded to 16-bit integers for integer dot products.
@@ -50,4 +49,3 @@ struct Int16Activations {
         sums?.deallocate()
     }
 }
-#endif

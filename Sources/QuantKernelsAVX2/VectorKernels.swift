@@ -1,0 +1,210 @@
+import Foundation
+
+/// The other loops that decide a step's speed, built per CPU class like `QuantizedKernel`:
+/// attention over the KV cache, the Gemma MLP's gated GELU, and the sampler's passes over a row of
+/// logits (the maximum, and the weights of temperature sampling). Shapes are row-major.
+public enum VectorKernels {
+    /// A stretch of cache positions stored one after another: its offset among the positions
+    /// attended, the first position's keys and values, and how many positions it holds.
+    public typealias Run = (offset: Int, keys: UnsafePointer<Float>, values: UnsafePointer<Float>, length: Int)
+
+    /// Up to four query heads (consecutive in `q` and `out`, `headDim` floats each) against one KV
+    /// head over `count` positions given as `runs` (keys and values `kvDim` floats apart):
+    /// `out = softmax(scale · q·Kᵀ) · V`. Scores go to `scores[head × count]`. Each key and value is
+    /// loaded once for all heads.
+    public static func attendHeads(query q: UnsafePointer<Float>, heads: Int, runs: UnsafeBufferPointer<Run>,
+                                   count n: Int, headDim hd: Int, kvDim: Int, scale: Float,
+                                   scores: UnsafeMutablePointer<Float>, into out: UnsafeMutablePointer<Float>) {
+        let rq = UnsafeRawPointer(q)
+        for run in runs {
+            for i in 0..<run.length {
+                let rk = UnsafeRawPointer(run.keys + i * kvDim)
+                var a0 = SIMD16<Float>(), a1 = SIMD16<Float>(), a2 = SIMD16<Float>(), a3 = SIMD16<Float>()
+                for j in stride(from: 0, to: hd * 4, by: 64) {
+                    let k = rk.loadUnaligned(fromByteOffset: j, as: SIMD16<Float>.self)
+                    a0 = a0.addingProduct(rq.loadUnaligned(fromByteOffset: j, as: SIMD16<Float>.self), k)
+                    if heads > 1 {
+                        a1 = a1.addingProduct(rq.loadUnaligned(fromByteOffset: hd * 4 + j, as: SIMD16<Float>.self), k)
+                    }
+                    if heads > 2 {
+                        a2 = a2.addingProduct(rq.loadUnaligned(fromByteOffset: 2 * hd * 4 + j,
+                                                               as: SIMD16<Float>.self), k)
+                    }
+                    if heads > 3 {
+                        a3 = a3.addingProduct(rq.loadUnaligned(fromByteOffset: 3 * hd * 4 + j,
+                                                               as: SIMD16<Float>.self), k)
+                    }
+                }
+                let at = run.offset + i
+                scores[at] = sum(a0) * scale
+                if heads > 1 { scores[n + at] = sum(a1) * scale }
+                if heads > 2 { scores[2 * n + at] = sum(a2) * scale }
+                if heads > 3 { scores[3 * n + at] = sum(a3) * scale }
+            }
+        }
+        for h in 0..<heads { softmax(scores + h * n, count: n) }
+        // Each 32-float slice of the outputs stays in registers over all positions. A head size that is
+        // an odd multiple of 16 ends in a 16-float slice: its second half is neither read nor stored.
+        let ro = UnsafeMutableRawPointer(out)
+        for j in stride(from: 0, to: hd * 4, by: 128) {
+            let wide = j + 128 <= hd * 4
+            var a0 = SIMD16<Float>(), a1 = SIMD16<Float>(), a2 = SIMD16<Float>(), a3 = SIMD16<Float>()
+            var b0 = SIMD16<Float>(), b1 = SIMD16<Float>(), b2 = SIMD16<Float>(), b3 = SIMD16<Float>()
+            for run in runs {
+                for i in 0..<run.length {
+                    let rv = UnsafeRawPointer(run.values + i * kvDim), at = run.offset + i
+                    let v = rv.loadUnaligned(fromByteOffset: j, as: SIMD16<Float>.self),
+                        w = wide ? rv.loadUnaligned(fromByteOffset: j + 64, as: SIMD16<Float>.self) : SIMD16<Float>()
+                    let s0 = SIMD16<Float>(repeating: scores[at])
+                    a0 = a0.addingProduct(s0, v); b0 = b0.addingProduct(s0, w)
+                    if heads > 1 {
+                        let s = SIMD16<Float>(repeating: scores[n + at])
+                        a1 = a1.addingProduct(s, v); b1 = b1.addingProduct(s, w)
+                    }
+                    if heads > 2 {
+                        let s = SIMD16<Float>(repeating: scores[2 * n + at])
+                        a2 = a2.addingProduct(s, v); b2 = b2.addingProduct(s, w)
+                    }
+                    if heads > 3 {
+                        let s = SIMD16<Float>(repeating: scores[3 * n + at])
+                        a3 = a3.addingProduct(s, v); b3 = b3.addingProduct(s, w)
+                    }
+                }
+            }
+            ro.storeBytes(of: a0, toByteOffset: j, as: SIMD16<Float>.self)
+            if wide { ro.storeBytes(of: b0, toByteOffset: j + 64, as: SIMD16<Float>.self) }
+            if heads > 1 {
+                ro.storeBytes(of: a1, toByteOffset: hd * 4 + j, as: SIMD16<Float>.self)
+                if wide { ro.storeBytes(of: b1, toByteOffset: hd * 4 + j + 64, as: SIMD16<Float>.self) }
+            }
+            if heads > 2 {
+                ro.storeBytes(of: a2, toByteOffset: 2 * hd * 4 + j, as: SIMD16<Float>.self)
+                if wide { ro.storeBytes(of: b2, toByteOffset: 2 * hd * 4 + j + 64, as: SIMD16<Float>.self) }
+            }
+            if heads > 3 {
+                ro.storeBytes(of: a3, toByteOffset: 3 * hd * 4 + j, as: SIMD16<Float>.self)
+                if wide { ro.storeBytes(of: b3, toByteOffset: 3 * hd * 4 + j + 64, as: SIMD16<Float>.self) }
+            }
+        }
+    }
+
+    /// In-place softmax of `n` values, 16 at a time with `exponential` (a libm expf call per score
+    /// was a large share of attention); arguments are clamped to −87, whose exponential is already
+    /// negligible beside the 1 of the maximum.
+    public static func softmax(_ x: UnsafeMutablePointer<Float>, count n: Int) {
+        var maximum = -Float.infinity
+        for i in 0..<n { maximum = max(maximum, x[i]) }
+        var lanes = SIMD16<Float>()
+        let raw = UnsafeMutableRawPointer(x)
+        var i = 0
+        while i + 16 <= n {
+            let shifted = raw.loadUnaligned(fromByteOffset: i * 4, as: SIMD16<Float>.self) - maximum
+            let e = exponential(pointwiseMax(shifted, SIMD16(repeating: -87)))
+            raw.storeBytes(of: e, toByteOffset: i * 4, as: SIMD16<Float>.self)
+            lanes += e
+            i += 16
+        }
+        var total = sum(lanes)
+        while i < n {
+            let e = expf(x[i] - maximum)
+            x[i] = e
+            total += e
+            i += 1
+        }
+        let inverse = 1 / total
+        for i in 0..<n { x[i] *= inverse }
+    }
+
+    /// `a[i] = gelu_tanh(a[i]) * b[i]` for `count` elements (Gemma's gated MLP).
+    /// gelu_tanh(x) = x/2 · (1 + tanh(√(2/π) · (x + 0.044715x³))), 16 lanes at a time with
+    /// tanh|u| = (1 − e)/(1 + e), e = exp(−2|u|) (a libm tanhf call per element was a visible share
+    /// of a decode step).
+    public static func geluTanhGate(_ a: UnsafeMutablePointer<Float>, _ b: UnsafePointer<Float>, count: Int) {
+        let c: Float = 0.7978845608028654
+        let vectors = count / 16
+        let ar = UnsafeMutableRawPointer(a), br = UnsafeRawPointer(b)
+        for v in 0..<vectors {
+            let x = ar.loadUnaligned(fromByteOffset: v * 64, as: SIMD16<Float>.self)
+            let u = c * (x + 0.044715 * x * x * x)
+            // Lane loops (not the generic pointwise helpers, which are not inlined) become vector ops.
+            var magnitude = SIMD16<Float>()
+            for k in 0..<16 { magnitude[k] = Swift.min(Swift.abs(u[k]), 40) }
+            let e = exponential(-2 * magnitude)
+            let t = (1 - e) / (1 + e)
+            var tanh = SIMD16<Float>()
+            for k in 0..<16 { tanh[k] = u[k] < 0 ? -t[k] : t[k] }
+            let gate = br.loadUnaligned(fromByteOffset: v * 64, as: SIMD16<Float>.self)
+            ar.storeBytes(of: 0.5 * x * (1 + tanh) * gate, toByteOffset: v * 64, as: SIMD16<Float>.self)
+        }
+        for i in vectors * 16..<count {
+            let x = a[i]
+            a[i] = 0.5 * x * (1 + tanhf(c * (x + 0.044715 * x * x * x))) * b[i]
+        }
+    }
+
+    /// The largest value of `x` (−∞ for an empty row or one that is −∞ everywhere).
+    public static func maximum(_ x: UnsafeBufferPointer<Float>) -> Float {
+        guard let base = x.baseAddress else { return -.infinity }
+        var lanes = SIMD16<Float>(repeating: -.infinity)
+        let raw = UnsafeRawPointer(base), whole = x.count / 16 * 16
+        for i in stride(from: 0, to: whole, by: 16) {
+            lanes = pointwiseMax(lanes, raw.loadUnaligned(fromByteOffset: i * 4, as: SIMD16<Float>.self))
+        }
+        var value = -Float.infinity
+        for k in 0..<16 where lanes[k] > value { value = lanes[k] }
+        for i in whole..<x.count where x[i] > value { value = x[i] }
+        return value
+    }
+
+    /// Replaces every logit l by its weight exp((l − max) / T), exactly 0 below e^−87 (so a token
+    /// masked with −∞ can never be drawn), and returns the sum of the weights, added in Double
+    /// one 16-token block at a time (the order the sampler walks them in).
+    public static func exponentiate(_ x: UnsafeMutableBufferPointer<Float>, temperature: Float) -> Double {
+        let top = maximum(UnsafeBufferPointer(x))
+        guard top > -.infinity, let base = x.baseAddress else { return 0 }
+        let inverseT = 1 / temperature, floor = SIMD16<Float>(repeating: -87)
+        let raw = UnsafeMutableRawPointer(base), whole = x.count / 16 * 16
+        var total = 0.0
+        for i in stride(from: 0, to: whole, by: 16) {
+            let shifted = (raw.loadUnaligned(fromByteOffset: i * 4, as: SIMD16<Float>.self) - top) * inverseT
+            var e = exponential(shifted.replacing(with: floor, where: shifted .< floor))
+            e.replace(with: 0, where: shifted .< floor)
+            raw.storeBytes(of: e, toByteOffset: i * 4, as: SIMD16<Float>.self)
+            total += Double(sum(e))
+        }
+        for i in whole..<x.count {
+            let shifted = (x[i] - top) * inverseT
+            x[i] = shifted < -87 ? 0 : expf(shifted)
+            total += Double(x[i])
+        }
+        return total
+    }
+
+    /// eˣ for x in [−87, 88], within 2 ulp (Cephes' expf): x = n·ln 2 + r, |r| ≤ ln 2 / 2, a degree-6
+    /// polynomial for eʳ, and 2ⁿ built in the exponent bits.
+    @inline(__always)
+    public static func exponential(_ x: SIMD16<Float>) -> SIMD16<Float> {
+        // Adding and subtracting 1.5·2²³ rounds to the nearest integer.
+        let n = (x * 1.44269504088896341 + 12_582_912) - 12_582_912
+        let r = x - n * 0.693359375 + n * 2.12194440e-4
+        var p = SIMD16<Float>(repeating: 1.9875691500e-4)
+        p = p * r + 1.3981999507e-3
+        p = p * r + 8.3334519073e-3
+        p = p * r + 4.1665795894e-2
+        p = p * r + 1.6666665459e-1
+        p = p * r + 5.0000001201e-1
+        let er = p * (r * r) + r + 1
+        var bits = SIMD16<UInt32>()
+        for k in 0..<16 { bits[k] = UInt32(bitPattern: (Int32(n[k]) &+ 127) &<< 23) }
+        return er * unsafeBitCast(bits, to: SIMD16<Float>.self)
+    }
+
+    /// The sum of 16 lanes as a tree of halves (the generic `sum()` is a call per vector).
+    @inline(__always)
+    static func sum(_ v: SIMD16<Float>) -> Float {
+        let a = v.lowHalf + v.highHalf
+        let b = a.lowHalf + a.highHalf
+        let c = b.lowHalf + b.highHalf
+        return c[0] + c[1]
+    }
+}

@@ -1,0 +1,1 @@
+../QuantKernelsAVX2/QuantizedKernel.swift
