@@ -2,6 +2,7 @@
 
 * `tandem_server`      - session-wide default instance; yields its base URL (http://127.0.0.1:PORT).
 * `tandem_factory`     - session-wide factory: `tandem_factory(name, [extra flags])` -> TandemServer.
+* `bundled_server`     - session-wide instance with a copy of the bundled adapters.
 * `auth_server`, `small_body_server`, `short_context_server` - dedicated instances started through the
   factory with `--api-key`, `--max-body-bytes` and `--max-model-len 256`.
 
@@ -14,9 +15,11 @@ model file is missing. Paths can be overridden with TANDEM_BIN and TANDEM_MODEL.
 """
 from __future__ import annotations
 
+import shutil
+
 import pytest
 
-from support import (MODEL_PATH, SHUTDOWN_TIMEOUT_S, TANDEM_BIN, TandemServer, has_serve_subcommand)
+from support import (MODEL_PATH, REPO, SHUTDOWN_TIMEOUT_S, TANDEM_BIN, TandemServer, has_serve_subcommand)
 
 API_KEY = "tandem-e2e-secret"
 SMALL_BODY_LIMIT = 4096
@@ -119,6 +122,19 @@ def tandem_instance(tandem_factory):
 def tandem_server(tandem_instance):
     """Base URL of the default instance, e.g. http://127.0.0.1:43123."""
     return tandem_instance.url
+
+
+@pytest.fixture(scope="session")
+def bundled_server(tandem_binary, model_path, tmp_path_factory):
+    """Base URL of one server with a copy of the bundled adapters (ticket-triage answers in JSON,
+    pirate-style does not), shared by the modules that drive them as they ship."""
+    folder = tmp_path_factory.mktemp("bundled-adapters") / "adapters"
+    shutil.copytree(REPO / "adapters", folder)
+    server = TandemServer("bundled", tandem_binary, model_path, folder, tmp_path_factory.mktemp("bundled-logs"))
+    server.start()
+    _STARTED.append(server)
+    yield server.url
+    _stop_and_check(server)
 
 
 @pytest.fixture(scope="session")

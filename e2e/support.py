@@ -283,3 +283,9 @@ def parse_sse(raw: str) -> list[str]:
         assert line.startswith("data: "), f"unexpected SSE line: {line!r}"
         payloads.append(line[len("data: "):])
     return payloads
+
+
+def assert_still_serving(client) -> None:
+    """One short chat request through an `openai.OpenAI` client answers normally."""
+    r = client.chat.completions.create(model=MODEL_ID, messages=[{"role": "user", "content": "Hi"}], max_tokens=4)
+    assert r.choices[0].finish_reason in ("stop", "length")

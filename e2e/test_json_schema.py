@@ -6,7 +6,6 @@ instructor. Schemas the grammar cannot enforce are a 400 naming the keyword and 
 hostile ones never take the server down."""
 import json
 import math
-import shutil
 import time
 from concurrent.futures import ThreadPoolExecutor
 from enum import Enum
@@ -18,7 +17,7 @@ import pytest
 from openai.lib._pydantic import to_strict_json_schema
 from pydantic import BaseModel, Field
 
-from support import MODEL_ID, REPO, SHUTDOWN_TIMEOUT_S, TandemServer, assert_error_shape, post_json
+from support import MODEL_ID, REPO, assert_error_shape, assert_still_serving, post_json
 
 MODELS = [MODEL_ID, "ticket-triage", "pirate-style"]
 TICKET_TEXT = "Printer on floor 3 is jammed again and nobody can print invoices."
@@ -223,24 +222,14 @@ def names_keyword(message, keyword):
 # ---------------------------------------------------------------------------------------------
 
 @pytest.fixture(scope="module")
-def bundled(tandem_binary, model_path, tmp_path_factory):
-    """A server with the bundled adapters (ticket-triage answers in JSON, pirate-style does not)."""
-    folder = tmp_path_factory.mktemp("js-adapters") / "adapters"
-    shutil.copytree(REPO / "adapters", folder)
-    server = TandemServer("json-schema", tandem_binary, model_path, folder, tmp_path_factory.mktemp("js-logs"))
-    server.start()
-    yield server.url
-    assert server.terminate(SHUTDOWN_TIMEOUT_S) == 0
+def bundled(bundled_server):
+    return bundled_server
 
 
 @pytest.fixture(scope="module")
 def client(bundled):
     return openai.OpenAI(base_url=bundled + "/v1", api_key="unused", max_retries=0, timeout=180)
 
-
-def assert_still_serving(client):
-    r = client.chat.completions.create(model=MODEL_ID, messages=[{"role": "user", "content": "Hi"}], max_tokens=4)
-    assert r.choices[0].finish_reason in ("stop", "length")
 
 
 def post_schema(url, schema, max_tokens=8, timeout=60):

@@ -6,7 +6,6 @@ with the official `openai` client (plain, raw stream and the `.stream` helper), 
 when installed, LangChain, instructor, LiteLLM and the OpenAI Agents SDK."""
 import json
 import os
-import shutil
 from enum import Enum
 from typing import Literal
 
@@ -16,7 +15,7 @@ import pytest
 from openai.lib._pydantic import to_strict_json_schema
 from pydantic import BaseModel
 
-from support import MODEL_ID, REPO, SHUTDOWN_TIMEOUT_S, TandemServer, assert_error_shape, post_json
+from support import MODEL_ID, assert_error_shape, assert_still_serving, post_json
 
 MODELS = [MODEL_ID, "ticket-triage"]
 MAX_TOKENS = 120
@@ -128,24 +127,14 @@ def as_pairs(calls):
 # ---------------------------------------------------------------------------------------------
 
 @pytest.fixture(scope="module")
-def bundled(tandem_binary, model_path, tmp_path_factory):
-    """A server with the bundled adapters."""
-    folder = tmp_path_factory.mktemp("tool-adapters") / "adapters"
-    shutil.copytree(REPO / "adapters", folder)
-    server = TandemServer("tool-calls", tandem_binary, model_path, folder, tmp_path_factory.mktemp("tool-logs"))
-    server.start()
-    yield server.url
-    assert server.terminate(SHUTDOWN_TIMEOUT_S) == 0
+def bundled(bundled_server):
+    return bundled_server
 
 
 @pytest.fixture(scope="module")
 def client(bundled):
     return openai.OpenAI(base_url=bundled + "/v1", api_key="unused", max_retries=0, timeout=180)
 
-
-def assert_still_serving(client):
-    r = client.chat.completions.create(model=MODEL_ID, messages=[{"role": "user", "content": "Hi"}], max_tokens=4)
-    assert r.choices[0].finish_reason in ("stop", "length")
 
 
 def ask(client, model=MODEL_ID, messages=WEATHER_QUESTION, tools=SUPPORT_TOOLS, **extra):

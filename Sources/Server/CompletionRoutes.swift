@@ -35,11 +35,7 @@ struct CompletionRoutes {
         let model = try check.model(body.model)
         var sampling = body.sampling
         var offered = turns
-        if let tools {
-            sampling.responseFormat = ResponseFormat(type: "json_schema",
-                                                     jsonSchema: .init(name: "tool_calls", schema: tools.envelope))
-            offered.insert(ChatTurn(role: .system, content: tools.instructions), at: 0)
-        }
+        tools?.offer(sampling: &sampling, turns: &offered)
         let prompt = try serving.template.encode(check.withRole(model.role, offered), tokenizer: serving.tokenizer)
         let requests = try (0..<n).map {
             try check.engineRequest(promptIDs: prompt, sampling: sampling, model: model, choice: $0,

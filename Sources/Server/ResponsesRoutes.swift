@@ -58,11 +58,7 @@ struct ResponsesRoutes {
         sampling.topP = body.topP
         sampling.responseFormat = body.format
         var offered = turns
-        if let tools {
-            sampling.responseFormat = ResponseFormat(type: "json_schema",
-                                                     jsonSchema: .init(name: "tool_calls", schema: tools.envelope))
-            offered.insert(ChatTurn(role: .system, content: tools.instructions), at: 0)
-        }
+        tools?.offer(sampling: &sampling, turns: &offered)
         let prompt = try serving.template.encode(check.withRole(model.role, offered), tokenizer: serving.tokenizer)
         let engineRequest = try check.engineRequest(promptIDs: prompt, sampling: sampling, model: model, choice: 0,
                                                     topLogprobs: nil)

@@ -75,6 +75,14 @@ struct ToolUse {
 
     // MARK: What the model sees
 
+    /// Offers the tools to one request: the envelope becomes the reply's format, the instructions
+    /// a system turn before the conversation.
+    func offer(sampling: inout SamplingFields, turns: inout [ChatTurn]) {
+        sampling.responseFormat = ResponseFormat(type: "json_schema",
+                                                 jsonSchema: .init(name: "tool_calls", schema: envelope))
+        turns.insert(ChatTurn(role: .system, content: instructions), at: 0)
+    }
+
     /// The system turn that offers the functions.
     var instructions: String {
         var lines = ["You can call functions. Each one is given as JSON: its name, what it does, and the JSON Schema "
