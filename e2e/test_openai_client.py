@@ -404,10 +404,11 @@ INVALID = {
     "messages-empty": ({"messages": []}, "messages"),
     "max_tokens-0": ({"max_tokens": 0}, "max_tokens"),
     "max_tokens-negative": ({"max_tokens": -5}, "max_tokens"),
-    "tools": ({"tools": [{"type": "function", "function": {
-        "name": "f", "parameters": {"type": "object", "properties": {}}}}]}, "tools"),
-    "response_format": ({"response_format": {"type": "json_schema", "json_schema": {"name": "x", "schema": {}}}},
-                        "response_format"),
+    "tool_choice": ({"tools": [{"type": "function", "function": {
+        "name": "f", "parameters": {"type": "object", "properties": {}}}}],
+                     "tool_choice": {"type": "function", "function": {"name": "g"}}}, "tool_choice"),
+    "response_format": ({"response_format": {"type": "json_schema", "json_schema": {
+        "name": "x", "schema": {"type": "object", "not": {}}}}}, "response_format"),
 }
 
 
