@@ -106,7 +106,9 @@ def retry_after_on_429(ctx, response, case):
 
 @schemathesis.check
 def sse_well_formed(ctx, response, case):
-    """A streamed 200 is `data:` events, each a JSON chunk, ending with `data: [DONE]`."""
+    """A streamed 200 is `data:` events, each a JSON chunk, ending with `data: [DONE]`; on
+    /v1/responses, `event:` + `data:` pairs numbered by `sequence_number` and ending with
+    `response.completed` or `response.incomplete` (OpenAI's Responses stream sends no [DONE])."""
     content_type = (_header(response, "content-type") or "").split(";")[0].strip()
     if response.status_code != 200 or content_type != "text/event-stream":
         return None
@@ -114,6 +116,9 @@ def sse_well_formed(ctx, response, case):
     if not text.endswith("\n\n"):
         raise AssertionError(f"event stream does not end with a blank line: {text[-200:]!r}")
     events = text[:-2].split("\n\n")
+    if case.path.endswith("/responses"):
+        _check_response_events(events)
+        return None
     if not events or events[-1] != "data: [DONE]":
         raise AssertionError(f"event stream does not end with `data: [DONE]`: {text[-200:]!r}")
     chat = case.path.endswith("/chat/completions")
@@ -127,6 +132,20 @@ def sse_well_formed(ctx, response, case):
             raise AssertionError(f"SSE event #{number} is not JSON ({exc}): {event[:300]!r}")
         _check_chunk(chunk, expected, chat, number)
     return None
+
+
+def _check_response_events(events) -> None:
+    kinds = []
+    for number, event in enumerate(events):
+        lines = event.split("\n")
+        if len(lines) != 2 or not lines[0].startswith("event: ") or not lines[1].startswith("data: "):
+            raise AssertionError(f"malformed Responses event #{number}: {event[:300]!r}")
+        data = json.loads(lines[1][len("data: "):])
+        if data.get("type") != lines[0][len("event: "):] or data.get("sequence_number") != number:
+            raise AssertionError(f"Responses event #{number}: type or sequence_number is off: {event[:300]!r}")
+        kinds.append(data["type"])
+    if not kinds or kinds[0] != "response.created" or kinds[-1] not in ("response.completed", "response.incomplete"):
+        raise AssertionError(f"Responses events must run from response.created to completed/incomplete: {kinds}")
 
 
 def _check_chunk(chunk, expected: str, chat: bool, number: int) -> None:

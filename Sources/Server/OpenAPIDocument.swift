@@ -176,7 +176,7 @@ paths:
             application/json:
               schema: {type: object, additionalProperties: true}
             text/event-stream:
-              schema: {type: string}
+              schema: {$ref: "#/components/schemas/ResponseStreamEvent"}
         "400": {$ref: "#/components/responses/BadRequest"}
         "401": {$ref: "#/components/responses/Unauthorized"}
         "404": {$ref: "#/components/responses/NotFound"}
@@ -769,6 +769,17 @@ components:
       required: [data]
       properties:
         data: {type: string, example: "{\"id\": \"chatcmpl-...\", \"object\": \"chat.completion.chunk\", ...}"}
+
+    ResponseStreamEvent:
+      type: object
+      description: |
+        One server-sent event of a streamed response: `event: TYPE` then `data: {json}` (with that `type`
+        and a `sequence_number`), then a blank line. The last is `response.completed` or
+        `response.incomplete`; no `[DONE]` follows.
+      required: [event, data]
+      properties:
+        event: {type: string, example: response.output_text.delta}
+        data: {type: string, example: "{\"type\": \"response.output_text.delta\", \"sequence_number\": 4, ...}"}
 
     CompletionStreamEvent:
       type: object
