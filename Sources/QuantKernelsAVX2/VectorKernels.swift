@@ -1,4 +1,7 @@
 import Foundation
+#if arch(x86_64)
+import _Builtin_intrinsics.intel
+#endif
 
 /// The other loops that decide a step's speed, built per CPU class like `QuantizedKernel`:
 /// attention over the KV cache, the Gemma MLP's gated GELU, and the sampler's passes over a row of
@@ -99,7 +102,7 @@ public enum VectorKernels {
         var i = 0
         while i + 16 <= n {
             let shifted = raw.loadUnaligned(fromByteOffset: i * 4, as: SIMD16<Float>.self) - maximum
-            let e = exponential(pointwiseMax(shifted, SIMD16(repeating: -87)))
+            let e = exponential(max16(shifted, SIMD16(repeating: -87)))
             raw.storeBytes(of: e, toByteOffset: i * 4, as: SIMD16<Float>.self)
             lanes += e
             i += 16
@@ -148,7 +151,7 @@ public enum VectorKernels {
         var lanes = SIMD16<Float>(repeating: -.infinity)
         let raw = UnsafeRawPointer(base), whole = x.count / 16 * 16
         for i in stride(from: 0, to: whole, by: 16) {
-            lanes = pointwiseMax(lanes, raw.loadUnaligned(fromByteOffset: i * 4, as: SIMD16<Float>.self))
+            lanes = max16(lanes, raw.loadUnaligned(fromByteOffset: i * 4, as: SIMD16<Float>.self))
         }
         var value = -Float.infinity
         for k in 0..<16 where lanes[k] > value { value = lanes[k] }
@@ -167,8 +170,9 @@ public enum VectorKernels {
         var total = 0.0
         for i in stride(from: 0, to: whole, by: 16) {
             let shifted = (raw.loadUnaligned(fromByteOffset: i * 4, as: SIMD16<Float>.self) - top) * inverseT
-            var e = exponential(shifted.replacing(with: floor, where: shifted .< floor))
-            e.replace(with: 0, where: shifted .< floor)
+            // Clamp, then zero the lanes below the floor with the comparison's bits (the generic masked
+            // replace is far slower in the AVX-512 builds).
+            let e = exponential(max16(shifted, floor)) & (shifted .>= floor)
             raw.storeBytes(of: e, toByteOffset: i * 4, as: SIMD16<Float>.self)
             total += Double(sum(e))
         }
@@ -199,6 +203,19 @@ public enum VectorKernels {
         return er * unsafeBitCast(bits, to: SIMD16<Float>.self)
     }
 
+    /// Lane-wise maximum as one instruction per register: the generic `pointwiseMax` is a call per
+    /// vector here, 15× slower over a row of logits.
+    @inline(__always)
+    static func max16(_ a: SIMD16<Float>, _ b: SIMD16<Float>) -> SIMD16<Float> {
+        #if TANDEM_AVX512
+        return _mm512_max_ps(a, b)
+        #elseif arch(x86_64)
+        return SIMD16(lowHalf: _mm256_max_ps(a.lowHalf, b.lowHalf), highHalf: _mm256_max_ps(a.highHalf, b.highHalf))
+        #else
+        return a.replacing(with: b, where: b .> a)
+        #endif
+    }
+
     /// The sum of 16 lanes as a tree of halves (the generic `sum()` is a call per vector).
     @inline(__always)
     static func sum(_ v: SIMD16<Float>) -> Float {
@@ -207,4 +224,11 @@ public enum VectorKernels {
         let c = b.lowHalf + b.highHalf
         return c[0] + c[1]
     }
+}
+
+/// `value & mask`: the lanes where `mask` is false become +0.
+@inline(__always)
+func & (value: SIMD16<Float>, mask: SIMDMask<SIMD16<Int32>>) -> SIMD16<Float> {
+    let bits = unsafeBitCast(value, to: SIMD16<Int32>.self) & unsafeBitCast(mask, to: SIMD16<Int32>.self)
+    return unsafeBitCast(bits, to: SIMD16<Float>.self)
 }
