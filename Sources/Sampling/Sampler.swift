@@ -1,5 +1,8 @@
 import Foundation
 import Model
+#if arch(x86_64)
+import _Builtin_intrinsics.intel
+#endif
 
 /// Draws a token from one row of logits (after the sequence's processors ran on it): greedy,
 /// temperature, top-k, top-p and min-p. Holds its own random generator, so the same seed gives the
@@ -9,7 +12,7 @@ import Model
 /// (maximum, then the exponentials with their sums per 16 tokens) and a walk over those sums to the
 /// drawn mass (an exact inverse CDF, no sorting). Top-k, top-p and min-p first keep the tokens
 /// within a probability ratio of the best one (a vector compare per 16 tokens), widening the ratio
-/// until that set provably holds the answer, then select inside it by weight buckets; nothing
+/// until that set provably holds the answer, then select inside it by a radix select; nothing
 /// sorts the whole vocabulary.
 public struct Sampler: Sendable {
     public let parameters: SamplingParameters
@@ -104,7 +107,7 @@ public struct Sampler: Sendable {
         var kept = 0.0
         for i in stride(from: 0, to: whole, by: 16) {
             var v = raw.loadUnaligned(fromByteOffset: i * 4, as: SIMD16<Float>.self)
-            v.replace(with: 0, where: v .< floor)
+            v = v & (v .>= floor)
             if lastTiedID < i + 16 {
                 for k in 0..<16 where v[k] == lightest && i + k > lastTiedID { v[k] = 0 }
             }
@@ -121,83 +124,139 @@ public struct Sampler: Sendable {
     /// The lightest token of the top-p nucleus, as its weight and the largest id kept at that weight
     /// (ties end at the lower id); nil when the whole vocabulary is the nucleus.
     ///
-    /// One vector pass sums the mass above a few fixed weights, which brackets the nucleus's end;
-    /// a histogram of the mass per `bucket` then covers only the tokens inside that bracket, and only
-    /// the tokens of the bucket where the nucleus ends are sorted.
+    /// Vector passes sum the mass above eight weights at a time, each pass narrowing the bracket that
+    /// holds the nucleus's end to one of nine parts of the last; a radix select (`heaviestEnd`) then
+    /// covers only the tokens inside that bracket.
     static func nucleusEnd(_ w: UnsafeBufferPointer<Float>, target: Double) -> (weight: Float, id: Int)? {
-        guard let base = w.baseAddress else { return nil }
-        let raw = UnsafeRawPointer(base), whole = w.count / 16 * 16
-        // Float sums are enough to pick a bracket; the walk below sums exactly and widens the
+        // Float sums are enough to pick a bracket; the exact walk sums in Double and widens the
         // bracket to everything when the pick was off.
-        let levels: [Float] = [1e-1, 1e-2, 1e-3, 1e-4, 1e-6, 1e-9]
-        var a0 = SIMD16<Float>(), a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0
-        for i in stride(from: 0, to: whole, by: 16) {
-            let v = raw.loadUnaligned(fromByteOffset: i * 4, as: SIMD16<Float>.self)
-            a0 += v.replacing(with: 0, where: v .< 1e-1)
-            a1 += v.replacing(with: 0, where: v .< 1e-2)
-            a2 += v.replacing(with: 0, where: v .< 1e-3)
-            a3 += v.replacing(with: 0, where: v .< 1e-4)
-            a4 += v.replacing(with: 0, where: v .< 1e-6)
-            a5 += v.replacing(with: 0, where: v .< 1e-9)
+        var low = Float.leastNonzeroMagnitude, high = Float.infinity
+        for _ in 0..<3 where high == .infinity || high > low * 1.05 {
+            var levels = SIMD8<Float>(1e-1, 1e-2, 1e-3, 1e-4, 1e-5, 1e-6, 1e-8, 1e-12)
+            if high < .infinity {
+                let step = log(max(low, 1e-38) / high) / 9
+                for k in 0..<8 { levels[k] = high * exp(step * Float(k + 1)) }
+            }
+            let above = massAbove(levels, in: w)
+            if let j = (0..<8).first(where: { above[$0] >= target }) {
+                low = levels[j]
+                if j > 0 { high = levels[j - 1] }
+            } else {
+                high = levels[7]
+            }
         }
-        let above = [a0, a1, a2, a3, a4, a5].map { Double(Kernels.sum($0)) }
-        if let j = above.firstIndex(where: { $0 >= target }),
-           let end = nucleusEnd(w, target: target, low: levels[j], high: j == 0 ? .infinity : levels[j - 1]) {
-            return end
-        }
-        return nucleusEnd(w, target: target, low: .leastNonzeroMagnitude, high: .infinity)
+        return nucleusEnd(w, target: target, low: low, high: high)
+            ?? nucleusEnd(w, target: target, low: .leastNonzeroMagnitude, high: .infinity)
     }
 
-    /// `nucleusEnd` when it lies among the weights in [low, high); nil when it does not.
+    /// The mass of the weights at or above each of eight `levels`, summed in Float in one pass.
+    static func massAbove(_ levels: SIMD8<Float>, in w: UnsafeBufferPointer<Float>) -> [Double] {
+        guard let base = w.baseAddress else { return [Double](repeating: 0, count: 8) }
+        let raw = UnsafeRawPointer(base), whole = w.count / 16 * 16
+        let l0 = SIMD16<Float>(repeating: levels[0]), l1 = SIMD16<Float>(repeating: levels[1]),
+            l2 = SIMD16<Float>(repeating: levels[2]), l3 = SIMD16<Float>(repeating: levels[3]),
+            l4 = SIMD16<Float>(repeating: levels[4]), l5 = SIMD16<Float>(repeating: levels[5]),
+            l6 = SIMD16<Float>(repeating: levels[6]), l7 = SIMD16<Float>(repeating: levels[7])
+        var a0 = SIMD16<Float>(), a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0, a6 = a0, a7 = a0
+        for i in stride(from: 0, to: whole, by: 16) {
+            let v = raw.loadUnaligned(fromByteOffset: i * 4, as: SIMD16<Float>.self)
+            a0 += v & (v .>= l0)
+            a1 += v & (v .>= l1)
+            a2 += v & (v .>= l2)
+            a3 += v & (v .>= l3)
+            a4 += v & (v .>= l4)
+            a5 += v & (v .>= l5)
+            a6 += v & (v .>= l6)
+            a7 += v & (v .>= l7)
+        }
+        var above = [a0, a1, a2, a3, a4, a5, a6, a7].map { Double(Kernels.sum($0)) }
+        for i in whole..<w.count {
+            for k in 0..<8 where w[i] >= levels[k] { above[k] += Double(w[i]) }
+        }
+        return above
+    }
+
+    /// `nucleusEnd` when it lies among the weights in [low, high); nil when it does not. The tokens
+    /// of the bracket are gathered in one vector pass, then `heaviestEnd` selects among them.
     static func nucleusEnd(_ w: UnsafeBufferPointer<Float>, target: Double, low: Float, high: Float)
         -> (weight: Float, id: Int)? {
         guard let base = w.baseAddress else { return nil }
         let raw = UnsafeRawPointer(base), whole = w.count / 16 * 16
-        /// Calls `body` with each token of weight in [low, high); returns the exact mass above high.
-        func each(from low: Float, below high: Float, _ body: (Int) -> Void) -> Double {
-            let lo = SIMD16<Float>(repeating: low), hi = SIMD16<Float>(repeating: high)
-            var heavier = 0.0
-            for i in stride(from: 0, to: whole, by: 16) {
-                let v = raw.loadUnaligned(fromByteOffset: i * 4, as: SIMD16<Float>.self)
-                let over = v .>= hi
-                if any(over) { heavier += Double(Kernels.sum(v.replacing(with: 0, where: .!over))) }
-                guard any((v .>= lo) .& (v .< hi)) else { continue }
-                for k in i..<i + 16 where w[k] >= low && w[k] < high { body(k) }
+        let lo = SIMD16<Float>(repeating: low), hi = SIMD16<Float>(repeating: high)
+        var heavier = 0.0, bracket = Candidates()
+        for i in stride(from: 0, to: whole, by: 16) {
+            let v = raw.loadUnaligned(fromByteOffset: i * 4, as: SIMD16<Float>.self)
+            heavier += Double(Kernels.sum(v & (v .>= hi)))
+            var inside = laneBits((v .>= lo) .& (v .< hi))
+            while inside != 0 {
+                let k = inside.trailingZeroBitCount
+                bracket.ids.append(Int32(i + k))
+                bracket.weights.append(v[k])
+                inside &= inside - 1
             }
-            for k in whole..<w.count {
-                if w[k] >= high { heavier += Double(w[k]) }
-                if w[k] >= low && w[k] < high { body(k) }
-            }
-            return heavier
         }
-        var masses = [Double](repeating: 0, count: bucketCount)
-        var mass = each(from: low, below: high) { masses[bucket(w[$0])] += Double(w[$0]) }
-        guard mass < target else { return nil }
-        for b in stride(from: bucketCount - 1, through: 0, by: -1) where masses[b] > 0 {
-            guard mass + masses[b] >= target else {
+        for k in whole..<w.count {
+            if w[k] >= high { heavier += Double(w[k]) }
+            if w[k] >= low && w[k] < high {
+                bracket.ids.append(Int32(k))
+                bracket.weights.append(w[k])
+            }
+        }
+        guard heavier < target else { return nil }
+        return heaviestEnd(bracket, count: 0, mass: heavier) { _, mass in mass >= target }
+            .map { ($0.weight, Int($0.id)) }
+    }
+
+    /// Weights in (0, 1] ordered by their Float encoding, 10 bits at a time from the top: the
+    /// bucket of a heavier weight is never lower.
+    static let bucketCount = 1024
+
+    /// The last token of the shortest run of the heaviest of `c` (ties: lower id first) after which
+    /// `enough(count, mass)` holds, counting on from `count` tokens of `mass` already taken; nil when
+    /// all of them are not enough. A radix select: three levels of weight buckets, each a histogram
+    /// over the tokens of the one bucket where the run ends at the level above; nothing is sorted
+    /// by weight.
+    static func heaviestEnd(_ c: Candidates, count start: Int, mass startMass: Double,
+                            enough: (Int, Double) -> Bool) -> (weight: Float, id: Int32)? {
+        var ids = c.ids, weights = c.weights, count = start, mass = startMass
+        var counts = [Int](repeating: 0, count: bucketCount), masses = [Double](repeating: 0, count: bucketCount)
+        for shift in [UInt32(20), 10, 0] {
+            func key(_ w: Float) -> Int { min(Int((w.bitPattern >> shift) & 0x3ff), bucketCount - 1) }
+            for b in 0..<bucketCount {
+                counts[b] = 0
+                masses[b] = 0
+            }
+            for w in weights {
+                counts[key(w)] += 1
+                masses[key(w)] += Double(w)
+            }
+            var boundary = -1
+            for b in stride(from: bucketCount - 1, through: 0, by: -1) where counts[b] > 0 {
+                if enough(count + counts[b], mass + masses[b]) {
+                    boundary = b
+                    break
+                }
+                count += counts[b]
                 mass += masses[b]
-                continue
             }
-            var edge: [(id: Int, weight: Float)] = []
-            // The bucket's own weight range, so the scan stops only at its tokens.
-            let bucketLow = Float(bitPattern: UInt32(b) << 20), bucketHigh = Float(bitPattern: UInt32(b + 1) << 20)
-            _ = each(from: max(low, bucketLow), below: min(high, bucketHigh)) { edge.append(($0, w[$0])) }
-            edge.sort { $0.weight > $1.weight || ($0.weight == $1.weight && $0.id < $1.id) }
-            for (id, weight) in edge {
-                mass += Double(weight)
-                if mass >= target { return (weight, id) }
+            guard boundary >= 0 else { return nil }
+            var edgeIDs: [Int32] = [], edgeWeights: [Float] = []
+            edgeIDs.reserveCapacity(counts[boundary])
+            edgeWeights.reserveCapacity(counts[boundary])
+            for (id, w) in zip(ids, weights) where key(w) == boundary {
+                edgeIDs.append(id)
+                edgeWeights.append(w)
             }
-            return edge.last.map { ($0.weight, $0.id) }
+            (ids, weights) = (edgeIDs, edgeWeights)
+        }
+        // One weight is left, so the run goes on in id order.
+        for i in ids.indices.sorted(by: { ids[$0] < ids[$1] }) {
+            count += 1
+            mass += Double(weights[i])
+            if enough(count, mass) { return (weights[i], ids[i]) }
         }
         return nil
     }
-
-    static let bucketCount = 1024
-
-    /// Weights in (0, 1] grouped by the top 12 bits of their Float encoding (exponent and 3 mantissa
-    /// bits): every weight of a bucket is heavier than every weight of a lower bucket.
-    @inline(__always)
-    static func bucket(_ w: Float) -> Int { min(Int(w.bitPattern >> 20), bucketCount - 1) }
 
     /// Tokens with their weights, in no particular order.
     public struct Candidates: Sendable, Equatable {
@@ -259,43 +318,35 @@ public struct Sampler: Sendable {
     }
 
     /// Keeps the shortest run of the heaviest candidates (ties: lower id first) for which
-    /// `enough(count, mass)` holds, or all of them when none does. Only the `bucket` where the run
-    /// ends is sorted.
+    /// `enough(count, mass)` holds, or all of them when none does.
     static func keepHeaviest(_ c: inout Candidates, enough: (Int, Double) -> Bool) {
-        let buckets = bucketCount
-        var counts = [Int](repeating: 0, count: buckets), masses = [Double](repeating: 0, count: buckets)
-        for w in c.weights {
-            counts[bucket(w)] += 1
-            masses[bucket(w)] += Double(w)
-        }
-        var count = 0, mass = 0.0, boundary = -1
-        for b in stride(from: buckets - 1, through: 0, by: -1) where counts[b] > 0 {
-            if enough(count + counts[b], mass + masses[b]) {
-                boundary = b
-                break
-            }
-            count += counts[b]
-            mass += masses[b]
-        }
-        guard boundary >= 0 else { return }
-        var out = Candidates(), edge: [(id: Int32, weight: Float)] = []
-        for (id, w) in zip(c.ids, c.weights) {
-            let b = bucket(w)
-            if b > boundary {
-                out.ids.append(id)
-                out.weights.append(w)
-            } else if b == boundary {
-                edge.append((id, w))
-            }
-        }
-        edge.sort { $0.weight > $1.weight || ($0.weight == $1.weight && $0.id < $1.id) }
-        for (id, w) in edge {
+        guard let end = heaviestEnd(c, count: 0, mass: 0, enough: enough) else { return }
+        var out = Candidates()
+        for (id, w) in zip(c.ids, c.weights) where w > end.weight || (w == end.weight && id <= end.id) {
             out.ids.append(id)
             out.weights.append(w)
-            count += 1
-            mass += Double(w)
-            if enough(count, mass) { break }
         }
         c = out
     }
+}
+
+/// `value & mask`: the lanes where `mask` is false become +0 (the generic masked replace is a
+/// call per vector).
+@inline(__always)
+func & (value: SIMD16<Float>, mask: SIMDMask<SIMD16<Int32>>) -> SIMD16<Float> {
+    let bits = unsafeBitCast(value, to: SIMD16<Int32>.self) & unsafeBitCast(mask, to: SIMD16<Int32>.self)
+    return unsafeBitCast(bits, to: SIMD16<Float>.self)
+}
+
+/// The lanes of `mask` as bits, lane 0 lowest.
+@inline(__always)
+func laneBits(_ mask: SIMDMask<SIMD16<Int32>>) -> UInt32 {
+    #if arch(x86_64)
+    let v = unsafeBitCast(mask, to: SIMD16<Float>.self)
+    return UInt32(_mm256_movemask_ps(v.lowHalf)) | UInt32(_mm256_movemask_ps(v.highHalf)) << 8
+    #else
+    var bits: UInt32 = 0
+    for k in 0..<16 where mask[k] { bits |= 1 << k }
+    return bits
+    #endif
 }
