@@ -86,7 +86,8 @@ let package = Package(
         .testTarget(name: "ModelTests", dependencies: ["Model", "Sampling", "Tokenizer", "GGUF", "Engine"], exclude: ["Fixtures"]),
         .testTarget(name: "SamplingTests", dependencies: ["Sampling", "Model"]),
         .testTarget(name: "GrammarTests", dependencies: ["Grammar", "Sampling", "Model"], exclude: ["Fixtures"]),
-        .testTarget(name: "EngineTests", dependencies: ["Engine", "Model", "Sampling", "Tokenizer", "GGUF", "Adapters"]),
+        .testTarget(name: "EngineTests",
+                    dependencies: ["Engine", "Model", "Sampling", "Tokenizer", "GGUF", "Adapters", "Grammar"]),
         .testTarget(name: "AdaptersTests", dependencies: ["Adapters", "Model", "Sampling", "GGUF", "Engine", "Tokenizer"], exclude: ["Fixtures"]),
         .testTarget(
             name: "ServerTests",

@@ -17,8 +17,10 @@ final class ActiveSequence: @unchecked Sendable {
     /// Sampled tokens, for the prefix cache (a finished chat turn is the next turn's prefix).
     var generatedIDs: [Int32] { decoder.generatedIDs }
     var generated: Int { generatedIDs.count }
-    /// The token the next decode step feeds in.
-    var lastToken: Int32 { generatedIDs.last ?? 0 }
+    /// Generated tokens already run through the model; the next decode step feeds the rest (the
+    /// last sampled token, and the tokens a grammar forced after it).
+    var fedTokens = 0
+    var unfedTokens: ArraySlice<Int32> { generatedIDs[min(fedTokens, generated)...] }
     /// Prompt tokens whose KV came from the prefix cache.
     var cachedTokens = 0
     /// Worst-case KV pages, committed while the sequence runs (see `BatchScheduler.plan`).
@@ -54,10 +56,19 @@ final class ActiveSequence: @unchecked Sendable {
         decoder.choose(logits)
     }
 
-    /// Appends a chosen token, streams its text, and says whether the sequence is done.
+    /// Appends a chosen token and the tokens a grammar forces after it, streams their text, and
+    /// says whether the sequence is done. A forced token had no choice: its log-probability is 0.
     func deliver(_ token: Int32, logprob: TokenLogprob?) -> Bool {
-        let step = decoder.accept(token)
+        var step = decoder.accept(token)
         continuation.yield(.token(id: token, text: step.text, logprob: step.isText ? logprob : nil))
+        while step.finish == nil, !isCancelled {
+            let forced = decoder.forcedTokens()
+            guard !forced.isEmpty else { break }
+            for id in forced where step.finish == nil {
+                step = decoder.accept(id)
+                continuation.yield(.token(id: id, text: step.text, logprob: step.isText ? decoder.certainLogprob(id) : nil))
+            }
+        }
         guard let reason = step.finish else { return false }
         return finish(reason)
     }

@@ -284,7 +284,14 @@ public final class InferenceEngine: @unchecked Sendable {
         var batch = StepBatch()
         for id in plan.decode {
             guard let s = byID[id], let cache = s.cache else { continue }
-            batch.append(s, tokens: [s.lastToken], cache: cache, wantsLogits: true)
+            let input = s.unfedTokens
+            guard !input.isEmpty else { continue }
+            // Forced tokens beyond the first may open pages of their own (one row is counted per decode).
+            if input.count > 1 {
+                batch.newPages += model.config.layerCount * ((input.count + pages.pageSize - 1) / pages.pageSize)
+            }
+            s.fedTokens = s.generated
+            batch.append(s, tokens: input, cache: cache, wantsLogits: true)
         }
         for (id, planned) in plan.prefill {
             guard let s = byID[id] else { continue }

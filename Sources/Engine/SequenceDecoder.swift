@@ -43,7 +43,10 @@ public struct SequenceDecoder {
     /// Picks the next token from `logits` (one row, modified in place) with its log-probability when
     /// the request asks for them. Log-probabilities describe the model's distribution under the
     /// answer's format: the logits after the constraints (a grammar), before biases and penalties.
+    /// A token the constraint forces (at the start of a document, before anything was sampled) is
+    /// taken as it is.
     public mutating func choose(_ logits: UnsafeMutableBufferPointer<Float>) -> (token: Int32, logprob: TokenLogprob?) {
+        if let forced = forcedTokens().first { return (forced, certainLogprob(forced)) }
         var raw: [Float]? = request.topLogprobs == nil ? nil : Array(logits)
         raw?.withUnsafeMutableBufferPointer { row in
             for var constraint in processors where constraint.isConstraint { constraint.process(row) }
@@ -71,6 +74,29 @@ public struct SequenceDecoder {
         if stopped { return Step(text: text, finish: .stop, isText: true) }
         if atLimit || processorsDone { text += stops.finish() }
         return Step(text: text, finish: processorsDone ? .stop : atLimit ? .length : nil, isText: true)
+    }
+
+    /// Most tokens appended in a row without sampling (the next step feeds them as one chunk).
+    public static let maxForcedTokens = 32
+
+    /// Tokens the sequence's constraint forces next (a strict schema's keys and punctuation), to
+    /// be appended with `accept` without sampling; at most `maxForcedTokens`, never past max_tokens.
+    public func forcedTokens() -> [Int32] {
+        let room = min(Self.maxForcedTokens, request.maxTokens - generatedIDs.count)
+        guard room > 0 else { return [] }
+        for p in processors where p.isConstraint {
+            let forced = p.forcedTokens
+            if !forced.isEmpty { return Array(forced.prefix(room)) }
+        }
+        return []
+    }
+
+    /// What a forced token reports when log-probabilities are asked for: it was certain (log 1 = 0),
+    /// the only token of its top list.
+    public func certainLogprob(_ id: Int32) -> TokenLogprob? {
+        guard let top = request.topLogprobs else { return nil }
+        let bytes = (try? tokenizer.bytes(of: id, includeSpecial: true)) ?? []
+        return TokenLogprob(id: id, logprob: 0, bytes: bytes, top: top > 0 ? [(id, Float(0), bytes)] : [])
     }
 
     /// Text still held by the detokenizer and the stop-string matcher.

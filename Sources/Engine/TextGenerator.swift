@@ -46,15 +46,27 @@ public struct TextGenerator {
         let decodeStart = DispatchTime.now()
         while request.maxTokens > 0 {
             let token = decoder.choose(logits.row(0)).token
-            let step = decoder.accept(token)
-            if !step.text.isEmpty { onText(step.text) }
-            result.text += step.text
+            var step = decoder.accept(token), input = [token]
+            func emit() {
+                if !step.text.isEmpty { onText(step.text) }
+                result.text += step.text
+            }
+            emit()
+            // Tokens a grammar forces go in with the sampled one, as one chunk.
+            while step.finish == nil, case let forced = decoder.forcedTokens(), !forced.isEmpty {
+                for id in forced where step.finish == nil {
+                    step = decoder.accept(id)
+                    input.append(id)
+                    emit()
+                }
+            }
             if let reason = step.finish {
                 result.finishReason = reason
                 break
             }
-            logits = try model.forward(ForwardBatch(tokens: [token], positions: [cache.count], caches: [cache],
-                                                    logitRows: [0]))
+            logits = try model.forward(ForwardBatch(tokens: input, positions: Array(cache.count..<cache.count + input.count),
+                                                    caches: Array(repeating: cache, count: input.count),
+                                                    logitRows: [input.count - 1]))
         }
         result.tokenIDs = decoder.generatedIDs
         result.decodeSeconds = seconds(since: decodeStart)

@@ -10,15 +10,20 @@ extension SchemaRecognizer: DocumentRecognizer {}
 
 /// Constrains one sequence to the documents of a grammar: each step masks the tokens whose bytes
 /// cannot continue a valid document; the sequence is finished when the document closes. End
-/// tokens have no bytes, so they can never cut a document short.
+/// tokens have no bytes, so they can never cut a document short. With `forced`, the text the
+/// grammar leaves no choice about is offered as tokens to append without sampling.
 public struct GrammarConstraint<State: DocumentRecognizer>: LogitsProcessor {
     let masks: TokenMaskCache<State>
+    let forced: ForcedTokenCache<State>?
     public private(set) var state: State
 
-    public init(masks: TokenMaskCache<State>, start: State) {
+    public init(masks: TokenMaskCache<State>, start: State, forced: ForcedTokenCache<State>? = nil) {
         self.masks = masks
+        self.forced = forced
         state = start
     }
+
+    public var forcedTokens: [Int32] { forced?.tokens(after: state) ?? [] }
 
     public func process(_ logits: UnsafeMutableBufferPointer<Float>) {
         masks.mask(for: state).apply(to: logits)
@@ -45,13 +50,16 @@ public final class CompiledSchema: Sendable {
     public let grammar: SchemaGrammar
     public let masks: TokenMaskCache<SchemaRecognizer>
 
+    public let forced: ForcedTokenCache<SchemaRecognizer>?
+
     public init(grammar: SchemaGrammar, trie: TokenTrie, strings: StringTokenTable? = nil,
-                maxMaskBytes: Int = 16 << 20) {
+                maxMaskBytes: Int = 16 << 20, encode: ForcedTokenCache<SchemaRecognizer>.Encoder? = nil) {
         self.grammar = grammar
         masks = TokenMaskCache(trie: trie, strings: strings, maxBytes: maxMaskBytes)
+        forced = encode.map { ForcedTokenCache(tokenBytes: trie.tokenBytes, encode: $0) }
     }
 
     public func constraint() -> GrammarConstraint<SchemaRecognizer> {
-        GrammarConstraint(masks: masks, start: SchemaRecognizer(grammar: grammar))
+        GrammarConstraint(masks: masks, start: SchemaRecognizer(grammar: grammar), forced: forced)
     }
 }

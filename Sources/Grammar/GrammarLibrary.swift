@@ -8,6 +8,7 @@ public final class GrammarLibrary: @unchecked Sendable {
     public let maxSchemas: Int
     private let lock = NSLock()
     private let tokenBytes: @Sendable () -> [[UInt8]]
+    private let encode: ForcedTokenCache<SchemaRecognizer>.Encoder?
     private var builtTrie: TokenTrie?
     private var builtJSON: TokenMaskCache<JSONRecognizer>?
     private var builtStrings: StringTokenTable?
@@ -15,11 +16,15 @@ public final class GrammarLibrary: @unchecked Sendable {
     /// Schemas from least to most recently used.
     private var recency: [JSONTree] = []
 
+    /// `encode` writes forced text as tokens (`ForcedTokenCache`); without it nothing is forced and
+    /// every token is sampled under the mask.
     public init(limits: SchemaLimits = SchemaLimits(), maxSchemas: Int = 32,
-                tokenBytes: @escaping @Sendable () -> [[UInt8]]) {
+                tokenBytes: @escaping @Sendable () -> [[UInt8]],
+                encode: ForcedTokenCache<SchemaRecognizer>.Encoder? = nil) {
         self.limits = limits
         self.maxSchemas = maxSchemas
         self.tokenBytes = tokenBytes
+        self.encode = encode
     }
 
     public var trie: TokenTrie {
@@ -67,7 +72,7 @@ public final class GrammarLibrary: @unchecked Sendable {
                               reason: "the schema has \(size) bytes; at most \(limits.maxSchemaBytes) are allowed")
         }
         let grammar = try SchemaCompiler.compile(schema, limits: limits)
-        let compiled = CompiledSchema(grammar: grammar, trie: trie, strings: strings)
+        let compiled = CompiledSchema(grammar: grammar, trie: trie, strings: strings, encode: encode)
         lock.withLock {
             if schemas[schema] == nil {
                 if schemas.count >= maxSchemas, let oldest = recency.first {

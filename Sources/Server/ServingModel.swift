@@ -38,10 +38,12 @@ public struct ServingModel: Sendable {
         self.stopTokenIDs = stopTokenIDs
         maxModelLength = engine.maxSequenceLength
         self.adapters = adapters
-        grammars = GrammarLibrary { [tokenizer] in
+        grammars = GrammarLibrary(tokenBytes: { [tokenizer] in
             // Every id below the vocabulary size has bytes (none for control tokens), so nothing throws.
             (0..<tokenizer.vocabulary.pieces.count).map { (try? tokenizer.bytes(of: Int32($0))) ?? [] }
-        }
+        }, encode: { [tokenizer] bytes in
+            try? tokenizer.encode(String(decoding: bytes, as: UTF8.self), parseSpecial: false)
+        })
     }
 
     /// A short id from GGUF metadata: `general.basename` + `general.size_label` ("gemma-3-270m"),
