@@ -66,7 +66,8 @@ final class ActiveSequence: @unchecked Sendable {
             guard !forced.isEmpty else { break }
             for id in forced where step.finish == nil {
                 step = decoder.accept(id)
-                continuation.yield(.token(id: id, text: step.text, logprob: step.isText ? decoder.certainLogprob(id) : nil))
+                let certain = step.isText ? decoder.certainLogprob(id) : nil
+                continuation.yield(.token(id: id, text: step.text, logprob: certain))
             }
         }
         guard let reason = step.finish else { return false }

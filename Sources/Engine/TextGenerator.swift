@@ -64,7 +64,8 @@ public struct TextGenerator {
                 result.finishReason = reason
                 break
             }
-            logits = try model.forward(ForwardBatch(tokens: input, positions: Array(cache.count..<cache.count + input.count),
+            let positions = Array(cache.count..<cache.count + input.count)
+            logits = try model.forward(ForwardBatch(tokens: input, positions: positions,
                                                     caches: Array(repeating: cache, count: input.count),
                                                     logitRows: [input.count - 1]))
         }
