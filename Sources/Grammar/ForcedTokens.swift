@@ -39,21 +39,22 @@ enum ForcedByteOrder {
 
 /// The tokens a grammar forces from each state, found once per state: the forced bytes as the
 /// tokenizer would write them. The last token is left out (it is sampled under the mask instead)
-/// unless the document ends there, because a longer token may run past the forced bytes into what
+/// when a longer token starts with it, because that token may run past the forced bytes into what
 /// the model chooses next, and forcing the short one would give a tokenization the tokenizer
-/// never makes.
+/// never makes; it is kept when no token extends it or the document ends there.
 public final class ForcedTokenCache<State: DocumentRecognizer>: @unchecked Sendable {
     /// Plain text to token ids (no special tokens), nil when it cannot be encoded.
     public typealias Encoder = @Sendable ([UInt8]) -> [Int32]?
 
-    let tokenBytes: [[UInt8]]
+    let trie: TokenTrie
     let encode: Encoder
     let maxEntries: Int
     private let lock = NSLock()
     private var known: [State: [Int32]] = [:]
+    private var runs: [State: [UInt8]] = [:]
 
-    public init(tokenBytes: [[UInt8]], maxEntries: Int = 8192, encode: @escaping Encoder) {
-        self.tokenBytes = tokenBytes
+    public init(trie: TokenTrie, maxEntries: Int = 8192, encode: @escaping Encoder) {
+        self.trie = trie
         self.maxEntries = maxEntries
         self.encode = encode
     }
@@ -68,16 +69,34 @@ public final class ForcedTokenCache<State: DocumentRecognizer>: @unchecked Senda
         return tokens
     }
 
+    /// The forced bytes from `state`. A walk passes through the states of its own run, so each of
+    /// those learns its rest of the run too (the next lookup usually starts at one of them).
+    func forcedBytes(after state: State) -> [UInt8] {
+        if let known = lock.withLock({ runs[state] }) { return known }
+        var walked = state, bytes: [UInt8] = [], states: [State] = []
+        while bytes.count < 256, let only = walked.onlyNextByte() {
+            states.append(walked)
+            _ = walked.feed(only)
+            bytes.append(only)
+        }
+        lock.withLock {
+            if runs.count + states.count >= maxEntries { runs.removeAll(keepingCapacity: true) }
+            for (i, s) in states.enumerated() { runs[s] = Array(bytes[i...]) }
+            runs[walked] = []
+        }
+        return bytes
+    }
+
     func compute(after state: State) -> [Int32] {
-        var bytes = state.forcedBytes()
+        var bytes = forcedBytes(after: state)
         // A run that stops inside a character is cut back to the character's start.
         while !bytes.isEmpty, String(validating: bytes, as: UTF8.self) == nil { bytes.removeLast() }
         guard !bytes.isEmpty, var tokens = encode(bytes) else { return [] }
         // Each token must spell the forced bytes in order and keep the document valid.
         var next = state, spelled = 0, accepted: [Int32] = []
         for token in tokens {
-            guard token >= 0, Int(token) < tokenBytes.count else { break }
-            let piece = tokenBytes[Int(token)]
+            guard token >= 0, Int(token) < trie.tokenBytes.count else { break }
+            let piece = trie.tokenBytes[Int(token)]
             guard !piece.isEmpty, spelled + piece.count <= bytes.count,
                   Array(bytes[spelled..<spelled + piece.count]) == piece,
                   piece.allSatisfy({ next.feed($0) }) else { break }
@@ -85,7 +104,9 @@ public final class ForcedTokenCache<State: DocumentRecognizer>: @unchecked Senda
             accepted.append(token)
         }
         tokens = accepted
-        if !tokens.isEmpty && !next.isComplete { tokens.removeLast() }
+        if let last = tokens.last, !next.isComplete, trie.isProperPrefix(trie.tokenBytes[Int(last)]) {
+            tokens.removeLast()
+        }
         return tokens
     }
 

@@ -56,7 +56,7 @@ public final class CompiledSchema: Sendable {
                 maxMaskBytes: Int = 16 << 20, encode: ForcedTokenCache<SchemaRecognizer>.Encoder? = nil) {
         self.grammar = grammar
         masks = TokenMaskCache(trie: trie, strings: strings, maxBytes: maxMaskBytes)
-        forced = encode.map { ForcedTokenCache(tokenBytes: trie.tokenBytes, encode: $0) }
+        forced = encode.map { ForcedTokenCache(trie: trie, encode: $0) }
     }
 
     public func constraint() -> GrammarConstraint<SchemaRecognizer> {

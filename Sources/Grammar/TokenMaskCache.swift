@@ -10,7 +10,7 @@ public struct TokenMask: Sendable {
 
     static let listLimit = 2048
 
-    init(words: [UInt64]) {
+    public init(words: [UInt64]) {
         var ids: [Int32] = []
         for (w, word) in words.enumerated() where word != 0 {
             var bits = word
@@ -56,6 +56,7 @@ public final class TokenMaskCache<State: ByteRecognizer>: @unchecked Sendable {
     let maxBytes: Int
     private let lock = NSLock()
     private var masks: [State: TokenMask] = [:]
+    private var verdicts: [State: [Bool]] = [:]
     private var bytes = 0
 
     /// Shortcut masks inside strings, for states that can use them.
@@ -86,21 +87,39 @@ public final class TokenMaskCache<State: ByteRecognizer>: @unchecked Sendable {
         if let strings, let position = state as? any StringPosition, let room = position.plainString {
             var words = strings.inside(remaining: room.room)
             guard let closed = position.closingString() as? State else { return words }
-            // Whether each suffix continues the document after the quote, worked out on first use.
-            var verdicts = [UInt8](repeating: 0, count: strings.suffixes.count)
-            for (id, chars, suffix) in strings.closing where chars <= room.room && Int(chars) >= room.missing {
-                if verdicts[Int(suffix)] == 0 {
-                    var next = closed
-                    verdicts[Int(suffix)] = next.feed(strings.suffixes[Int(suffix)]) ? 1 : 2
-                }
-                if verdicts[Int(suffix)] == 1 { words[Int(id) >> 6] |= 1 << UInt64(id & 63) }
+            let continues = closingVerdicts(after: closed, strings: strings)
+            for (id, chars, suffix) in strings.closing
+            where chars <= room.room && Int(chars) >= room.missing && continues[Int(suffix)] {
+                words[Int(id) >> 6] |= 1 << UInt64(id & 63)
             }
             return words
         }
         var words = [UInt64](repeating: 0, count: (trie.tokenBytes.count + 63) / 64)
-        trie.acceptedTokens(from: state, into: &words)
+        if let schema = state as? SchemaRecognizer, let position = schema.patternString {
+            trie.acceptedPatternTokens(from: schema, at: position, into: &words)
+        } else {
+            trie.acceptedTokens(from: state, into: &words)
+        }
         return words
     }
+
+    /// Whether each ending of the closing tokens (`StringTokenTable.suffixes`) continues the
+    /// document after the quote, for the state `closed` that the quote leads to. Every position of
+    /// one string closes into the same state, so this is worked out once per string, not per mask.
+    func closingVerdicts(after closed: State, strings: StringTokenTable) -> [Bool] {
+        if let known = lock.withLock({ verdicts[closed] }) { return known }
+        let made = strings.suffixes.map { suffix in
+            var next = closed
+            return next.feed(suffix)
+        }
+        lock.withLock {
+            if verdicts.count >= Self.maxVerdicts { verdicts.removeAll(keepingCapacity: true) }
+            verdicts[closed] = made
+        }
+        return made
+    }
+
+    static var maxVerdicts: Int { 4096 }
 
     public var count: Int { lock.withLock { masks.count } }
 }

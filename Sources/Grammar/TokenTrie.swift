@@ -43,25 +43,44 @@ public final class TokenTrie: Sendable {
 
     public var nodeCount: Int { nodeBytes.count }
 
-    /// Sets the bit of every token whose bytes `state` accepts in full (bit id % 64 of word id / 64).
-    public func acceptedTokens<State: ByteRecognizer>(from state: State, into mask: inout [UInt64]) {
-        mask.withUnsafeMutableBufferPointer { words in visitChildren(of: 0, state: state, words) }
+    /// True when some token's bytes start with `prefix` and go on past it.
+    public func isProperPrefix(_ prefix: [UInt8]) -> Bool {
+        var node = 0
+        for b in prefix {
+            var child = node + 1
+            let end = Int(subtreeEnd[node])
+            while child < end && nodeBytes[child] != b { child = Int(subtreeEnd[child]) }
+            guard child < end else { return false }
+            node = child
+        }
+        return Int(subtreeEnd[node]) > node + 1
     }
 
-    private func visitChildren<State: ByteRecognizer>(of node: Int, state: State,
-                                                      _ words: UnsafeMutableBufferPointer<UInt64>) {
+    /// Sets the bit of every token whose bytes `state` accepts in full (bit id % 64 of word id / 64).
+    public func acceptedTokens<State: ByteRecognizer>(from state: State, into mask: inout [UInt64]) {
+        mask.withUnsafeMutableBufferPointer { words in walk(0, state: state, words) }
+    }
+
+    /// Marks the tokens below `node` that `state` (having read the bytes down to `node`) accepts.
+    func walk<State: ByteRecognizer>(_ node: Int, state: State, _ words: UnsafeMutableBufferPointer<UInt64>) {
         var child = node + 1
         let end = Int(subtreeEnd[node])
         while child < end {
             var next = state
             if next.feed(nodeBytes[child]) {
-                for t in Int(tokenStart[child])..<Int(tokenStart[child + 1]) {
-                    let id = Int(tokens[t])
-                    words[id >> 6] |= 1 << UInt64(id & 63)
-                }
-                visitChildren(of: child, state: next, words)
+                markTokens(at: child, words)
+                walk(child, state: next, words)
             }
             child = Int(subtreeEnd[child])
+        }
+    }
+
+    /// Sets the bits of the tokens that end at `node`.
+    @inline(__always)
+    func markTokens(at node: Int, _ words: UnsafeMutableBufferPointer<UInt64>) {
+        for t in Int(tokenStart[node])..<Int(tokenStart[node + 1]) {
+            let id = Int(tokens[t])
+            words[id >> 6] |= 1 << UInt64(id & 63)
         }
     }
 }
