@@ -21,6 +21,8 @@ public struct EvalClient: Sendable {
         public var completionTokens = 0
         public var timeToFirstToken: Double?
         public var decodeSeconds = 0.0
+        /// Calls assembled from the stream's `delta.tool_calls` fragments, by index.
+        public var toolCalls: [EvalCase.ToolCall] = []
     }
 
     /// GET `path`: status and body, or nil when the server cannot be reached.
@@ -43,7 +45,8 @@ public struct EvalClient: Sendable {
     }
 
     public func chat(model: String, messages: [EvalCase.Message], temperature: Double?,
-                     maxTokens: Int?, responseFormat: JSONTree? = nil) async throws -> Answer {
+                     maxTokens: Int?, responseFormat: JSONTree? = nil, tools: JSONTree? = nil,
+                     toolChoice: JSONTree? = nil) async throws -> Answer {
         var body: [String: Any] = [
             "model": model, "stream": true, "stream_options": ["include_usage": true],
             "messages": messages.map { ["role": $0.role, "content": $0.content] },
@@ -53,9 +56,11 @@ public struct EvalClient: Sendable {
         var request = URLRequest(url: baseURL.appendingPathComponent("v1/chat/completions"))
         request.httpMethod = "POST"
         var data = try JSONSerialization.data(withJSONObject: body)
-        if let responseFormat { // spliced in as text: JSONSerialization would reorder a schema's members
+        // Spliced in as text: JSONSerialization would reorder a schema's members.
+        for (key, value) in [("response_format", responseFormat), ("tools", tools), ("tool_choice", toolChoice)] {
+            guard let value else { continue }
             data.removeLast() // the closing brace
-            data += Data((#","response_format":"# + responseFormat.compactText + "}").utf8)
+            data += Data((",\"\(key)\":" + value.compactText + "}").utf8)
         }
         request.httpBody = data
         request.setValue("application/json", forHTTPHeaderField: "Content-Type")
@@ -81,10 +86,21 @@ public struct EvalClient: Sendable {
                     throw EvalError.server("\(error["message"] ?? error)")
                 }
                 if let choices = event["choices"] as? [[String: Any]],
-                   let delta = choices.first?["delta"] as? [String: Any],
-                   let content = delta["content"] as? String, !content.isEmpty {
-                    if firstAt == nil { firstAt = Date() }
-                    answer.text += content
+                   let delta = choices.first?["delta"] as? [String: Any] {
+                    if let content = delta["content"] as? String, !content.isEmpty {
+                        if firstAt == nil { firstAt = Date() }
+                        answer.text += content
+                    }
+                    for fragment in delta["tool_calls"] as? [[String: Any]] ?? [] {
+                        if firstAt == nil { firstAt = Date() }
+                        let index = fragment["index"] as? Int ?? answer.toolCalls.count
+                        while answer.toolCalls.count <= index {
+                            answer.toolCalls.append(.init(name: "", arguments: ""))
+                        }
+                        let function = fragment["function"] as? [String: Any] ?? [:]
+                        answer.toolCalls[index].name += function["name"] as? String ?? ""
+                        answer.toolCalls[index].arguments += function["arguments"] as? String ?? ""
+                    }
                 }
                 if let usage = event["usage"] as? [String: Any] {
                     answer.promptTokens = usage["prompt_tokens"] as? Int ?? 0

@@ -9,8 +9,7 @@ public enum EvalReport {
 
     /// What a model id tries: the three choices the articles compare.
     public static func kind(of model: String, baseID: String) -> String {
-        let schema = model.hasSuffix(EvalRunner.schemaSuffix)
-        let id = schema ? String(model.dropLast(EvalRunner.schemaSuffix.count)) : model
+        let (id, schema, tools) = EvalRunner.variant(model)
         let parts = id.split(separator: ":", maxSplits: 1).map(String.init)
         let isBase = parts[0] == baseID
         let kind = switch (isBase, parts.count > 1) {
@@ -19,7 +18,7 @@ public enum EvalReport {
         case (false, false): "fine-tune (adapter)"
         case (false, true): "hybrid (adapter + role)"
         }
-        return schema ? kind + " + schema" : kind
+        return kind + (schema ? " + schema" : "") + (tools ? " + tools" : "")
     }
 
     public static func render(_ rows: [ModelSummary], baseID: String, format: Format) -> String {

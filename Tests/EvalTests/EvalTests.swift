@@ -36,9 +36,40 @@ struct EvalTests {
         #expect(suite[2].responseFormat?.compactText == #"{"type":"json_object"}"#)
     }
 
+    @Test("tool cases: a call from tool_calls or from the text, the suite's tools, the +tools variant")
+    func toolCalls() throws {
+        let header = #"{"tools":[{"type":"function","function":{"name":"open_ticket","parameters":{}}}],"#
+            + #""tool_choice":"auto"}"#
+        let lines = [header,
+                     #"{"prompt":"x","tool_call":{"name":"open_ticket","arguments":{"priority":"high"}}}"#,
+                     #"{"prompt":"hi","no_tool_call":true}"#]
+        let suite = try EvalCase.suite(lines.joined(separator: "\n"), file: "s.jsonl")
+        #expect(suite.count == 2)
+        #expect(suite[0].tools?.compactText.hasPrefix(#"[{"type":"function""#) == true)
+        #expect(suite[1].toolChoice?.compactText == #""auto""#)
+        let call = suite[0]
+        let good = EvalCase.ToolCall(name: "open_ticket", arguments: #"{"category":"billing","priority":"high"}"#)
+        #expect(call.check("", toolCalls: [good]) == (true, true))
+        #expect(call.check("", toolCalls: [.init(name: "open_ticket", arguments: #"{"priority":"low"}"#)])
+            == (false, true))
+        #expect(call.check("", toolCalls: [.init(name: "close_ticket", arguments: #"{"priority":"high"}"#)])
+            == (false, true))
+        #expect(call.check(#"{"tool_calls":[{"name":"open_ticket","arguments":{"priority":"high"}}]}"#) == (true, true))
+        #expect(call.check(#"{"name":"open_ticket","arguments":{"priority":"high"}}"#) == (true, true))
+        #expect(call.check("I opened a ticket.") == (false, false))
+        let words = suite[1]
+        #expect(words.check("Hello!") == (true, true))
+        #expect(words.check("", toolCalls: [good]).passed == false)
+        #expect(words.check(#"{"name":"open_ticket","arguments":{}}"#).passed == false)
+        #expect(EvalRunner.variant("ticket-tools+tools") == ("ticket-tools", false, true))
+        #expect(EvalRunner.variant("base:role+schema+tools") == ("base:role", true, true))
+        #expect(EvalReport.kind(of: "ticket-tools+tools", baseID: "base") == "fine-tune (adapter) + tools")
+    }
+
     @Test("bad cases name the file and line", arguments: [
         #"{"prompt":"x"}"#, #"{"prompt":"x","exact":"a","regex":"b"}"#, #"{"exact":"a"}"#, #"{"prompt":"x","regex":"("}"#,
-        #"{"prompt":"x","choices":[]}"#, "not json", "",
+        #"{"prompt":"x","choices":[]}"#, "not json", "", #"{"prompt":"x","tool_call":{"arguments":{}}}"#,
+        #"{"prompt":"x","no_tool_call":false}"#,
     ])
     func badCases(_ line: String) {
         do {
