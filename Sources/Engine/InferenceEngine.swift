@@ -97,6 +97,7 @@ public final class InferenceEngine: @unchecked Sendable {
     private var thread: Thread?
     // Engine thread only:
     private var running: [ActiveSequence] = []
+    private var costs = StepCostModel()
 
     public init(model: any LanguageModel, tokenizer: SentencePieceTokenizer, configuration: Configuration) {
         self.model = model
@@ -216,7 +217,7 @@ public final class InferenceEngine: @unchecked Sendable {
                 return
             }
             let plan = BatchScheduler.plan(running: running.map(progress), waiting: waiting.map(progress),
-                                           limits: configuration.limits, totalPages: pages.pageCount)
+                                           limits: configuration.limits, totalPages: pages.pageCount, costs: costs)
             running += waiting.prefix(plan.admit)
             waiting.removeFirst(plan.admit)
             snapshotValue.waiting = waiting.count
@@ -239,6 +240,8 @@ public final class InferenceEngine: @unchecked Sendable {
         var logitRows: [Int] = [], logitOwners: [ActiveSequence] = []
         /// KV pages the step may open (cached prefixes are evicted to make room for them).
         var newPages = 0
+        /// Sequences that decode in this step (their other rows, forced tokens, cost like prompt rows).
+        var decodeRows = 0
 
         mutating func append(_ s: ActiveSequence, tokens chunk: some Collection<Int32>, cache: KVCache,
                              wantsLogits: Bool) {
@@ -267,6 +270,8 @@ public final class InferenceEngine: @unchecked Sendable {
         prefixCache.evict(untilFree: min(batch.newPages, pages.pageCount))
         guard let logits = forward(batch) else { return }
         sampleAndStream(logits, owners: batch.logitOwners)
+        costs.observe(decodeRows: batch.decodeRows, promptTokens: rows - batch.decodeRows,
+                      seconds: seconds(since: start))
     }
 
     /// Cancelled sequences (client gone) leave before the forward pass, freeing their cache.
@@ -292,6 +297,7 @@ public final class InferenceEngine: @unchecked Sendable {
             }
             s.fedTokens = s.generated
             batch.append(s, tokens: input, cache: cache, wantsLogits: true)
+            batch.decodeRows += 1
         }
         for (id, planned) in plan.prefill {
             guard let s = byID[id] else { continue }

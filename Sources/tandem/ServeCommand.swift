@@ -77,11 +77,15 @@ struct ServeCommand: AsyncParsableCommand {
     var maxPrefillTokensPerStep = limits.maxPrefillTokensPerStep
 
     @Option(name: .customLong("prefill-tokens-while-decoding"),
-            help: """
-                Prompt tokens per step while other sequences decode: at least this many, else as many as there are \
-                decoding sequences (bounds their inter-token time).
-                """)
+            help: "Prompt tokens per step while other sequences decode: at least this many.")
     var prefillTokensWhileDecoding = limits.prefillTokensWhileDecoding
+
+    @Option(name: .customLong("prefill-time-share"),
+            help: """
+                Prompt work a step may add while other sequences decode, as a share of their decode time \
+                (measured per step); bounds their inter-token time to about 1 + this × a plain step.
+                """)
+    var prefillTimeShare = limits.prefillTimeShare
 
     @OptionGroup var kernels: KernelOptions
 
@@ -132,7 +136,8 @@ struct ServeCommand: AsyncParsableCommand {
         configuration.maxBodyBytes = maxBodyBytes
         configuration.defaultMaxTokens = defaultMaxTokens
         configuration.engine.limits = .init(maxRunning: maxRunning, maxPrefillTokensPerStep: maxPrefillTokensPerStep,
-                                            prefillTokensWhileDecoding: prefillTokensWhileDecoding)
+                                            prefillTokensWhileDecoding: prefillTokensWhileDecoding,
+                                            prefillTimeShare: prefillTimeShare)
         configuration.engine.maxQueue = maxQueue
         configuration.engine.kvCacheMegabytes = kvCacheMB
         configuration.engine.prefixCaching = !noPrefixCache
@@ -147,6 +152,9 @@ struct ServeCommand: AsyncParsableCommand {
         configuration.allowAdapterPathsOutside = allowAdapterPathsOutside
         configuration.allowUnauthenticatedAdmin = allowUnauthenticatedAdmin
         configuration.chatTemplate = chatTemplate
+        guard prefillTimeShare > 0, prefillTimeShare.isFinite else {
+            throw ValidationError("--prefill-time-share must be a positive number, got \(prefillTimeShare)")
+        }
         guard FileManager.default.fileExists(atPath: model) else {
             throw ValidationError("model file not found: \(model) (run `make setup` to fetch the default model)")
         }

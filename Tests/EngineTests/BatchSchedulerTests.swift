@@ -15,13 +15,57 @@ struct BatchSchedulerTests {
 
     @Test func longPromptIsChunkedAndDecodeRowsKeepRunning() {
         let limits = BatchScheduler.Limits(maxRunning: 8, maxPrefillTokensPerStep: 512)
-        let plan = BatchScheduler.plan(running: [P(id: 1, promptRemaining: 0), P(id: 2, promptRemaining: 2000), P(id: 3, promptRemaining: 10)],
-                                       waiting: [], limits: limits)
-        #expect(plan.decode == [1])
-        // One stream decodes, so the chunk is the minimum; with nobody decoding it is the whole budget.
+        let plan = BatchScheduler.plan(running: [P(id: 1, promptRemaining: 0), P(id: 4, promptRemaining: 0),
+                                                 P(id: 2, promptRemaining: 2000)], waiting: [], limits: limits)
+        #expect(plan.decode == [1, 4])
+        // Two streams decode beside one prompt, so the chunk is the minimum; with nobody decoding it is
+        // the whole budget.
         #expect(plan.prefill.map(\.id) == [2] && plan.prefill.map(\.tokens) == [limits.prefillTokensWhileDecoding])
         let alone = BatchScheduler.plan(running: [P(id: 2, promptRemaining: 2000)], waiting: [], limits: limits)
         #expect(alone.prefill.map(\.tokens) == [512])
+    }
+
+    @Test("a burst (more prompts waiting than streams decoding) gets the whole prompt budget")
+    func burstGetsTheWholeBudget() {
+        let limits = BatchScheduler.Limits(maxRunning: 8, maxPrefillTokensPerStep: 512)
+        let plan = BatchScheduler.plan(running: [P(id: 1, promptRemaining: 0)],
+                                       waiting: [P(id: 2, promptRemaining: 300), P(id: 3, promptRemaining: 300)],
+                                       limits: limits)
+        #expect(plan.admit == 2 && plan.prefill.map(\.tokens) == [300, 212])
+    }
+
+    /// Steps of a host where a step costs 10 ms + 4 ms per decode row + 2 ms per prompt token.
+    static func measuredCosts() -> StepCostModel {
+        var costs = StepCostModel()
+        for rows in [4, 8, 16, 8, 4, 16] { costs.observe(decodeRows: rows, promptTokens: 0, seconds: 0.010 + 0.004 * Double(rows)) }
+        for prompt in [16, 32] {
+            costs.observe(decodeRows: 8, promptTokens: prompt, seconds: 0.010 + 0.032 + 0.002 * Double(prompt))
+        }
+        return costs
+    }
+
+    @Test("the step cost model learns decode rows and prompt tokens apart")
+    func stepCostModelFitsTheSteps() throws {
+        let costs = Self.measuredCosts()
+        #expect(abs(try #require(costs.decodeSeconds(rows: 16)) - 0.074) < 1e-6)
+        #expect(abs(try #require(costs.perPromptToken) - 0.002) < 1e-6)
+        // 74 ms of decode rows leave room for 37 prompt tokens at a share of 1, 18 at a share of 0.5.
+        #expect(costs.promptTokens(besideDecodeRows: 16, prefillShare: 1) == 37)
+        #expect(costs.promptTokens(besideDecodeRows: 16, prefillShare: 0.5) == 18)
+        #expect(StepCostModel().promptTokens(besideDecodeRows: 16, prefillShare: 1) == nil)
+    }
+
+    @Test("beside decode rows the prompt budget is the time the measured costs allow")
+    func prefillBudgetFollowsMeasuredCosts() {
+        let limits = BatchScheduler.Limits(maxRunning: 64, maxPrefillTokensPerStep: 512)
+        let costs = Self.measuredCosts()
+        #expect(BatchScheduler.prefillBudget(decoding: 16, prefilling: 1, limits: limits, costs: costs) == 37)
+        #expect(BatchScheduler.prefillBudget(decoding: 1, prefilling: 0, limits: limits, costs: costs)
+            == limits.prefillTokensWhileDecoding)
+        #expect(BatchScheduler.prefillBudget(decoding: 2, prefilling: 3, limits: limits, costs: costs) == 512)
+        let running = (0..<16).map { P(id: $0, promptRemaining: 0) } + [P(id: 16, promptRemaining: 64)]
+        let plan = BatchScheduler.plan(running: running, waiting: [], limits: limits, costs: costs)
+        #expect(plan.prefill.map(\.tokens) == [37])
     }
 
     @Test("beside decode rows a step carries as many prompt tokens as decode rows, at least the minimum, at most the limit")
