@@ -1,3 +1,4 @@
+import Foundation
 import _Builtin_intrinsics.intel
 
 /// A batch of activation rows rounded to 16-bit integers for integer dot products.
@@ -17,6 +18,9 @@ struct Int16Activations {
     /// `[rows × inputs/32]`: `dx·Σq`, for weights with a minimum (Q4_K); nil when not needed.
     let sums: UnsafeMutablePointer<Float>?
 
+    /// True when the memory is the shared `ActivationBuffers`, handed back by `deallocate()`.
+    private let pooled: Bool
+
     var blocks: Int { inputs / 32 }
 
     /// Rounds `x[rows × inputs]` (`inputs` a multiple of 32); free with `deallocate()`.
@@ -24,9 +28,14 @@ struct Int16Activations {
         precondition(inputs % 32 == 0)
         self.rows = rows
         self.inputs = inputs
-        values = .allocate(capacity: rows * inputs)
-        scales = .allocate(capacity: rows * inputs / 32)
-        sums = withSums ? .allocate(capacity: rows * inputs / 32) : nil
+        if let buffers = ActivationBuffers.shared.take(values: rows * inputs) {
+            (values, scales, sums, pooled) = (buffers.values, buffers.scales, withSums ? buffers.sums : nil, true)
+        } else {
+            values = .allocate(capacity: rows * inputs)
+            scales = .allocate(capacity: rows * inputs / 32)
+            sums = withSums ? .allocate(capacity: rows * inputs / 32) : nil
+            pooled = false
+        }
         for block in 0..<rows * inputs / 32 {
             let raw = UnsafeRawPointer(x + block * 32)
             let a = raw.loadUnaligned(as: SIMD16<Float>.self),
@@ -44,8 +53,49 @@ struct Int16Activations {
     }
 
     func deallocate() {
+        guard !pooled else { return ActivationBuffers.shared.giveBack() }
         values.deallocate()
         scales.deallocate()
         sums?.deallocate()
+    }
+}
+
+/// The memory of the last rounded activations, taken again by the next product instead of being
+/// allocated for each (about 90 products a step; large buffers come from mmap, so each allocation
+/// also cost page faults). Products of one model run one at a time; a product that finds the
+/// buffers in use (a second model in the same process) allocates its own.
+final class ActivationBuffers: @unchecked Sendable {
+    static let shared = ActivationBuffers()
+
+    private let lock = NSLock()
+    private var inUse = false
+    private var capacity = 0
+    private var values = UnsafeMutablePointer<Int16>.allocate(capacity: 1)
+    private var scales = UnsafeMutablePointer<Float>.allocate(capacity: 1)
+    private var sums = UnsafeMutablePointer<Float>.allocate(capacity: 1)
+
+    /// Buffers for `values` Int16 values and `values / 32` scales and sums, or nil when in use.
+    func take(values count: Int) -> (values: UnsafeMutablePointer<Int16>, scales: UnsafeMutablePointer<Float>,
+                                     sums: UnsafeMutablePointer<Float>)? {
+        lock.lock()
+        defer { lock.unlock() }
+        guard !inUse else { return nil }
+        inUse = true
+        if count > capacity {
+            values.deallocate()
+            scales.deallocate()
+            sums.deallocate()
+            capacity = count
+            values = .allocate(capacity: count)
+            scales = .allocate(capacity: count / 32 + 1)
+            sums = .allocate(capacity: count / 32 + 1)
+        }
+        return (values, scales, sums)
+    }
+
+    func giveBack() {
+        lock.lock()
+        inUse = false
+        lock.unlock()
     }
 }
