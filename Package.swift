@@ -62,7 +62,7 @@ let package = Package(
         .target(
             name: "Server",
             dependencies: [
-                "Engine", "Model", "Sampling", "Grammar", "Tokenizer", "GGUF", "OpenAIAPI", "Adapters",
+                "Engine", "Model", "Sampling", "Grammar", "Tokenizer", "GGUF", "OpenAIAPI", "Adapters", "Parallel",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
@@ -83,7 +83,8 @@ let package = Package(
         .testTarget(name: "GGUFTests", dependencies: ["GGUF"], exclude: ["Fixtures"]),
         .testTarget(name: "EvalTests", dependencies: ["Eval", "Grammar"]),
         .testTarget(name: "TokenizerTests", dependencies: ["Tokenizer", "GGUF"], exclude: ["Fixtures"]),
-        .testTarget(name: "ModelTests", dependencies: ["Model", "Sampling", "Tokenizer", "GGUF", "Engine"], exclude: ["Fixtures"]),
+        .testTarget(name: "ModelTests", dependencies: ["Model", "Sampling", "Tokenizer", "GGUF", "Engine", "Parallel"],
+                    exclude: ["Fixtures"]),
         .testTarget(name: "SamplingTests", dependencies: ["Sampling", "Model"]),
         .testTarget(name: "GrammarTests", dependencies: ["Grammar", "Sampling", "Model"], exclude: ["Fixtures"]),
         .testTarget(name: "EngineTests",

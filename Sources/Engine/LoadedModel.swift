@@ -16,6 +16,7 @@ public struct LoadedModel: Sendable {
     public static func load(path: String, precision: KernelPrecision = .default,
                             kernels: KernelPath = .detected) throws -> LoadedModel {
         let start = DispatchTime.now()
+        BLASInfo.fitThreadsToCPUBudget()
         let gguf = try GGUFFile(path: path)
         let tokenizer = try SentencePieceTokenizer(gguf: gguf)
         let model = try ModelLoader.load(gguf, precision: precision, kernels: kernels)

@@ -1,4 +1,5 @@
 import CBLAS
+import Parallel
 
 /// What OpenBLAS chose at load time, for start-up logs.
 public enum BLASInfo {
@@ -9,4 +10,9 @@ public enum BLASInfo {
     }
 
     public static var threads: Int { Int(openblas_get_num_threads()) }
+
+    /// Keeps OpenBLAS within the cores this process may use (`CPUBudget`): its threads spin too.
+    public static func fitThreadsToCPUBudget() {
+        if threads > CPUBudget.cores { openblas_set_num_threads(Int32(CPUBudget.cores)) }
+    }
 }

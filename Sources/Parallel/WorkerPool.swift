@@ -3,7 +3,8 @@ import Foundation
 import Synchronization
 
 /// Runs the iterations of a parallel loop on the calling thread and on one worker thread per other
-/// core, which spin for a while between loops before they sleep.
+/// core this process may use (`CPUBudget`), which spin for a while between loops, yielding the core
+/// now and then, before they sleep.
 ///
 /// A decode step is about a hundred short parallel loops (each projection, each layer's attention).
 /// `DispatchQueue.concurrentPerform` wakes its worker for every loop, and the wake-up cost as much
@@ -16,7 +17,7 @@ import Synchronization
 /// compare-and-swap that needs nobody inside, so no worker can still be reading `body` when the
 /// next loop replaces it.
 public final class WorkerPool: @unchecked Sendable {
-    public static let shared = WorkerPool(workers: max(0, ProcessInfo.processInfo.activeProcessorCount - 1))
+    public static let shared = WorkerPool(workers: CPUBudget.cores - 1)
 
     private let state = Atomic<Int>(0)
     private let next = Atomic<Int>(0)
@@ -33,6 +34,12 @@ public final class WorkerPool: @unchecked Sendable {
     /// Spins (atomic loads) before a worker sleeps: enough to outlast the serial work between two
     /// loops of a step.
     private static let spins = 100_000
+    /// Spins between yields of the core: when another process shares it (or our own waiting caller
+    /// does), it runs instead of waiting out our time slice.
+    private static let spinsPerYield = 1024
+
+    /// Threads a loop runs on: the caller and the workers.
+    public var threads: Int { workers + 1 }
 
     public init(workers: Int) {
         self.workers = workers
@@ -62,7 +69,12 @@ public final class WorkerPool: @unchecked Sendable {
             state.store(open, ordering: .sequentiallyConsistent)
             for _ in 0..<sleepers.load(ordering: .sequentiallyConsistent) { wake.signal() }
             work()
-            while done.load(ordering: .acquiring) < n {}
+            // A worker still inside may have been preempted: yield now and then so it can finish.
+            var waited = 0
+            while done.load(ordering: .acquiring) < n {
+                waited += 1
+                if waited % Self.spinsPerYield == 0 { sched_yield() }
+            }
             // Close the loop once no worker is inside it.
             while !state.compareExchange(expected: open, desired: open | Self.closed,
                                          ordering: .acquiringAndReleasing).exchanged {}
@@ -99,6 +111,7 @@ public final class WorkerPool: @unchecked Sendable {
                     continue
                 }
                 spins += 1
+                if spins % Self.spinsPerYield == 0 { sched_yield() }
                 if spins >= Self.spins {
                     sleepers.add(1, ordering: .sequentiallyConsistent)
                     let now = state.load(ordering: .sequentiallyConsistent)

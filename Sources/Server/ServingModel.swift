@@ -3,6 +3,7 @@ import Dispatch
 import Engine
 import Grammar
 import Foundation
+import Parallel
 import GGUF
 import Logging
 import Model
@@ -82,6 +83,7 @@ public struct ServingModel: Sendable {
             "seconds": "\(String(format: "%.2f", loaded.loadSeconds))",
             "template": "\(template.rawValue)", "max_model_len": "\(maxLength)", "openblas": "\(BLASInfo.coreName)",
             "kernel_path": "\(c.kernelPath.rawValue)", "cpu": "\(CPUInfo.modelName)",
+            "cores_used": "\(WorkerPool.shared.threads)",
         ])
         var serving = ServingModel(id: id, tokenizer: loaded.tokenizer, engine: engine, template: template,
                                    stopTokenIDs: stops, adapters: adapters)
