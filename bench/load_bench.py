@@ -47,6 +47,11 @@ re-processes the whole prompt (cached tokens 0); `--llama-args=--swa-full` lets 
   python3 bench/load_bench.py                                # Tandem only
   LLAMA_SERVER=/path/to/llama-server python3 bench/load_bench.py --json-out results.json
   python3 bench/load_bench.py --concurrency 1,2 --requests-per-level 2 --max-tokens 8   # smoke run
+  python3 bench/load_bench.py --temperature 1 --no-ignore-eos    # what OpenAI clients send by default
+  python3 bench/load_bench.py --busy-core                        # another process keeps one core busy
+
+The first lines printed name the CPU, its class (AVX2, AVX-512 or AVX-512 VNNI) and the kernel path
+Tandem chose (from its /health).
 
 Needs numpy (random adapters) and, with LLAMA_SERVER, the gguf package (the converter). Not a test.
 """
@@ -277,6 +282,10 @@ class Tandem:
         """The base id is the /v1/models entry without a parent (e.g. gemma-3-270m)."""
         models = json.loads(http_get(server.port, "/v1/models")[1])["data"]
         self.base_id = next(m["id"] for m in models if not m.get("parent"))
+        if KERNEL_PATH[0] is None:
+            health = json.loads(http_get(server.port, "/health")[1])
+            KERNEL_PATH[0] = health.get("kernel_path", "?")
+            print(f"# Tandem kernel path: {KERNEL_PATH[0]}", file=sys.stderr, flush=True)
 
     def target(self, workload, i):
         """The request fields that choose the model of request i."""
@@ -327,12 +336,39 @@ def running(backend, workload, concurrency, max_tokens, log_dir):
     port = free_port()
     log_path = os.path.join(log_dir, f"{backend.name}-{workload}-c{concurrency}.log")
     server = Server(backend.command(port, workload, concurrency, max_tokens), port, log_path)
+    busy = None
     try:
         server.wait_ready()
         backend.on_ready(server, workload)
+        if BUSY_CORE[0]:
+            # Another process spinning on the last CPU for the whole cell, as a noisy neighbour would.
+            busy = subprocess.Popen([sys.executable, "-c", "import os; os.sched_setaffinity(0, {max(os.sched_getaffinity(0))})\n"
+                                     "while True: pass"])
         yield server
     finally:
+        if busy:
+            busy.kill()
+            busy.wait()
         server.stop()
+
+
+# Set from the command line: whether a busy process shares the cores; the kernel path Tandem chose.
+BUSY_CORE = [False]
+KERNEL_PATH = [None]
+
+
+def cpu_description():
+    """The CPU model and its class, from /proc/cpuinfo."""
+    try:
+        info = open("/proc/cpuinfo").read()
+    except OSError:
+        return "unknown CPU"
+    model = next((l.split(":", 1)[1].strip() for l in info.splitlines() if l.startswith("model name")), "unknown")
+    flags = set(next((l.split(":", 1)[1].split() for l in info.splitlines() if l.startswith("flags")), []))
+    kind = "AVX-512 VNNI" if {"avx512f", "avx512_vnni"} <= flags else "AVX-512" if "avx512f" in flags \
+        else "AVX2" if "avx2" in flags else "pre-AVX2"
+    return f"{model}, {os.cpu_count()} CPUs, class {kind} (flags: " \
+        + " ".join(f for f in ["avx2", "fma", "avx512f", "avx512_vnni", "avx_vnni"] if f in flags) + ")"
 
 
 # ---------------------------------------------------------------- client
@@ -559,7 +595,10 @@ def parse_args():
     p.add_argument("--no-ignore-eos", action="store_true", help="let requests end at an end token (count usage tokens)")
     p.add_argument("--json-out", help="write every row, with per-request raw results, to this file")
     p.add_argument("--keep-tmp", action="store_true", help="keep the temporary adapters and logs")
+    p.add_argument("--busy-core", action="store_true",
+                   help="run a busy-looping process pinned to the last CPU during every cell (a noisy neighbour)")
     args = p.parse_args()
+    BUSY_CORE[0] = args.busy_core
     SAMPLING.update(temperature=args.temperature, ignore_eos=not args.no_ignore_eos)
     args.workloads = [w for w in args.workloads.split(",") if w]
     if not set(args.workloads) <= set("abcd"):
@@ -586,6 +625,8 @@ def main():
         backends.append(LlamaServer(args.llama_server, os.path.abspath(args.model), lora_files,
                                     args.llama_chat_template, shlex.split(args.llama_args)))
     print(f"# temporary folder (adapters, logs): {tmp}", file=sys.stderr)
+    print(f"CPU: {cpu_description()}" + ("; one CPU kept busy by another process" if args.busy_core else ""))
+    print(f"sampling: temperature {args.temperature}, " + ("ignore_eos" if not args.no_ignore_eos else "ends at end tokens"))
 
     load_rows, role_rows = [], []
     try:
@@ -601,6 +642,8 @@ def main():
                 role_rows.append(measure_role(backend, args.role_warm_requests, min(args.max_tokens, ROLE_MAX_TOKENS), log_dir))
     finally:
         errors = sum(r["errors"] for r in load_rows + role_rows)
+        if KERNEL_PATH[0]:
+            print(f"Tandem kernel path: {KERNEL_PATH[0]}")
         if load_rows:
             print_load_table(load_rows, args.max_tokens)
             if len(backends) > 1:
