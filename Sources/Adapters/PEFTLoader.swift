@@ -5,11 +5,10 @@ import Model
 /// Reads a PEFT LoRA folder (`adapter_config.json` + `adapter_model.safetensors`) and checks every
 /// tensor against the base model before anything is served.
 public enum PEFTLoader {
-    /// PEFT / Hugging Face module names → the projection sites of `Model`.
-    static let moduleSites: [String: ProjectionSite] = [
-        "q_proj": .q, "k_proj": .k, "v_proj": .v, "o_proj": .o,
-        "gate_proj": .gate, "up_proj": .up, "down_proj": .down,
-    ]
+    /// PEFT module names → the projection sites of `Model`, as the base's architecture declares them.
+    static func moduleSites(for base: ModelConfig) -> [String: ProjectionSite] {
+        ModelLoader.traits(of: base.architecture)?.peftModules ?? ArchitectureTraits.huggingFaceModules
+    }
 
     struct Config: Decodable {
         var r: Int
@@ -67,8 +66,9 @@ public enum PEFTLoader {
         if let type = peft.peft_type, type.uppercased() != "LORA" {
             throw AdapterError.invalidConfig(file: configPath, reason: "peft_type \(type) is not LORA")
         }
+        let sites = moduleSites(for: config)
         if case let .list(modules)? = peft.target_modules {
-            for m in modules where moduleSites[m] == nil {
+            for m in modules where sites[m] == nil {
                 throw AdapterError.unknownTarget(file: configPath, module: m)
             }
         }
@@ -78,7 +78,8 @@ public enum PEFTLoader {
         // Saved embeddings or biases are skipped: this server applies only LoRA pairs.
         let pairs = try LoRAShapeCheck.pairs(file.tensors.sorted { $0.key < $1.key }.map { ($0.key, $0.value) },
                                              file: tensorPath, base: config,
-                                             parse: parse, looksLikeLoRA: { $0.contains("lora_") },
+                                             parse: { parse($0, sites: sites) },
+                                             looksLikeLoRA: { $0.contains("lora_") },
                                              keep: { allowedLayers?.contains($0) ?? true })
         var weights: [LoRAAdapter.Site: LoRAAdapter.Weights] = [:]
         for (site, (_, a), (_, b)) in pairs {
@@ -99,7 +100,7 @@ public enum PEFTLoader {
     public typealias Site = LoRAAdapter.Site
 
     /// `…layers.{i}.(self_attn|mlp).{module}.lora_{A,B}[.default].weight` → (site, isA).
-    static func parse(_ name: String) -> (Site, Bool)? {
+    static func parse(_ name: String, sites moduleSites: [String: ProjectionSite]) -> (Site, Bool)? {
         let parts = name.split(separator: ".").map(String.init)
         guard let layersIndex = parts.firstIndex(of: "layers"), layersIndex + 1 < parts.count,
               let layer = Int(parts[layersIndex + 1]) else { return nil }
@@ -108,11 +109,12 @@ public enum PEFTLoader {
         return (Site(layer: layer, projection: projection), parts[loraIndex] == "lora_A")
     }
 
-    /// Llama GGUFs store q/k rows permuted for interleaved RoPE (llama.cpp's converter does it to
-    /// the base weights). PEFT's lora_B rows are in Hugging Face order, so q/k get the same
-    /// permutation: per head, row `t·half + j` moves to `2j + t`.
+    /// GGUFs of architectures with interleaved RoPE store q/k rows permuted (llama.cpp's converter
+    /// does it to the base weights). PEFT's lora_B rows are in Hugging Face order, so q/k get the
+    /// same permutation: per head, row `t·half + j` moves to `2j + t`.
     public static func permutedForRoPE(_ b: [Float], site: Site, base: ModelConfig) -> [Float] {
-        guard base.architecture == "llama", site.projection == .q || site.projection == .k else { return b }
+        guard ModelLoader.traits(of: base.architecture)?.ropeLayout == .interleaved,
+              site.projection == .q || site.projection == .k else { return b }
         let heads = site.projection == .q ? base.headCount : base.kvHeadCount
         let rows = site.projection == .q ? base.qDim : base.kvDim
         guard rows > 0, b.count % rows == 0 else { return b }

@@ -28,7 +28,7 @@ final class ActiveSequence: @unchecked Sendable {
     private let cancelLock = NSLock()
     private var cancelled = false
 
-    init(id: Int, request: EngineRequest, worstCasePages: Int, tokenizer: SentencePieceTokenizer,
+    init(id: Int, request: EngineRequest, worstCasePages: Int, tokenizer: any TextTokenizer,
          continuation: AsyncStream<GenerationEvent>.Continuation) {
         self.id = id
         self.worstCasePages = worstCasePages

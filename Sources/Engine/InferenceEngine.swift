@@ -80,7 +80,7 @@ public final class InferenceEngine: @unchecked Sendable {
     }
 
     public let model: any LanguageModel
-    public let tokenizer: SentencePieceTokenizer
+    public let tokenizer: any TextTokenizer
     public let configuration: Configuration
     /// Prompt + completion tokens per sequence (the configuration's, within the model's context).
     public let maxSequenceLength: Int
@@ -99,7 +99,7 @@ public final class InferenceEngine: @unchecked Sendable {
     private var running: [ActiveSequence] = []
     private var costs = StepCostModel()
 
-    public init(model: any LanguageModel, tokenizer: SentencePieceTokenizer, configuration: Configuration) {
+    public init(model: any LanguageModel, tokenizer: any TextTokenizer, configuration: Configuration) {
         self.model = model
         self.tokenizer = tokenizer
         self.configuration = configuration

@@ -8,8 +8,8 @@ public struct LoadedModel: Sendable {
     public let path: String
     public let gguf: GGUFFile
     public let model: any LanguageModel
-    public let tokenizer: SentencePieceTokenizer
-    /// EOS plus the detected chat format's end-of-turn marker when the vocabulary has one.
+    public let tokenizer: any TextTokenizer
+    /// EOS plus the detected chat format's and the architecture's end-of-turn pieces.
     public let stopTokenIDs: Set<Int32>
     public let loadSeconds: Double
 
@@ -20,11 +20,24 @@ public struct LoadedModel: Sendable {
         let gguf = try GGUFFile(path: path)
         let tokenizer = try SentencePieceTokenizer(gguf: gguf)
         let model = try ModelLoader.load(gguf, precision: precision, kernels: kernels)
-        let architecture = (try? gguf.string("general.architecture")) ?? "unknown"
-        let template = ChatTemplate.detect(jinja: gguf.metadata["tokenizer.chat_template"]?.string,
-                                           architecture: architecture)
+        let template = detectedTemplate(gguf: gguf, traits: model.traits)
         return LoadedModel(path: path, gguf: gguf, model: model, tokenizer: tokenizer,
-                           stopTokenIDs: template.stopTokenIDs(in: tokenizer.vocabulary),
+                           stopTokenIDs: stopTokenIDs(template: template, tokenizer: tokenizer, traits: model.traits),
                            loadSeconds: seconds(since: start))
     }
+
+    /// The chat format the GGUF's template names, else the architecture's usual one.
+    public static func detectedTemplate(gguf: GGUFFile, traits: ArchitectureTraits) -> ChatTemplate {
+        ChatTemplate.detect(jinja: gguf.metadata["tokenizer.chat_template"]?.string,
+                            fallback: ChatTemplate(rawValue: traits.defaultChatTemplate) ?? .llama2)
+    }
+
+    /// The ids that end a generation: EOS, the format's end of turn and the architecture's.
+    public static func stopTokenIDs(template: ChatTemplate, tokenizer: any TextTokenizer,
+                                    traits: ArchitectureTraits) -> Set<Int32> {
+        template.stopTokenIDs(in: tokenizer, endOfTurnPieces: traits.endOfTurnPieces)
+    }
+
+    /// The detected chat format (the stop ids above were derived for it).
+    public var template: ChatTemplate { Self.detectedTemplate(gguf: gguf, traits: model.traits) }
 }

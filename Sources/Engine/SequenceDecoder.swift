@@ -15,7 +15,7 @@ public struct SequenceDecoder {
     private var sampler: Sampler
     private var detokenizer: StreamingDetokenizer
     private var stops: StopStringMatcher
-    private let tokenizer: SentencePieceTokenizer
+    private let tokenizer: any TextTokenizer
     /// Tokens accepted so far (an end token included).
     public private(set) var generatedIDs: [Int32] = []
 
@@ -30,7 +30,7 @@ public struct SequenceDecoder {
         public var isText: Bool
     }
 
-    public init(request: EngineRequest, tokenizer: SentencePieceTokenizer) {
+    public init(request: EngineRequest, tokenizer: any TextTokenizer) {
         self.request = request
         self.tokenizer = tokenizer
         self.processors = request.sampling.standardProcessors(banning: request.ignoreEOS ? request.stopTokenIDs : [])
@@ -108,7 +108,7 @@ public struct SequenceDecoder {
 /// Log-probabilities from logits before penalties and temperature (as OpenAI reports them), after any
 /// constraint of the answer's format.
 enum Logprobs {
-    static func compute(_ logits: [Float], chosen: Int32, top: Int, tokenizer: SentencePieceTokenizer) -> TokenLogprob {
+    static func compute(_ logits: [Float], chosen: Int32, top: Int, tokenizer: any TextTokenizer) -> TokenLogprob {
         let maximum = logits.max() ?? 0
         var sum: Double = 0
         for l in logits { sum += Double(expf(l - maximum)) }

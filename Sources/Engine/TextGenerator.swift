@@ -22,10 +22,10 @@ public struct GenerationResult: Sendable {
 /// through the same `SequenceDecoder` as the batching engine.
 public struct TextGenerator {
     public let model: any LanguageModel
-    public let tokenizer: SentencePieceTokenizer
+    public let tokenizer: any TextTokenizer
     public var prefillChunk: Int
 
-    public init(model: any LanguageModel, tokenizer: SentencePieceTokenizer, prefillChunk: Int = 512) {
+    public init(model: any LanguageModel, tokenizer: any TextTokenizer, prefillChunk: Int = 512) {
         self.model = model
         self.tokenizer = tokenizer
         self.prefillChunk = prefillChunk

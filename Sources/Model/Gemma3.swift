@@ -7,7 +7,14 @@ import GGUF
 /// layers, `rope.freq_base` on every 6th, global, layer) → attention (sliding window on local layers,
 /// scale 1/√head_dim) → o → post-attention RMSNorm → residual; RMSNorm → GELU-tanh(gate)·up → down →
 /// post-FFN RMSNorm → residual. Embeddings are scaled by √hidden and the head is tied to them.
-public final class Gemma3Model: LanguageModel, @unchecked Sendable {
+public final class Gemma3Model: ArchitectureModel, @unchecked Sendable {
+    public static let traits = ArchitectureTraits(name: "gemma3", ropeLayout: .halves, defaultChatTemplate: "gemma",
+                                                  endOfTurnPieces: ["<end_of_turn>"])
+    /// RoPE base of the sliding-window layers.
+    static let localRoPEBase: Float = 10_000
+    /// Every sixth layer attends globally; the others within the sliding window.
+    static let globalLayerPeriod = 6
+
     struct Layer {
         let attentionNorm, postAttentionNorm, ffnNorm, postFFNNorm: FloatBuffer // [hidden]
         let qNorm, kNorm: FloatBuffer                                          // [headDim]
@@ -31,7 +38,8 @@ public final class Gemma3Model: LanguageModel, @unchecked Sendable {
 
     public init(gguf: GGUFFile, precision: KernelPrecision = .default,
                 kernels: KernelPath = .detected) throws {
-        var c = try ModelConfig(gguf: gguf, architecture: "gemma3")
+        var c = try ModelConfig(gguf: gguf, architecture: Self.traits.name)
+        c.layerWindows = (0..<c.layerCount).map { ($0 + 1) % Self.globalLayerPeriod == 0 ? nil : c.slidingWindow }
         c.attentionScale = 1 / Float(c.headDim).squareRoot() // query_pre_attn_scalar = head_dim
         config = c
         self.kernels = kernels
@@ -62,7 +70,7 @@ public final class Gemma3Model: LanguageModel, @unchecked Sendable {
                 up: try w.matrix(p + "ffn_up.weight", inputs: c.hiddenSize, outputs: c.feedForwardSize),
                 down: try w.matrix(p + "ffn_down.weight", inputs: c.feedForwardSize, outputs: c.hiddenSize))
         }
-        localFrequencies = Kernels.ropeInverseFrequencies(dim: c.headDim, base: c.ropeLocalBase)
+        localFrequencies = Kernels.ropeInverseFrequencies(dim: c.headDim, base: Self.localRoPEBase)
         globalFrequencies = Kernels.ropeInverseFrequencies(dim: c.headDim, base: c.ropeBase)
     }
 
@@ -101,8 +109,9 @@ public final class Gemma3Model: LanguageModel, @unchecked Sendable {
             Kernels.rmsNorm(k, rows: rows * c.kvHeadCount, dim: c.headDim, weight: layer.kNorm.pointer,
                             eps: c.rmsEpsilon, into: k)
             Attention.run(queries: q, keys: k, values: v, batch: batch, layer: i,
-                          window: sliding ? c.slidingWindow : nil,
-                          rope: (frequencies, neox: true), config: c, kernels: kernels, into: attended)
+                          window: c.layerWindows[i],
+                          rope: (frequencies, neox: Self.traits.ropeLayout == .halves), config: c, kernels: kernels,
+                          into: attended)
             project(attended, rows: rows, layer.o, into: h, site: .o, layer: i, delta: delta)
             Kernels.rmsNorm(h, rows: rows, dim: hidden, weight: layer.postAttentionNorm.pointer,
                             eps: c.rmsEpsilon, into: h)

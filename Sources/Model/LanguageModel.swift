@@ -3,6 +3,8 @@ import GGUF
 /// A decoder-only transformer that runs batched forward steps. One owner calls it at a time.
 public protocol LanguageModel: AnyObject, Sendable {
     var config: ModelConfig { get }
+    /// What the architecture declares about itself (see `ArchitectureTraits`).
+    var traits: ArchitectureTraits { get }
     /// Runs every row of `batch` through the model, writes their keys and values into their caches,
     /// and returns the logits of `batch.logitRows`.
     func forward(_ batch: ForwardBatch) throws -> Logits
@@ -32,28 +34,31 @@ extension LanguageModel {
     public static var defaultPageSize: Int { 16 }
 
     /// Per layer, its sliding window (nil for full attention).
-    public var slidingWindows: [Int?] {
-        (0..<config.layerCount).map { config.isSliding(layer: $0) ? config.slidingWindow : nil }
-    }
+    public var slidingWindows: [Int?] { config.layerWindows }
 }
 
 /// Chooses the architecture of a GGUF file. A new architecture is one file plus one line here.
 public enum ModelLoader {
-    static let registry: [String: @Sendable (GGUFFile, KernelPrecision, KernelPath) throws -> any LanguageModel] = [
-        "gemma3": { try Gemma3Model(gguf: $0, precision: $1, kernels: $2) },
-        "llama": { try LlamaModel(gguf: $0, precision: $1, kernels: $2) },
+    static let registry: [any ArchitectureModel.Type] = [
+        Gemma3Model.self,
+        LlamaModel.self,
     ]
 
-    public static var architectures: [String] { registry.keys.sorted() }
+    public static var architectures: [String] { registry.map { $0.traits.name }.sorted() }
+
+    /// The traits of the architecture named `name` (`general.architecture`), nil when unsupported.
+    public static func traits(of name: String) -> ArchitectureTraits? {
+        registry.first { $0.traits.name == name }?.traits
+    }
 
     public static func load(_ gguf: GGUFFile, precision: KernelPrecision = .default,
                             kernels: KernelPath = .detected) throws -> any LanguageModel {
         let architecture = (try? gguf.string("general.architecture")) ?? "missing"
-        guard let make = registry[architecture] else {
+        guard let type = registry.first(where: { $0.traits.name == architecture }) else {
             throw ModelError.unsupportedArchitecture(file: gguf.path, architecture: architecture)
         }
         do {
-            return try make(gguf, precision, kernels)
+            return try type.init(gguf: gguf, precision: precision, kernels: kernels)
         } catch let error as GGUFError {
             throw ModelError.gguf(error)
         }

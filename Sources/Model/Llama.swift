@@ -6,7 +6,10 @@ import GGUF
 /// Per block: RMSNorm → q/k/v → RoPE → grouped-query attention → o → residual; RMSNorm →
 /// SiLU(gate)·up → down → residual. llama.cpp's converter permutes q/k rows so RoPE rotates
 /// interleaved pairs (x[2i], x[2i+1]). The head is `output.weight`, or the embedding when absent.
-public final class LlamaModel: LanguageModel, @unchecked Sendable {
+public final class LlamaModel: ArchitectureModel, @unchecked Sendable {
+    public static let traits = ArchitectureTraits(name: "llama", ropeLayout: .interleaved,
+                                                  defaultChatTemplate: "llama2", endOfTurnPieces: [])
+
     struct Layer {
         let attentionNorm, ffnNorm: FloatBuffer // [hidden]
         let q: WeightMatrix    // [heads·headDim × hidden]
@@ -30,13 +33,14 @@ public final class LlamaModel: LanguageModel, @unchecked Sendable {
 
     public init(gguf: GGUFFile, precision: KernelPrecision = .default,
                 kernels: KernelPath = .detected) throws {
-        var c = try ModelConfig(gguf: gguf, architecture: "llama")
+        var c = try ModelConfig(gguf: gguf, architecture: Self.traits.name)
         if let ropeDim = gguf.metadata["llama.rope.dimension_count"]?.int, ropeDim != c.headDim {
             throw ModelError.invalidConfig(file: gguf.path,
                                            reason: "partial RoPE (rope.dimension_count \(ropeDim) ≠ head dim "
                                                + "\(c.headDim)) is not supported")
         }
         c.slidingWindow = nil
+        c.layerWindows = Array(repeating: nil, count: c.layerCount)
         config = c
         self.kernels = kernels
         let tiedHead = gguf.tensors["output.weight"] == nil
@@ -91,7 +95,8 @@ public final class LlamaModel: LanguageModel, @unchecked Sendable {
             Kernels.rmsNorm(x, rows: rows, dim: hidden, weight: layer.attentionNorm.pointer, eps: c.rmsEpsilon, into: h)
             project(h, rows: rows, [(layer.q, q, .q), (layer.k, k, .k), (layer.v, v, .v)], layer: i, delta: delta)
             Attention.run(queries: q, keys: k, values: v, batch: batch, layer: i, window: nil,
-                          rope: (frequencies, neox: false), config: c, kernels: kernels, into: attended)
+                          rope: (frequencies, neox: Self.traits.ropeLayout == .halves), config: c, kernels: kernels,
+                          into: attended)
             project(attended, rows: rows, layer.o, into: h, site: .o, layer: i, delta: delta)
             Kernels.add(x, h, count: rows * hidden)
 

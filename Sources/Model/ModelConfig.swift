@@ -11,14 +11,13 @@ public struct ModelConfig: Sendable, Equatable {
     public var headDim: Int
     public var feedForwardSize: Int
     public var rmsEpsilon: Float
-    /// RoPE base of global-attention layers (every layer for Llama).
+    /// RoPE base (`rope.freq_base`; an architecture may use others on some layers).
     public var ropeBase: Float
-    /// RoPE base of sliding-window layers (Gemma 3 only).
-    public var ropeLocalBase: Float
-    /// Sliding window length in tokens, or nil for full attention everywhere.
+    /// Sliding window length in tokens from the GGUF, or nil.
     public var slidingWindow: Int?
-    /// Every `globalLayerPeriod`-th layer attends globally (Gemma 3: 6).
-    public var globalLayerPeriod: Int
+    /// Per layer, the window it attends within (nil: all positions). Every layer gets
+    /// `slidingWindow` unless the architecture says which layers are global.
+    public var layerWindows: [Int?]
     public var contextLength: Int
     /// Softmax scale of attention scores.
     public var attentionScale: Float
@@ -26,10 +25,8 @@ public struct ModelConfig: Sendable, Equatable {
     public var qDim: Int { headCount * headDim }
     public var kvDim: Int { kvHeadCount * headDim }
 
-    /// Whether layer `i` uses the sliding window.
-    public func isSliding(layer i: Int) -> Bool {
-        slidingWindow != nil && (i + 1) % globalLayerPeriod != 0
-    }
+    /// Whether layer `i` uses a sliding window.
+    public func isSliding(layer i: Int) -> Bool { layerWindows[i] != nil }
 
     /// Reads the config of `architecture` from `gguf` (keys `ARCH.*`), checking it is self-consistent.
     public init(gguf: GGUFFile, architecture arch: String) throws {
@@ -43,14 +40,14 @@ public struct ModelConfig: Sendable, Equatable {
         feedForwardSize = try int("feed_forward_length")
         rmsEpsilon = Float(try gguf.double("\(arch).attention.layer_norm_rms_epsilon"))
         ropeBase = Float(gguf.metadata["\(arch).rope.freq_base"]?.double ?? 10_000)
-        ropeLocalBase = 10_000
         contextLength = gguf.metadata["\(arch).context_length"]?.int ?? 2048
         slidingWindow = gguf.metadata["\(arch).attention.sliding_window"]?.int
-        globalLayerPeriod = 6
+        layerWindows = Array(repeating: slidingWindow, count: max(layerCount, 0))
         attentionScale = 1 / Float(headDim).squareRoot()
         let embedding = try gguf.tensor("token_embd.weight")
         vocabularySize = embedding.rowCount
         guard hiddenSize > 0, layerCount > 0, headCount > 0, kvHeadCount > 0, headCount % kvHeadCount == 0,
+              // Attention's loops step 16 floats of a head.
               headDim > 0, headDim % 16 == 0, feedForwardSize > 0, vocabularySize > 0,
               embedding.rowLength == hiddenSize else {
             throw ModelError.invalidConfig(file: gguf.path,

@@ -79,9 +79,9 @@ struct CompletionRoutes {
             let ids: [Int32]
             switch input {
             case let .text(text):
-                ids = try serving.tokenizer.encode(text, addBOS: serving.tokenizer.vocabulary.addBOS)
+                ids = try serving.tokenizer.encode(text, addBOS: serving.tokenizer.addsBOS)
             case let .tokens(tokens):
-                guard tokens.allSatisfy({ $0 >= 0 && Int($0) < serving.tokenizer.vocabulary.count }) else {
+                guard tokens.allSatisfy({ $0 >= 0 && Int($0) < serving.tokenizer.vocabularySize }) else {
                     throw APIError.invalid("prompt holds a token id outside the vocabulary", param: "prompt")
                 }
                 ids = tokens

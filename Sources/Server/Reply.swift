@@ -13,7 +13,7 @@ struct Reply: Sendable {
     let model: String
     let created: Int
     let metrics: ServerMetrics
-    let tokenizer: SentencePieceTokenizer
+    let tokenizer: any TextTokenizer
     /// The metrics' route label: chat or completions.
     let route: String
     /// Choices generated from each prompt (`n`); the streams are ordered prompt by prompt.

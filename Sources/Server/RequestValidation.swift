@@ -50,7 +50,7 @@ struct RequestValidation {
         if stops.contains(where: \.isEmpty) { throw APIError.invalid("stop strings must not be empty", param: "stop") }
         var bias: [Int32: Float] = [:]
         for (key, value) in f.logitBias ?? [:] {
-            guard let id = Int32(key), id >= 0, Int(id) < serving.tokenizer.vocabulary.count else {
+            guard let id = Int32(key), id >= 0, Int(id) < serving.tokenizer.vocabularySize else {
                 throw APIError.invalid("logit_bias key '\(key)' is not a token id of this model", param: "logit_bias")
             }
             guard (-100...100).contains(value) else {

@@ -13,7 +13,7 @@ import Tokenizer
 public struct ServingModel: Sendable {
     public let id: String
     public let created: Int
-    public let tokenizer: SentencePieceTokenizer
+    public let tokenizer: any TextTokenizer
     public let engine: any GenerationEngine
     public let template: ChatTemplate
     /// Ids that end an assistant turn (EOS and the template's end-of-turn).
@@ -28,7 +28,7 @@ public struct ServingModel: Sendable {
     var resolver: ModelResolver { ModelResolver(baseID: id, registry: adapters) }
 
     /// A model id served by `engine`, tokenized by `tokenizer`, with the adapters of `adapters`.
-    public init(id: String, created: Int = Int(Date().timeIntervalSince1970), tokenizer: SentencePieceTokenizer,
+    public init(id: String, created: Int = Int(Date().timeIntervalSince1970), tokenizer: any TextTokenizer,
                 engine: any GenerationEngine, template: ChatTemplate, stopTokenIDs: Set<Int32>,
                 adapters: AdapterRegistry) {
         self.id = id
@@ -41,7 +41,7 @@ public struct ServingModel: Sendable {
         self.adapters = adapters
         grammars = GrammarLibrary(tokenBytes: { [tokenizer] in
             // Every id below the vocabulary size has bytes (none for control tokens), so nothing throws.
-            (0..<tokenizer.vocabulary.pieces.count).map { (try? tokenizer.bytes(of: Int32($0))) ?? [] }
+            (0..<tokenizer.vocabularySize).map { (try? tokenizer.bytes(of: Int32($0))) ?? [] }
         }, encode: { [tokenizer] bytes in
             try? tokenizer.encode(String(decoding: bytes, as: UTF8.self), parseSpecial: false)
         })
@@ -60,11 +60,10 @@ public struct ServingModel: Sendable {
     public static func load(configuration c: ServerConfiguration, logger: Logger) throws -> ServingModel {
         logger.info("loading model", metadata: ["path": "\(c.modelPath)"])
         let loaded = try LoadedModel.load(path: c.modelPath, precision: c.kernelPrecision, kernels: c.kernelPath)
-        let architecture = (try? loaded.gguf.string("general.architecture")) ?? "unknown"
-        let template = c.chatTemplate
-            ?? ChatTemplate.detect(jinja: loaded.gguf.metadata["tokenizer.chat_template"]?.string,
-                                   architecture: architecture)
-        let stops = template.stopTokenIDs(in: loaded.tokenizer.vocabulary)
+        let architecture = loaded.model.traits.name
+        let template = c.chatTemplate ?? loaded.template
+        let stops = c.chatTemplate == nil ? loaded.stopTokenIDs
+            : LoadedModel.stopTokenIDs(template: template, tokenizer: loaded.tokenizer, traits: loaded.model.traits)
         let engine = InferenceEngine(model: loaded.model, tokenizer: loaded.tokenizer, configuration: c.engine)
         let maxLength = engine.maxSequenceLength
         let id = c.servedModelName ?? defaultID(gguf: loaded.gguf)

@@ -22,14 +22,14 @@ public enum ChatTemplate: String, Sendable, CaseIterable {
     case chatml
 
     /// The template a GGUF asks for: its `tokenizer.chat_template` when it matches a known format,
-    /// otherwise the architecture's usual one.
-    public static func detect(jinja: String?, architecture: String) -> ChatTemplate {
+    /// otherwise `fallback` (the architecture's usual one).
+    public static func detect(jinja: String?, fallback: ChatTemplate) -> ChatTemplate {
         if let jinja {
             if jinja.contains("<start_of_turn>") { return .gemma }
             if jinja.contains("<|im_start|>") { return .chatml }
             if jinja.contains("[INST]") { return .llama2 }
         }
-        return architecture.hasPrefix("gemma") ? .gemma : .llama2
+        return fallback
     }
 
     /// Pieces of the prompt: `(text, markup)`; markup pieces may contain control tokens.
@@ -99,7 +99,7 @@ public enum ChatTemplate: String, Sendable, CaseIterable {
     }
 
     /// Prompt ids for `turns`.
-    public func encode(_ turns: [ChatTurn], tokenizer: SentencePieceTokenizer) throws -> [Int32] {
+    public func encode(_ turns: [ChatTurn], tokenizer: any TextTokenizer) throws -> [Int32] {
         var ids: [Int32] = []
         for piece in render(turns) {
             ids += try tokenizer.encode(piece.text, parseSpecial: piece.markup)
@@ -107,11 +107,13 @@ public enum ChatTemplate: String, Sendable, CaseIterable {
         return ids
     }
 
-    /// The ids that end a generation in this format: EOS, and the end-of-turn piece when the
-    /// vocabulary has it. The one place they are derived.
-    public func stopTokenIDs(in vocabulary: Vocabulary) -> Set<Int32> {
-        var stops: Set<Int32> = [vocabulary.eosID]
-        if let end = endOfTurn, let id = vocabulary.id(of: end) { stops.insert(id) }
+    /// The ids that end a generation in this format: EOS, the format's end-of-turn piece, and the
+    /// architecture's `endOfTurnPieces`, those the vocabulary has. The one place they are derived.
+    public func stopTokenIDs(in tokenizer: any TextTokenizer, endOfTurnPieces: [String] = []) -> Set<Int32> {
+        var stops: Set<Int32> = [tokenizer.eosID]
+        for piece in [endOfTurn].compactMap({ $0 }) + endOfTurnPieces {
+            if let id = tokenizer.id(ofPiece: piece) { stops.insert(id) }
+        }
         return stops
     }
 

@@ -174,3 +174,11 @@ public final class SentencePieceTokenizer: @unchecked Sendable {
         return UInt8(piece.dropFirst(3).dropLast(), radix: 16)
     }
 }
+
+extension SentencePieceTokenizer: TextTokenizer {
+    public var vocabularySize: Int { vocabulary.count }
+    public var bosID: Int32 { vocabulary.bosID }
+    public var eosID: Int32 { vocabulary.eosID }
+    public var addsBOS: Bool { vocabulary.addBOS }
+    public func id(ofPiece piece: String) -> Int32? { vocabulary.id(of: piece) }
+}

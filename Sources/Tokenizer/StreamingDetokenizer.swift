@@ -3,10 +3,10 @@
 /// Byte-fallback pieces (`<0xF0>` `<0x9F>` …) arrive one byte per token; the incomplete tail of a
 /// character is held back until the bytes that finish it arrive.
 public struct StreamingDetokenizer {
-    private let tokenizer: SentencePieceTokenizer
+    private let tokenizer: any TextTokenizer
     private var pending: [UInt8] = []
 
-    public init(tokenizer: SentencePieceTokenizer) {
+    public init(tokenizer: any TextTokenizer) {
         self.tokenizer = tokenizer
     }
 

@@ -33,7 +33,7 @@ struct GenerateCommand: ParsableCommand {
 
     func run() throws {
         let loaded = try LoadedModel.load(path: model, precision: kernels.precision, kernels: try kernels.chosenPath())
-        let ids = try loaded.tokenizer.encode(prompt, addBOS: loaded.tokenizer.vocabulary.addBOS)
+        let ids = try loaded.tokenizer.encode(prompt, addBOS: loaded.tokenizer.addsBOS)
         let request = EngineRequest(promptIDs: ids, maxTokens: maxTokens, sampling: sampling.parameters,
                                         stopTokenIDs: loaded.stopTokenIDs, ignoreEOS: ignoreEOS)
         let generator = TextGenerator(model: loaded.model, tokenizer: loaded.tokenizer)

@@ -12,7 +12,7 @@ import Tokenizer
 @Suite(.serialized)
 struct ForcedTokensTests {
     static let loaded = InferenceEngineTests.loaded
-    static var tokenizer: SentencePieceTokenizer { loaded.tokenizer }
+    static var tokenizer: any TextTokenizer { loaded.tokenizer }
 
     static let schemaText = """
         {"type":"object","properties":{"category":{"enum":["billing","bug report"]},\
@@ -23,7 +23,7 @@ struct ForcedTokensTests {
     static func library(forcing: Bool) -> GrammarLibrary {
         let t = tokenizer
         let bytes: @Sendable () -> [[UInt8]] = {
-            (0..<t.vocabulary.pieces.count).map { (try? t.bytes(of: Int32($0))) ?? [] }
+            (0..<t.vocabularySize).map { (try? t.bytes(of: Int32($0))) ?? [] }
         }
         let encode: ForcedTokenCache<SchemaRecognizer>.Encoder = { text in
             try? t.encode(String(decoding: text, as: UTF8.self), parseSpecial: false)
