@@ -56,7 +56,7 @@ let package = Package(
             name: "Adapters",
             dependencies: ["Model", "CBLAS", "Grammar", .product(name: "Yams", package: "Yams")]
         ),
-        .target(name: "Engine", dependencies: ["Model", "Sampling", "Tokenizer", "GGUF", "Adapters"]),
+        .target(name: "Engine", dependencies: ["Model", "Sampling", "Tokenizer", "GGUF", "Adapters", "Parallel"]),
         .target(name: "OpenAIAPI", dependencies: ["Grammar"]),
         .target(name: "Eval", dependencies: ["Grammar"]),
         .target(
@@ -75,7 +75,7 @@ let package = Package(
         .executableTarget(
             name: "tandem",
             dependencies: [
-                "Engine", "Model", "Sampling", "Grammar", "Tokenizer", "GGUF", "Server", "Eval",
+                "Engine", "Model", "Sampling", "Grammar", "Tokenizer", "GGUF", "Server", "Eval", "Parallel",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]

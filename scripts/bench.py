@@ -24,9 +24,14 @@ def run(cmd):
 
 
 def tandem(binary, model, batches, prompt_tokens):
-    table = run([binary, "bench", "--model", model, "--batches", ",".join(map(str, batches)),
-                 "--prompt-tokens", str(prompt_tokens)])
-    results = {}
+    cmd = [binary, "bench", "--model", model, "--batches", ",".join(map(str, batches)),
+           "--prompt-tokens", str(prompt_tokens)]
+    print("$ " + " ".join(cmd), file=sys.stderr, flush=True)
+    out = subprocess.run(cmd, check=True, capture_output=True, text=True)
+    table = out.stdout
+    # The CPU and kernel path line (stderr) and the bandwidth line go out as they are.
+    results = {"notes": [l for l in out.stderr.splitlines() if l.startswith("CPU:")]
+               + [l for l in table.splitlines() if l.startswith("memory read bandwidth")]}
     for line in table.splitlines():
         cells = [c.strip() for c in line.strip("|").split("|")]
         if len(cells) != 4 or not cells[3].replace(".", "").isdigit():
@@ -68,6 +73,9 @@ def main():
     ours = tandem(args.tandem, args.model, batches, args.prompt_tokens)
     theirs = llama(args.llama_cpp_bin, args.model, batches, args.prompt_tokens) if args.llama_cpp_bin else {}
 
+    for note in ours.pop("notes"):
+        print(note)
+    print()
     print(f"| work (2 threads, {os.path.basename(args.model)}) | Tandem tok/s | llama.cpp tok/s | ratio |")
     print("|---|---:|---:|---:|")
     for key in ["pp"] + batches:

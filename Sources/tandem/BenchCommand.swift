@@ -1,6 +1,7 @@
 import ArgumentParser
 import Engine
 import Foundation
+import Parallel
 import GGUF
 import Model
 
@@ -80,9 +81,21 @@ struct BenchCommand: ParsableCommand {
                      + "\(String(format: "%.1f", row.tokensPerSecond)) |")
         }
         emit(try bench.promptProcessing(tokens: promptTokens))
+        var single: Double?
         for b in batches.split(separator: ",").compactMap({ Int($0.trimmingCharacters(in: .whitespaces)) })
         where b > 0 {
-            emit(try bench.decode(sequences: b, promptTokens: decodePrompt, steps: decodeTokens))
+            let row = try bench.decode(sequences: b, promptTokens: decodePrompt, steps: decodeTokens)
+            if b == 1 { single = row.tokensPerSecond }
+            emit(row)
         }
+        // One decode step reads every weight once (the tied head included): the bound on one stream.
+        let weightBytes = Double(loaded.gguf.tensors.values.reduce(0) { $0 + $1.byteCount })
+        let bandwidth = MemoryBandwidth.measure()
+        let bound = bandwidth / weightBytes
+        line("")
+        line(String(format: "memory read bandwidth %.1f GB/s (%d threads); weights %.0f MB read per token; "
+                        + "bandwidth bound %.1f tok/s", bandwidth / 1e9, WorkerPool.shared.threads, weightBytes / 1e6,
+                    bound)
+             + (single.map { String(format: "; tg × 1 reaches %.0f%% of it", 100 * $0 / bound) } ?? ""))
     }
 }
