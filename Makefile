@@ -32,8 +32,16 @@ lint:
 kernel-check: build
 	$(PYTHON) scripts/check_kernel_isolation.py .build/release/tandem
 
-unit-test: build
+unit-test: build vocab-ggufs
 	$(SWIFT) test -c release --skip-build
+
+# llama.cpp's vocabulary-only GGUFs (no weights) for the byte-level BPE golden tests, into .build-vocab/
+# (scripts/fetch_vocab_ggufs.sh, from the llama-cpp-python sdist; pip needs cmake to read its metadata).
+.PHONY: vocab-ggufs
+vocab-ggufs:
+	@command -v cmake >/dev/null 2>&1 || { SUDO=$$([ "$$(id -u)" = 0 ] || echo sudo); \
+		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq cmake >/dev/null; }
+	./scripts/fetch_vocab_ggufs.sh
 
 e2e-deps:
 	@$(PYTHON) -c "import openai, pytest, prometheus_client, jsonschema, pydantic, langchain_openai, instructor" 2>/dev/null || $(PYTHON) -m pip install --quiet -r e2e/requirements.txt

@@ -18,7 +18,7 @@ public struct LoadedModel: Sendable {
         let start = DispatchTime.now()
         BLASInfo.fitThreadsToCPUBudget()
         let gguf = try GGUFFile(path: path)
-        let tokenizer = try SentencePieceTokenizer(gguf: gguf)
+        let tokenizer = try GGUFTokenizer.load(from: gguf)
         let model = try ModelLoader.load(gguf, precision: precision, kernels: kernels)
         let template = detectedTemplate(gguf: gguf, traits: model.traits)
         return LoadedModel(path: path, gguf: gguf, model: model, tokenizer: tokenizer,
