@@ -5,7 +5,8 @@ struct Tandem: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "tandem",
         abstract: "One frozen base model, many LoRA adapters and role prompts, served over the OpenAI API.",
-        subcommands: [ServeCommand.self, GenerateCommand.self, BenchCommand.self, EvalCommand.self]
+        subcommands: [ServeCommand.self, GenerateCommand.self, BenchCommand.self, EvalCommand.self,
+                      TokenizeCommand.self]
     )
 
     static func main() async {
