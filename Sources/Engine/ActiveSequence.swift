@@ -59,18 +59,12 @@ final class ActiveSequence: @unchecked Sendable {
     /// Appends a chosen token and the tokens a grammar forces after it, streams their text, and
     /// says whether the sequence is done. A forced token had no choice: its log-probability is 0.
     func deliver(_ token: Int32, logprob: TokenLogprob?) -> Bool {
-        var step = decoder.accept(token)
-        continuation.yield(.token(id: token, text: step.text, logprob: step.isText ? logprob : nil))
-        while step.finish == nil, !isCancelled {
-            let forced = decoder.forcedTokens()
-            guard !forced.isEmpty else { break }
-            for id in forced where step.finish == nil {
-                step = decoder.accept(id)
-                let certain = step.isText ? decoder.certainLogprob(id) : nil
-                continuation.yield(.token(id: id, text: step.text, logprob: certain))
-            }
+        let steps = decoder.acceptFastForwarding(token)
+        for (i, (id, step)) in steps.enumerated() {
+            let reported = i == 0 ? logprob : decoder.certainLogprob(id)
+            continuation.yield(.token(id: id, text: step.text, logprob: step.isText ? reported : nil))
         }
-        guard let reason = step.finish else { return false }
+        guard let reason = steps[steps.count - 1].step.finish else { return false }
         return finish(reason)
     }
 

@@ -43,10 +43,10 @@ public struct SequenceDecoder {
     /// Picks the next token from `logits` (one row, modified in place) with its log-probability when
     /// the request asks for them. Log-probabilities describe the model's distribution under the
     /// answer's format: the logits after the constraints (a grammar), before biases and penalties.
-    /// A token the constraint forces (at the start of a document, before anything was sampled) is
-    /// taken as it is.
+    /// A token the constraint forces at the start of a document is taken as it is; later forced
+    /// tokens are appended by `acceptFastForwarding`.
     public mutating func choose(_ logits: UnsafeMutableBufferPointer<Float>) -> (token: Int32, logprob: TokenLogprob?) {
-        if let forced = forcedTokens().first { return (forced, certainLogprob(forced)) }
+        if generatedIDs.isEmpty, let forced = forcedTokens().first { return (forced, certainLogprob(forced)) }
         var raw: [Float]? = request.topLogprobs == nil ? nil : Array(logits)
         raw?.withUnsafeMutableBufferPointer { row in
             for var constraint in processors where constraint.isConstraint { constraint.process(row) }
@@ -74,6 +74,16 @@ public struct SequenceDecoder {
         if stopped { return Step(text: text, finish: .stop, isText: true) }
         if atLimit || processorsDone { text += stops.finish() }
         return Step(text: text, finish: processorsDone ? .stop : atLimit ? .length : nil, isText: true)
+    }
+
+    /// Appends `token`, then the tokens the constraint forces after it, until one of them ends the
+    /// sequence; returns every token appended with what accepting it produced.
+    public mutating func acceptFastForwarding(_ token: Int32) -> [(id: Int32, step: Step)] {
+        var steps = [(id: token, step: accept(token))]
+        while steps[steps.count - 1].step.finish == nil, case let forced = forcedTokens(), !forced.isEmpty {
+            for id in forced where steps[steps.count - 1].step.finish == nil { steps.append((id, accept(id))) }
+        }
+        return steps
     }
 
     /// Most tokens appended in a row without sampling (the next step feeds them as one chunk).

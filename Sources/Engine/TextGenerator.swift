@@ -46,21 +46,13 @@ public struct TextGenerator {
         let decodeStart = DispatchTime.now()
         while request.maxTokens > 0 {
             let token = decoder.choose(logits.row(0)).token
-            var step = decoder.accept(token), input = [token]
-            func emit() {
+            // Tokens a grammar forces go in with the sampled one, as one chunk.
+            let steps = decoder.acceptFastForwarding(token), input = steps.map(\.id)
+            for (_, step) in steps {
                 if !step.text.isEmpty { onText(step.text) }
                 result.text += step.text
             }
-            emit()
-            // Tokens a grammar forces go in with the sampled one, as one chunk.
-            while step.finish == nil, case let forced = decoder.forcedTokens(), !forced.isEmpty {
-                for id in forced where step.finish == nil {
-                    step = decoder.accept(id)
-                    input.append(id)
-                    emit()
-                }
-            }
-            if let reason = step.finish {
+            if let reason = steps[steps.count - 1].step.finish {
                 result.finishReason = reason
                 break
             }

@@ -4,13 +4,17 @@ extension ByteRecognizer {
     /// The bytes this state must read next whatever is sampled: the run of states that each accept
     /// exactly one byte (a key and its colon in a strict schema, say), at most `limit` of them.
     /// Empty when the next byte is open.
-    public func forcedBytes(limit: Int = 256) -> [UInt8] {
-        var state = self, bytes: [UInt8] = []
+    public func forcedBytes(limit: Int = 256) -> [UInt8] { forcedRun(limit: limit).bytes }
+
+    /// The forced bytes with the state before each of them, and the state after the last.
+    func forcedRun(limit: Int = 256) -> (bytes: [UInt8], states: [Self], end: Self) {
+        var state = self, bytes: [UInt8] = [], states: [Self] = []
         while bytes.count < limit, let only = state.onlyNextByte() {
+            states.append(state)
             _ = state.feed(only)
             bytes.append(only)
         }
-        return bytes
+        return (bytes, states, state)
     }
 
     /// The one byte this state accepts, or nil when it accepts none or several. Bytes of JSON
@@ -73,12 +77,7 @@ public final class ForcedTokenCache<State: DocumentRecognizer>: @unchecked Senda
     /// those learns its rest of the run too (the next lookup usually starts at one of them).
     func forcedBytes(after state: State) -> [UInt8] {
         if let known = lock.withLock({ runs[state] }) { return known }
-        var walked = state, bytes: [UInt8] = [], states: [State] = []
-        while bytes.count < 256, let only = walked.onlyNextByte() {
-            states.append(walked)
-            _ = walked.feed(only)
-            bytes.append(only)
-        }
+        let (bytes, states, walked) = state.forcedRun()
         lock.withLock {
             if runs.count + states.count >= maxEntries { runs.removeAll(keepingCapacity: true) }
             for (i, s) in states.enumerated() { runs[s] = Array(bytes[i...]) }

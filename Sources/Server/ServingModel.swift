@@ -62,8 +62,8 @@ public struct ServingModel: Sendable {
         let loaded = try LoadedModel.load(path: c.modelPath, precision: c.kernelPrecision, kernels: c.kernelPath)
         let architecture = loaded.model.traits.name
         let template = c.chatTemplate ?? loaded.template
-        let stops = c.chatTemplate == nil ? loaded.stopTokenIDs
-            : LoadedModel.stopTokenIDs(template: template, tokenizer: loaded.tokenizer, traits: loaded.model.traits)
+        let stops = LoadedModel.stopTokenIDs(template: template, tokenizer: loaded.tokenizer,
+                                             traits: loaded.model.traits)
         let engine = InferenceEngine(model: loaded.model, tokenizer: loaded.tokenizer, configuration: c.engine)
         let maxLength = engine.maxSequenceLength
         let id = c.servedModelName ?? defaultID(gguf: loaded.gguf)
