@@ -54,7 +54,7 @@ let package = Package(
         .target(name: "Grammar", dependencies: ["Sampling"], swiftSettings: kernelFlags),
         .target(
             name: "Adapters",
-            dependencies: ["Model", "CBLAS", "Grammar", .product(name: "Yams", package: "Yams")]
+            dependencies: ["Model", "CBLAS", "Grammar", "OpenAIAPI", .product(name: "Yams", package: "Yams")]
         ),
         .target(name: "Engine", dependencies: ["Model", "Sampling", "Tokenizer", "GGUF", "Adapters", "Parallel"]),
         .target(name: "OpenAIAPI", dependencies: ["Grammar"]),
@@ -89,7 +89,7 @@ let package = Package(
         .testTarget(name: "GrammarTests", dependencies: ["Grammar", "Sampling", "Model"], exclude: ["Fixtures"]),
         .testTarget(name: "EngineTests",
                     dependencies: ["Engine", "Model", "Sampling", "Tokenizer", "GGUF", "Adapters", "Grammar"]),
-        .testTarget(name: "AdaptersTests", dependencies: ["Adapters", "Model", "Sampling", "GGUF", "Engine", "Tokenizer"], exclude: ["Fixtures"]),
+        .testTarget(name: "AdaptersTests", dependencies: ["Adapters", "OpenAIAPI", "Model", "Sampling", "GGUF", "Engine", "Tokenizer"], exclude: ["Fixtures"]),
         .testTarget(
             name: "ServerTests",
             dependencies: [

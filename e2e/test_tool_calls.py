@@ -15,7 +15,7 @@ import pytest
 from openai.lib._pydantic import to_strict_json_schema
 from pydantic import BaseModel
 
-from support import MODEL_ID, assert_error_shape, assert_still_serving, post_json
+from support import MODEL_ID, REPO, assert_error_shape, assert_still_serving, post_json
 
 MODELS = [MODEL_ID, "ticket-triage"]
 MAX_TOKENS = 120
@@ -333,6 +333,47 @@ def test_history_with_calls_and_results(bundled, history, tools, tool_choice):
         assert_tool_calls(choice, tools)
     else:
         assert_calls_or_words(choice, tools)
+
+
+# ---------------------------------------------------------------------------------------------
+# Tools a role binds (adapters/ticket-tools/roles.yaml `filer-tools` offers open_ticket)
+# ---------------------------------------------------------------------------------------------
+
+FILER_TOOLS = "ticket-tools:filer-tools"
+OPEN_TICKET = json.loads((REPO / "adapters" / "ticket-tools" / "eval.jsonl").read_text().splitlines()[0])["tools"]
+SHIPPING_TICKET = [{"role": "user", "content": "Hello folks, Order #20458 with insulin supplies says delivered "
+                                               "but it's nowhere, I need it today. Many thanks"}]
+
+
+def test_role_bound_tools_are_offered_as_if_the_request_sent_them(client):
+    """A client that sends no tools gets the role's: the same prompt (usage.prompt_tokens), the same call."""
+    bound = client.chat.completions.create(model=FILER_TOOLS, messages=SHIPPING_TICKET, temperature=0,
+                                           max_tokens=MAX_TOKENS)
+    sent = client.chat.completions.create(model="ticket-tools:filer", messages=SHIPPING_TICKET, temperature=0,
+                                          max_tokens=MAX_TOKENS, tools=OPEN_TICKET, tool_choice="auto")
+    assert bound.usage.prompt_tokens == sent.usage.prompt_tokens
+    calls = assert_tool_calls(bound.choices[0], OPEN_TICKET)
+    assert [(c.function.name, c.function.arguments) for c in calls] == \
+        [(c.function.name, c.function.arguments) for c in sent.choices[0].message.tool_calls]
+    assert json.loads(calls[0].function.arguments)["category"] == "shipping"
+
+
+def test_request_fields_win_over_the_role_bound_tools(client):
+    words = client.chat.completions.create(model=FILER_TOOLS, messages=SHIPPING_TICKET, temperature=0,
+                                           max_tokens=16, tool_choice="none")
+    assert not words.choices[0].message.tool_calls and isinstance(words.choices[0].message.content, str)
+    other = ask(client, FILER_TOOLS, WEATHER_QUESTION, tools=[WEATHER], tool_choice="required")
+    assert_tool_calls(other.choices[0], [WEATHER])
+    plain = client.chat.completions.create(model="ticket-tools:filer", messages=SHIPPING_TICKET, temperature=0,
+                                           max_tokens=16)
+    assert not plain.choices[0].message.tool_calls
+
+
+def test_role_bound_tools_stream_as_calls(client):
+    with client.chat.completions.stream(model=FILER_TOOLS, messages=SHIPPING_TICKET, temperature=0,
+                                        max_tokens=MAX_TOKENS) as stream:
+        final = stream.get_final_completion()
+    assert_tool_calls(final.choices[0], OPEN_TICKET)
 
 
 def test_reply_message_object_goes_back_into_the_history(client):

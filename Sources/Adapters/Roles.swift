@@ -1,5 +1,6 @@
 import Foundation
 import Grammar
+import OpenAIAPI
 import Yams
 
 /// A role: a system prompt and sampling defaults that a request's own fields override.
@@ -12,6 +13,11 @@ public struct Role: Sendable, Equatable, Decodable {
     public var isDefault: Bool
     /// The shape every reply of this role takes, whatever the request asks.
     public var responseFormat: BoundFormat?
+    /// Functions every request of this role is offered, unless it sends its own `tools`.
+    public var tools: [Tool]?
+    /// The `tool_choice` of a request that sends none (with the role's tools: `auto` when absent).
+    public var toolChoice: ToolChoice?
+    public var parallelToolCalls: Bool?
 
     public static let responseFormats: Set<String> = ["text", "json_object", "json_schema"]
 
@@ -31,7 +37,8 @@ public struct Role: Sendable, Equatable, Decodable {
 
     enum CodingKeys: String, CodingKey, CaseIterable {
         case systemPrompt = "system_prompt", temperature, topP = "top_p", maxTokens = "max_tokens", stop,
-             isDefault = "default", responseFormat = "response_format"
+             isDefault = "default", responseFormat = "response_format", tools, toolChoice = "tool_choice",
+             parallelToolCalls = "parallel_tool_calls"
     }
 
     /// Any key of a role's mapping, to find the ones that are not fields.
@@ -56,8 +63,11 @@ public struct Role: Sendable, Equatable, Decodable {
     }
 
     public init(systemPrompt: String? = nil, temperature: Double? = nil, topP: Double? = nil, maxTokens: Int? = nil,
-                stop: [String]? = nil, isDefault: Bool = false, responseFormat: BoundFormat? = nil) {
+                stop: [String]? = nil, isDefault: Bool = false, responseFormat: BoundFormat? = nil,
+                tools: [Tool]? = nil, toolChoice: ToolChoice? = nil) {
         self.responseFormat = responseFormat
+        self.tools = tools
+        self.toolChoice = toolChoice
         self.systemPrompt = systemPrompt
         self.temperature = temperature
         self.topP = topP
@@ -84,6 +94,38 @@ public struct Role: Sendable, Equatable, Decodable {
         }
         isDefault = try c.decodeIfPresent(Bool.self, forKey: .isDefault) ?? false
         responseFormat = try c.decodeIfPresent(JSONTree.self, forKey: .responseFormat).map(Self.boundFormat)
+        tools = try c.decodeIfPresent([JSONTree].self, forKey: .tools).map { try $0.enumerated().map(Self.tool) }
+        toolChoice = try c.decodeIfPresent(ToolChoice.self, forKey: .toolChoice)
+        parallelToolCalls = try c.decodeIfPresent(Bool.self, forKey: .parallelToolCalls)
+        if tools == nil && (toolChoice != nil || parallelToolCalls != nil) {
+            throw InvalidTools(message: "tool_choice and parallel_tool_calls need the role's tools", param: "tools",
+                               code: nil)
+        }
+        try Tool.validate(tools ?? [], choice: toolChoice)
+    }
+
+    /// One entry of a role's `tools`, as a request writes it; a key that is not a field is an error (a
+    /// misspelt `parameters` would otherwise offer a function without arguments).
+    static func tool(index: Int, tree: JSONTree) throws -> Tool {
+        func refuse(_ message: String, _ field: String = "") -> InvalidTools {
+            InvalidTools(message: "tools[\(index)]\(field) \(message)", param: "tools[\(index)]\(field)", code: nil)
+        }
+        guard case .object(let members) = tree else { throw refuse("must be a mapping") }
+        if let key = members.map(\.key).first(where: { !["type", "function"].contains($0) }) {
+            throw refuse("has unknown key '\(key)' (known: type, function)")
+        }
+        guard case .object(let fields)? = tree["function"] else { throw refuse("needs a 'function' mapping") }
+        let known = ["name", "description", "parameters", "strict"]
+        if let key = fields.map(\.key).first(where: { !known.contains($0) }) {
+            throw refuse("has unknown key '\(key)' (known: \(known.joined(separator: ", ")))", ".function")
+        }
+        guard case .string(let name)? = tree["function"]?["name"] else { throw refuse("needs a name", ".function") }
+        var description: String?
+        if case .string(let text)? = tree["function"]?["description"] { description = text }
+        let parameters = tree["function"]?["parameters"]
+        var tool = Tool(function: .init(name: name, description: description, parameters: parameters))
+        if case .string(let type)? = tree["type"] { tool.type = type }
+        return tool
     }
 
     /// Checks a role's `response_format` now, so a bad schema is an error of the file, not of every request.
@@ -135,7 +177,7 @@ struct UnknownTopLevelKey: Error, CustomStringConvertible {
 }
 
 /// The roles of one `roles.yaml`:
-/// `roles: {name: {system_prompt, temperature, top_p, max_tokens, stop, default, response_format}}`.
+/// `roles: {name: {system_prompt, temperature, top_p, max_tokens, stop, default, response_format, tools, …}}`.
 public struct RoleBook: Sendable, Equatable {
     public var roles: [String: Role]
 

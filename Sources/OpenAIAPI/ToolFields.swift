@@ -1,3 +1,4 @@
+import Foundation
 import Grammar
 
 /// One entry of `tools`: a function the model may call.
@@ -22,6 +23,62 @@ public struct Tool: Decodable, Sendable, Equatable {
     public init(function: FunctionDefinition) {
         type = "function"
         self.function = function
+    }
+}
+
+/// A `tools` list that cannot be offered: what is wrong and the field it names.
+public struct InvalidTools: Error, CustomStringConvertible {
+    public let message: String
+    /// The field, as OpenAI names it (`tools[2].function.name`).
+    public let param: String
+    /// `invalid_json_schema` when a parameters schema is outside the supported subset.
+    public let code: String?
+    public var description: String { message }
+
+    public init(message: String, param: String, code: String?) {
+        self.message = message
+        self.param = param
+        self.code = code
+    }
+}
+
+extension Tool {
+    /// Checks what a request or a role offers: function types, names (unique, 1 to 64 letters, digits,
+    /// '_' or '-') and parameters schemas in the supported subset; a named `choice` must be offered.
+    public static func validate(_ tools: [Tool], choice: ToolChoice?) throws {
+        var names: Set<String> = []
+        for (i, tool) in tools.enumerated() {
+            let name = tool.function.name
+            guard tool.type == "function" else {
+                throw InvalidTools(message: "tools[\(i)].type must be 'function'", param: "tools[\(i)].type", code: nil)
+            }
+            guard (1...64).contains(name.count),
+                  name.unicodeScalars.allSatisfy({ $0.isASCII && (CharacterSet.alphanumerics.contains($0)
+                      || $0 == "_" || $0 == "-") }) else {
+                throw InvalidTools(message: "tools[\(i)].function.name must be 1 to 64 letters, digits, '_' or '-'",
+                                   param: "tools[\(i)].function.name", code: nil)
+            }
+            guard names.insert(name).inserted else {
+                throw InvalidTools(message: "function '\(name)' is offered twice",
+                                   param: "tools[\(i)].function.name", code: nil)
+            }
+            if let parameters = tool.function.parameters {
+                do {
+                    _ = try SchemaCompiler.compile(parameters)
+                } catch {
+                    throw InvalidTools(message: "tools[\(i)].function.parameters: \(error)",
+                                       param: "tools[\(i)].function.parameters", code: "invalid_json_schema")
+                }
+            }
+        }
+        if case .function(let name)? = choice, !names.contains(name) {
+            throw InvalidTools(message: "tool_choice names function '\(name)', which is not in tools",
+                               param: "tool_choice", code: nil)
+        }
+        if choice == .required && tools.isEmpty {
+            throw InvalidTools(message: "tool_choice 'required' needs at least one tool", param: "tool_choice",
+                               code: nil)
+        }
     }
 }
 

@@ -30,9 +30,9 @@ struct CompletionRoutes {
         let topLogprobs = try logprobCount(enabled: body.logprobs ?? false, top: body.topLogprobs,
                                            param: "top_logprobs")
         let turns = try check.turns(body.messages) // validated before an adapter is loaded
-        let tools = try ToolUse.resolve(tools: body.tools, choice: body.toolChoice, parallel: body.parallelToolCalls,
-                                        responseFormat: body.sampling.responseFormat)
         let model = try check.model(body.model)
+        let tools = try ToolUse.resolve(tools: body.tools, choice: body.toolChoice, parallel: body.parallelToolCalls,
+                                        responseFormat: body.sampling.responseFormat, role: model.role)
         var sampling = body.sampling
         var offered = turns
         tools?.offer(sampling: &sampling, turns: &offered)

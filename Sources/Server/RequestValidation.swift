@@ -21,10 +21,7 @@ struct RequestValidation {
             if f.maxTokens == nil && f.maxCompletionTokens == nil { f.maxTokens = role.maxTokens }
             f.stop = f.stop ?? role.stop
             // A role's response_format holds unless the request names its own.
-            if let bound = role.responseFormat, f.responseFormat == nil {
-                f.responseFormat = ResponseFormat(type: bound.type,
-                                                  jsonSchema: bound.schema.map { .init(name: bound.name, schema: $0) })
-            }
+            f.responseFormat = f.responseFormat ?? role.boundResponseFormat
         }
         if let t = f.temperature, !(0...2).contains(t) {
             throw APIError.invalid("temperature must be between 0 and 2", param: "temperature")
@@ -160,5 +157,14 @@ struct RequestValidation {
     func model(_ requested: String) throws -> ResolvedModel {
         guard Tenant.current.allows(requested) else { throw ModelResolver.noSuchModel(requested) }
         return try serving.resolver.resolve(requested)
+    }
+}
+
+extension Role {
+    /// The role's `response_format` as the request field it stands for.
+    var boundResponseFormat: ResponseFormat? {
+        responseFormat.map { bound in
+            ResponseFormat(type: bound.type, jsonSchema: bound.schema.map { .init(name: bound.name, schema: $0) })
+        }
     }
 }

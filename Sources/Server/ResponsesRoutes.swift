@@ -49,9 +49,9 @@ struct ResponsesRoutes {
         if let instructions = body.instructions { messages.insert(ChatMessage(role: "system", content: instructions),
                                                                   at: 0) }
         let turns = try check.turns(messages)
-        let tools = try ToolUse.resolve(tools: body.tools, choice: body.toolChoice, parallel: body.parallelToolCalls,
-                                        responseFormat: body.format)
         let model = try check.model(body.model)
+        let tools = try ToolUse.resolve(tools: body.tools, choice: body.toolChoice, parallel: body.parallelToolCalls,
+                                        responseFormat: body.format, role: model.role)
         var sampling = SamplingFields()
         sampling.maxTokens = body.maxOutputTokens
         sampling.temperature = body.temperature

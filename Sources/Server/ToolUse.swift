@@ -1,3 +1,4 @@
+import Adapters
 import Foundation
 import Grammar
 import OpenAIAPI
@@ -25,41 +26,23 @@ struct ToolUse {
     /// Calls in one reply, at most (with `parallel_tool_calls`, the default).
     static let maxParallelCalls = 8
 
-    /// The tool use a request asks for, or nil (no tools, or `tool_choice: "none"`).
-    static func resolve(tools: [Tool]?, choice: ToolChoice?, parallel: Bool?,
-                        responseFormat: ResponseFormat?) throws -> ToolUse? {
-        let offered = tools ?? []
-        if case .function(let name)? = choice, !offered.contains(where: { $0.function.name == name }) {
-            throw APIError.invalid("tool_choice names function '\(name)', which is not in tools", param: "tool_choice")
-        }
-        if choice == .required && offered.isEmpty {
-            throw APIError.invalid("tool_choice 'required' needs at least one tool", param: "tool_choice")
+    /// The tool use a request asks for, or nil (no tools, or `tool_choice: "none"`). A request that sends
+    /// no `tools` is offered its role's, with the role's `tool_choice` and `parallel_tool_calls` as defaults;
+    /// the words answer of "auto" takes the request's response_format, else the role's.
+    static func resolve(tools requested: [Tool]?, choice requestedChoice: ToolChoice?,
+                        parallel requestedParallel: Bool?, responseFormat requestedFormat: ResponseFormat?,
+                        role: Role?) throws -> ToolUse? {
+        let fromRole = requested == nil ? role?.tools : nil
+        let offered = requested ?? fromRole ?? []
+        let choice = requestedChoice ?? (fromRole != nil ? role?.toolChoice : nil)
+        let parallel = requestedParallel ?? (fromRole != nil ? role?.parallelToolCalls : nil)
+        let responseFormat = requestedFormat ?? role?.boundResponseFormat
+        do {
+            try Tool.validate(offered, choice: choice)
+        } catch let error as InvalidTools {
+            throw APIError.invalid(error.message, param: error.param, code: error.code)
         }
         guard !offered.isEmpty, choice != ToolChoice.none else { return nil }
-        var names: Set<String> = []
-        for (i, tool) in offered.enumerated() {
-            let name = tool.function.name
-            guard tool.type == "function" else {
-                throw APIError.invalid("tools[\(i)].type must be 'function'", param: "tools[\(i)].type")
-            }
-            guard (1...64).contains(name.count),
-                  name.unicodeScalars.allSatisfy({ CharacterSet.alphanumerics.contains($0) && $0.isASCII
-                      || $0 == "_" || $0 == "-" }) else {
-                throw APIError.invalid("tools[\(i)].function.name must be 1 to 64 letters, digits, '_' or '-'",
-                                       param: "tools[\(i)].function.name")
-            }
-            guard names.insert(name).inserted else {
-                throw APIError.invalid("function '\(name)' is offered twice", param: "tools[\(i)].function.name")
-            }
-            if let parameters = tool.function.parameters {
-                do {
-                    _ = try SchemaCompiler.compile(parameters)
-                } catch {
-                    throw APIError.invalid("tools[\(i)].function.parameters: \(error)",
-                                           param: "tools[\(i)].function.parameters", code: "invalid_json_schema")
-                }
-            }
-        }
         var chosen = offered
         if case .function(let name)? = choice { chosen = offered.filter { $0.function.name == name } }
         var response: JSONTree = .object([("type", .string("string"))])

@@ -2,6 +2,7 @@ import Adapters
 import Foundation
 import GGUF
 import Model
+import OpenAIAPI
 import Testing
 
 /// Safetensors parsing, PEFT validation, roles and the registry, on the fixture adapters.
@@ -199,6 +200,54 @@ struct AdapterValidationTests {
                               ("roles:\n  a:\n    response_format: {type: json_object, strict: true}\n",
                                "unknown key 'strict'")] {
             try text.write(toFile: path, atomically: true, encoding: .utf8)
+            #expect {
+                try RoleBook.load(path: path)
+            } throws: { error in
+                "\(error)".hasPrefix(path) && "\(error)".contains(words)
+            }
+        }
+    }
+
+    @Test("a role may bind tools and tool_choice; a bad function is refused naming the file and the field")
+    func rolesBindTools() throws {
+        let dir = NSTemporaryDirectory() + "roles-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let path = dir + "/roles.yaml"
+        let bound = """
+            roles:
+              filer:
+                tool_choice: {type: function, function: {name: open}}
+                parallel_tool_calls: true
+                tools:
+                  - type: function
+                    function:
+                      name: open
+                      description: Open one.
+                      parameters: {type: object, properties: {zeta: {type: integer}, alpha: {type: string}}}
+                  - {type: function, function: {name: close}}
+            """
+        try bound.write(toFile: path, atomically: true, encoding: .utf8)
+        let role = try #require(try RoleBook.load(path: path).roles["filer"])
+        #expect(role.tools?.map(\.function.name) == ["open", "close"])
+        #expect(role.tools?.first?.function.description == "Open one." && role.tools?.last?.function.parameters == nil)
+        #expect(role.toolChoice == .function("open") && role.parallelToolCalls == true)
+        guard case .object(let members)? = role.tools?.first?.function.parameters?["properties"] else {
+            throw CancellationError()
+        }
+        #expect(members.map(\.key) == ["zeta", "alpha"], "the file's order of properties is kept")
+        let tool = "tools: [{type: function, function: {name: open}}]"
+        for (text, words) in [("tools: [{type: function, function: {name: open, paramters: {}}}]",
+                               "tools[0].function has unknown key 'paramters'"),
+                              ("tools: [{type: function, function: {name: 'a b'}}]", "tools[0].function.name must be"),
+                              ("tools: [{function: {name: a}}, {function: {name: a}}]", "'a' is offered twice"),
+                              ("tools: [{type: function, function: {name: a, parameters: {uniqueItems: true}}}]",
+                               "'uniqueItems'"),
+                              ("tools: [{kind: function}]", "tools[0] has unknown key 'kind'"),
+                              (tool + "\n    tool_choice: {type: function, function: {name: shut}}",
+                               "names function 'shut'"),
+                              ("tool_choice: required", "need the role's tools")] {
+            try "roles:\n  a:\n    \(text)\n".write(toFile: path, atomically: true, encoding: .utf8)
             #expect {
                 try RoleBook.load(path: path)
             } throws: { error in
