@@ -4,6 +4,7 @@ the offered functions with arguments valid for their `parameters`; under "auto" 
 Every call's arguments are judged by the `jsonschema` package against the function's own schema. Checked
 with the official `openai` client (plain, raw stream and the `.stream` helper), stdlib HTTP for the 400s, and,
 when installed, LangChain, instructor, LiteLLM and the OpenAI Agents SDK."""
+import asyncio
 import json
 import os
 from enum import Enum
@@ -214,9 +215,24 @@ def test_auto_answer_in_words_takes_the_response_format(client, model):
 
 
 def test_max_tokens_cuts_a_reply_with_length(client):
-    """A cut call is never returned as a call (its arguments would be incomplete); cut words are a prefix."""
+    """A cut call comes back as OpenAI returns one: finish_reason length, the calls named so far with their
+    arguments so far (a prefix of the uncut call's), streamed or not; cut words are a prefix."""
+    whole = ask(client, MODEL_ID, WEATHER_QUESTION, tool_choice="required").choices[0]
+    full = assert_tool_calls(whole, SUPPORT_TOOLS)[0]
     forced = ask(client, MODEL_ID, WEATHER_QUESTION, tool_choice="required", max_tokens=12).choices[0]
-    assert forced.finish_reason == "length" and not forced.message.tool_calls, forced
+    assert forced.finish_reason == "length" and forced.message.content is None, forced
+    (cut_call,) = forced.message.tool_calls
+    assert cut_call.id and cut_call.function.name == full.function.name
+    assert full.function.arguments.startswith(cut_call.function.arguments)
+    assert cut_call.function.arguments != full.function.arguments
+    streamed = list(ask(client, MODEL_ID, WEATHER_QUESTION, tool_choice="required", max_tokens=12, stream=True))
+    deltas = [c.choices[0] for c in streamed if c.choices]
+    pieces = [tc for d in deltas for tc in d.delta.tool_calls or []]
+    assert pieces[0].function.name == full.function.name and {tc.index for tc in pieces} == {0}
+    assert "".join(tc.function.arguments or "" for tc in pieces) == cut_call.function.arguments
+    assert [d.finish_reason for d in deltas if d.finish_reason] == ["length"]
+    before_name = ask(client, MODEL_ID, WEATHER_QUESTION, tool_choice="required", max_tokens=2).choices[0]
+    assert before_name.finish_reason == "length" and not before_name.message.tool_calls, before_name
     longer = ask(client, MODEL_ID, WEATHER_QUESTION, tool_choice="auto").choices[0]
     cut = ask(client, MODEL_ID, WEATHER_QUESTION, tool_choice="auto", max_tokens=12).choices[0]
     assert cut.finish_reason == "length" and not cut.message.tool_calls, cut
@@ -262,6 +278,7 @@ def test_raw_stream_chunks(client, model, tools, messages, extra):
     chunks = list(ask(client, model, messages, tools=tools, stream=True, **extra))
     deltas = [c.choices[0] for c in chunks if c.choices]
     assert deltas and deltas[0].delta.role == "assistant", deltas[:1]
+    assert sum(1 for d in deltas if d.delta.tool_calls) > len(calls), "arguments arrive as they are written"
     seen, names, arguments = {}, {}, {}
     for d in deltas:
         assert not d.delta.content, f"content in a tool-call reply: {d.delta.content!r}"
@@ -546,6 +563,42 @@ def test_openai_agents_runner_calls_the_tool(bundled):
     except agents.MaxTurnsExceeded:
         pass  # a 270M model may call the tool again every turn; the loop itself is not the server's doing
     assert invoked, "the agent never ran the tool"
+
+
+@pytest.mark.parametrize("streamed", [False, True], ids=["run", "run-streamed"])
+def test_openai_agents_over_the_responses_api(bundled, streamed):
+    """The SDK's default model class speaks `/v1/responses`: function_call items out, function_call_output in."""
+    agents = pytest.importorskip("agents")
+    invoked = []
+
+    @agents.function_tool
+    def get_weather(city: Literal["Paris", "London", "Tokyo"]) -> str:
+        """Get the current weather in a city."""
+        invoked.append(city)
+        return f"18 degrees and sunny in {city}"
+
+    model = agents.OpenAIResponsesModel(
+        model=MODEL_ID, openai_client=openai.AsyncOpenAI(base_url=bundled + "/v1", api_key="x", max_retries=0))
+    # tool_choice "required" for the first turn only (reset_tool_choice): the second may answer in words.
+    agent = agents.Agent(name="weather", instructions="Answer questions about the weather.", tools=[get_weather],
+                         model=model, model_settings=agents.ModelSettings(tool_choice="required", temperature=0,
+                                                                          max_tokens=MAX_TOKENS))
+    config = agents.RunConfig(tracing_disabled=True)
+    try:
+        if streamed:
+            async def run():
+                result = agents.Runner.run_streamed(agent, WEATHER_QUESTION[0]["content"], max_turns=3,
+                                                    run_config=config)
+                kinds = [event.type async for event in result.stream_events()]
+                return result, kinds
+            result, kinds = asyncio.run(run())
+            assert "raw_response_event" in kinds and "run_item_stream_event" in kinds
+        else:
+            result = agents.Runner.run_sync(agent, WEATHER_QUESTION[0]["content"], max_turns=3, run_config=config)
+        assert isinstance(result.final_output, str), result.final_output
+    except agents.MaxTurnsExceeded:
+        pass  # a 270M model may call the tool again every turn; the loop itself is not the server's doing
+    assert invoked and set(invoked) <= {"Paris", "London", "Tokyo"}, invoked
 
 
 def test_server_still_answers_after_everything(client):

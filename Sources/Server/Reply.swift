@@ -73,9 +73,9 @@ struct Reply: Sendable {
         func update(_ change: (inout [ChoiceResult]) -> Void) { lock.withLock { change(&values) } }
     }
 
-    /// Streams `chat.completion.chunk` events. A reply in the tool envelope is sent when complete
-    /// (it must be parsed first): its calls as `delta.tool_calls`, id and name first, then the
-    /// arguments in pieces, or its answer as content.
+    /// Streams `chat.completion.chunk` events. A reply in the tool envelope is sent as it is written
+    /// (`toolDeltas`): its calls as `delta.tool_calls`, id and name first, then the arguments, or its
+    /// answer as content.
     func chatStream(request: Request, streams: [AsyncStream<GenerationEvent>], includeUsage: Bool,
                     logprobs: Bool, toolReplies: Bool = false) -> Response {
         sse(request: request, streams: streams, includeUsage: includeUsage) { i, event, first, result in
@@ -88,24 +88,19 @@ struct Reply: Sendable {
             }
             switch event {
             case let .token(_, text, logprob):
-                guard !toolReplies else { return [] }
+                guard !toolReplies else {
+                    let before = ToolReplyScan(String(decoding: result.text.utf8.dropLast(text.utf8.count),
+                                                      as: UTF8.self))
+                    return Self.toolDeltas(from: before, to: ToolReplyScan(result.text), first: first).map { chunk($0) }
+                }
                 guard first || !text.isEmpty || logprob != nil else { return [] }
                 return [chunk(.init(role: first ? "assistant" : nil, content: text), logprob: logprob)]
             case let .finished(reason, _, _, _):
                 guard toolReplies else {
                     return [chunk(first ? .init(role: "assistant", content: "") : .init(), finish: reason.rawValue)]
                 }
-                let (message, finish) = Self.message(result, toolReplies: true)
-                var out = [chunk(.init(role: "assistant", content: message.content ?? nil))]
-                for (k, call) in (message.toolCalls ?? []).enumerated() {
-                    out.append(chunk(.init(toolCalls: [.init(index: k, id: call.id, name: call.function.name,
-                                                             arguments: "")])))
-                    for piece in Self.pieces(of: call.function.arguments) {
-                        out.append(chunk(.init(toolCalls: [.init(index: k, arguments: piece)])))
-                    }
-                }
-                out.append(chunk(.init(), finish: finish))
-                return out
+                let (_, finish) = Self.message(result, toolReplies: true)
+                return [chunk(first ? .init(role: "assistant", content: nil) : .init(), finish: finish)]
             case .failed:
                 return []
             }
@@ -117,20 +112,42 @@ struct Reply: Sendable {
 
     /// The assistant message of one choice and its finish reason; a reply in the tool envelope
     /// becomes its calls (finish reason `tool_calls`) or its answer.
+    /// A call that max_tokens cut is returned as OpenAI returns one: its arguments so far, finish reason
+    /// `length`.
     static func message(_ r: ChoiceResult, toolReplies: Bool) -> (ChatCompletion.Message, String) {
         let reason = (r.finishReason ?? .stop).rawValue
         guard toolReplies else { return (.init(content: r.text), reason) }
-        if r.finishReason == .length { return (.init(content: ToolUse.partialAnswer(r.text) ?? r.text), reason) }
-        let (content, calls) = ToolUse.parse(r.text)
-        return calls.isEmpty ? (.init(content: content), reason) : (.init(content: nil, toolCalls: calls), "tool_calls")
+        let scan = ToolReplyScan(r.text)
+        guard scan.kind == .calls else { return (.init(content: scan.words), reason) }
+        let calls = scan.calls.map {
+            ToolCall(id: "call_" + ToolUse.randomID(), function: .init(name: $0.name, arguments: $0.arguments))
+        }
+        return (.init(content: nil, toolCalls: calls.isEmpty ? nil : calls),
+                r.finishReason == .length ? reason : "tool_calls")
     }
 
-    /// Arguments in streamed pieces of a few characters, as OpenAI streams them.
-    static func pieces(of text: String) -> [String] {
-        var out: [String] = [], rest = Substring(text)
-        while !rest.isEmpty {
-            out.append(String(rest.prefix(16)))
-            rest = rest.dropFirst(16)
+    /// The chunks a token adds to a reply in the tool envelope: the role first, then words as content,
+    /// or each call's id and name once its name is complete and its arguments as they are written.
+    static func toolDeltas(from before: ToolReplyScan, to after: ToolReplyScan,
+                           first: Bool) -> [ChatCompletionChunk.Delta] {
+        func added(_ old: String, _ new: String) -> String {
+            String(String.UnicodeScalarView(new.unicodeScalars.dropFirst(old.unicodeScalars.count)))
+        }
+        var out: [ChatCompletionChunk.Delta] = []
+        let words = added(before.words, after.words)
+        if after.kind == .words && (first || !words.isEmpty) {
+            out.append(.init(role: first ? "assistant" : nil, content: words))
+        }
+        for (k, call) in after.calls.enumerated() {
+            if first && out.isEmpty { out.append(.init(role: "assistant", content: nil)) }
+            let known = k < before.calls.count ? before.calls[k].arguments : nil
+            let arguments = added(known ?? "", call.arguments)
+            if known == nil {
+                out.append(.init(toolCalls: [.init(index: k, id: "call_" + ToolUse.randomID(), name: call.name,
+                                                   arguments: arguments)]))
+            } else if !arguments.isEmpty {
+                out.append(.init(toolCalls: [.init(index: k, arguments: arguments)]))
+            }
         }
         return out
     }

@@ -246,6 +246,16 @@ struct ResponseEvents: Sendable {
                         body: body)
     }
 
+    /// Arguments in streamed pieces of a few characters, as OpenAI streams them.
+    static func pieces(of text: String) -> [String] {
+        var out: [String] = [], rest = Substring(text)
+        while !rest.isEmpty {
+            out.append(String(rest.prefix(16)))
+            rest = rest.dropFirst(16)
+        }
+        return out
+    }
+
     /// Output items sent whole once the reply is parsed: function calls with their arguments in
     /// pieces, or a message.
     private func sendItems(_ items: [JSONTree],
@@ -262,7 +272,7 @@ struct ResponseEvents: Sendable {
                 .map { $0.key == "status" ? ($0.key, .string("in_progress")) : $0 })
             try await send("response.output_item.added", [position, ("item", started)])
             let id = item["id"] ?? .null
-            for piece in Reply.pieces(of: arguments) {
+            for piece in Self.pieces(of: arguments) {
                 try await send("response.function_call_arguments.delta", [("item_id", id), position,
                                                                           ("delta", .string(piece))])
             }

@@ -180,38 +180,6 @@ struct ToolUse {
 
     // MARK: The reply
 
-    /// What a reply in the envelope says: calls, or an answer in words. A reply that is not a
-    /// complete envelope (cut by max_tokens) is returned as text.
-    static func parse(_ text: String) -> (content: String?, calls: [ToolCall]) {
-        guard let tree = try? JSONTree.parse(Array(text.utf8)) else { return (partialAnswer(text) ?? text, []) }
-        if case .array(let items)? = tree["tool_calls"] {
-            let calls = items.compactMap { item -> ToolCall? in
-                guard case .string(let name)? = item["name"], let arguments = item["arguments"] else { return nil }
-                return ToolCall(id: "call_" + Self.randomID(),
-                                function: .init(name: name, arguments: arguments.compactText))
-            }
-            return (nil, calls)
-        }
-        switch tree["response"] {
-        case .string(let answer)?: return (answer, [])
-        case let value?: return (value.compactText, [])
-        case nil: return (text, [])
-        }
-    }
-
-    /// The words of an answer that max_tokens cut inside `{"response":"…`, unescaped.
-    static func partialAnswer(_ text: String) -> String? {
-        let opening = #"{"response":""#
-        if opening.hasPrefix(text) { return "" } // cut before the answer's first character
-        guard text.hasPrefix(opening) else { return nil }
-        var body = Substring(text.dropFirst(opening.count))
-        for _ in 0..<6 { // drop a half-written escape at the end
-            if case .string(let s)? = try? JSONTree.parse(Array(("\"" + body + "\"").utf8)) { return s }
-            body = body.dropLast()
-        }
-        return nil
-    }
-
     static func randomID() -> String {
         let letters = Array("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789")
         return String((0..<24).map { _ in letters.randomElement()! })
