@@ -66,7 +66,9 @@ public enum PEFTLoader {
         if let type = peft.peft_type, type.uppercased() != "LORA" {
             throw AdapterError.invalidConfig(file: configPath, reason: "peft_type \(type) is not LORA")
         }
-        let sites = moduleSites(for: config)
+        let fused = ModelLoader.traits(of: config.architecture)?.fusedPEFTModules ?? [:]
+        // A fused module's pair is found under its first site, then split into all of them.
+        let sites = moduleSites(for: config).merging(fused.mapValues { $0[0] }) { own, _ in own }
         if case let .list(modules)? = peft.target_modules {
             for m in modules where sites[m] == nil {
                 throw AdapterError.unknownTarget(file: configPath, module: m)
@@ -83,14 +85,28 @@ public enum PEFTLoader {
                                              keep: { allowedLayers?.contains($0) ?? true })
         var weights: [LoRAAdapter.Site: LoRAAdapter.Weights] = [:]
         for (site, (_, a), (_, b)) in pairs {
-            weights[site] = try LoRAShapeCheck.weights(
-                site: site, file: tensorPath, aName: a.name, bName: b.name, aShape: a.shape, bShape: b.shape,
-                a: { file.floats(a) }, b: { permutedForRoPE(file.floats(b), site: site, base: config) },
-                base: config, maxRank: maxRank
-            ) { _ in
+            let scale: (Int) -> Float = { _ in
                 let r = Double(peft.rank_pattern?.first { a.name.contains($0.key) }?.value ?? peft.r)
                 let alpha = peft.alpha_pattern?.first { a.name.contains($0.key) }?.value ?? peft.lora_alpha ?? r
                 return Float(peft.use_rslora == true ? alpha / r.squareRoot() : alpha / r)
+            }
+            let members = module(of: a.name).flatMap { fused[$0] } ?? [site.projection]
+            let outputs = members.map { LoRAShapeCheck.dimensions($0, config).outputs }
+            guard b.shape.count == 2, b.shape[0] == outputs.reduce(0, +) else {
+                throw AdapterError.incompatible(file: tensorPath, tensor: b.name,
+                                                reason: "lora_B \(b.shape) does not fit the \(outputs.reduce(0, +)) "
+                                                    + "rows of " + members.map(\.rawValue).joined(separator: "+"))
+            }
+            var offset = 0
+            for (member, rows) in zip(members, outputs) {
+                let part = Site(layer: site.layer, projection: member), first = offset
+                offset += rows
+                weights[part] = try LoRAShapeCheck.weights(
+                    site: part, file: tensorPath, aName: a.name, bName: b.name, aShape: a.shape,
+                    bShape: [rows, b.shape[1]], a: { file.floats(a) },
+                    b: { permutedForRoPE(Array(file.floats(b)[(first * b.shape[1])..<((first + rows) * b.shape[1])]),
+                                         site: part, base: config) },
+                    base: config, maxRank: maxRank, scale: scale)
             }
         }
         let seconds = Double(DispatchTime.now().uptimeNanoseconds - start.uptimeNanoseconds) / 1e9
@@ -98,6 +114,15 @@ public enum PEFTLoader {
     }
 
     public typealias Site = LoRAAdapter.Site
+
+    /// The module of a tensor name: the part before `lora_A` / `lora_B`.
+    static func module(of name: String) -> String? {
+        let parts = name.split(separator: ".").map(String.init)
+        guard let loraIndex = parts.firstIndex(where: { $0 == "lora_A" || $0 == "lora_B" }), loraIndex > 0 else {
+            return nil
+        }
+        return parts[loraIndex - 1]
+    }
 
     /// `…layers.{i}.(self_attn|mlp).{module}.lora_{A,B}[.default].weight` → (site, isA).
     static func parse(_ name: String, sites moduleSites: [String: ProjectionSite]) -> (Site, Bool)? {

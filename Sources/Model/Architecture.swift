@@ -22,14 +22,19 @@ public struct ArchitectureTraits: Sendable, Equatable {
     public var endOfTurnPieces: [String]
     /// PEFT `target_modules` names and the projection each one adapts.
     public var peftModules: [String: ProjectionSite]
+    /// PEFT modules of fused projections: their lora_B rows are these sites' outputs, in order, and
+    /// their lora_A is shared (Phi-3's `qkv_proj`, `gate_up_proj`).
+    public var fusedPEFTModules: [String: [ProjectionSite]]
 
     public init(name: String, ropeLayout: RoPELayout, defaultChatTemplate: String, endOfTurnPieces: [String],
-                peftModules: [String: ProjectionSite] = Self.huggingFaceModules) {
+                peftModules: [String: ProjectionSite] = Self.huggingFaceModules,
+                fusedPEFTModules: [String: [ProjectionSite]] = [:]) {
         self.name = name
         self.ropeLayout = ropeLayout
         self.defaultChatTemplate = defaultChatTemplate
         self.endOfTurnPieces = endOfTurnPieces
         self.peftModules = peftModules
+        self.fusedPEFTModules = fusedPEFTModules
     }
 
     /// The module names of Hugging Face's Llama-family implementations (Gemma's too).

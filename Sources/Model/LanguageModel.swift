@@ -42,6 +42,9 @@ public enum ModelLoader {
     static let registry: [any ArchitectureModel.Type] = [
         Gemma3Model.self,
         LlamaModel.self,
+        Phi3Model.self,
+        Qwen2Model.self,
+        Qwen3Model.self,
     ]
 
     public static var architectures: [String] { registry.map { $0.traits.name }.sorted() }

@@ -29,7 +29,8 @@ public struct ModelConfig: Sendable, Equatable {
     public func isSliding(layer i: Int) -> Bool { layerWindows[i] != nil }
 
     /// Reads the config of `architecture` from `gguf` (keys `ARCH.*`), checking it is self-consistent.
-    public init(gguf: GGUFFile, architecture arch: String) throws {
+    /// `fullRoPE`: refuse a file whose `rope.dimension_count` rotates only part of each head.
+    public init(gguf: GGUFFile, architecture arch: String, fullRoPE: Bool = false) throws {
         func int(_ key: String) throws -> Int { try gguf.int("\(arch).\(key)") }
         architecture = arch
         hiddenSize = try int("embedding_length")
@@ -55,5 +56,15 @@ public struct ModelConfig: Sendable, Equatable {
                                                + "heads \(headCount)/\(kvHeadCount), head dim \(headDim), "
                                                + "embedding \(embedding.shape))")
         }
+        if fullRoPE, let ropeDim = gguf.metadata["\(arch).rope.dimension_count"]?.int, ropeDim != headDim {
+            throw ModelError.invalidConfig(file: gguf.path, reason: "partial RoPE (rope.dimension_count \(ropeDim) "
+                                               + "≠ head dim \(headDim)) is not supported")
+        }
+    }
+
+    /// Every layer attends to all positions, whatever the file's `attention.sliding_window` says.
+    public mutating func withoutSlidingWindow() {
+        slidingWindow = nil
+        layerWindows = Array(repeating: nil, count: layerCount)
     }
 }

@@ -47,6 +47,29 @@ struct WeightLoader {
                             storage: gguf.storage, kernels: kernels)
     }
 
+    /// Rows `rows` of a fused `[total × inputs]` matrix (Phi-3's `attn_qkv`, `ffn_up`) as a matrix of
+    /// their own: a copy of their Float32 values, and their quantized blocks where they lie in the file.
+    func matrix(_ name: String, inputs: Int, rows: Range<Int>, of total: Int) throws -> WeightMatrix {
+        let info = try gguf.tensor(name)
+        guard info.shape == [inputs, total] else {
+            throw ModelError.gguf(.shapeMismatch(file: gguf.path, tensor: name, expected: [inputs, total],
+                                                 actual: info.shape))
+        }
+        let values = loaded[name].map { all in
+            let part = FloatBuffer(count: rows.count * inputs)
+            part.pointer.update(from: all.pointer + rows.lowerBound * inputs, count: rows.count * inputs)
+            return part
+        }
+        var quantized: (GGMLType, UnsafeRawPointer)?
+        if KernelPath.hasQuantizedKernel(info.type) {
+            let rowBytes = inputs / info.type.blockSize * info.type.blockBytes
+            quantized = (info.type, gguf.bytes(of: info).baseAddress! + rows.lowerBound * rowBytes)
+        }
+        return WeightMatrix(inputs: inputs, outputs: rows.count, values: values, quantized: quantized,
+                            integerActivations: Self.repacks(info, precision: precision, kernels: kernels),
+                            storage: gguf.storage, kernels: kernels)
+    }
+
     /// Whether the 2-D tensor `info` becomes `IntegerTiles` (and so needs no Float32 copy).
     private static func repacks(_ info: TensorInfo, precision: KernelPrecision, kernels: KernelPath) -> Bool {
         precision == .int16 && kernels.tilesSupported(info.type, inputs: info.shape[0], outputs: info.shape[1])

@@ -62,6 +62,13 @@ public struct ServingModel: Sendable {
         let loaded = try LoadedModel.load(path: c.modelPath, precision: c.kernelPrecision, kernels: c.kernelPath)
         let architecture = loaded.model.traits.name
         let template = c.chatTemplate ?? loaded.template
+        if c.chatTemplate == nil, let jinja = loaded.gguf.metadata["tokenizer.chat_template"]?.string,
+           ChatTemplate.matching(jinja) == nil {
+            logger.warning("the GGUF's chat template is not a format Tandem knows; using the architecture's",
+                           metadata: ["fallback": "\(template.rawValue)",
+                                      "known": "\(ChatTemplate.allCases.map(\.rawValue).joined(separator: ","))",
+                                      "override": "--chat-template"])
+        }
         let stops = LoadedModel.stopTokenIDs(template: template, tokenizer: loaded.tokenizer,
                                              traits: loaded.model.traits)
         let engine = InferenceEngine(model: loaded.model, tokenizer: loaded.tokenizer, configuration: c.engine)

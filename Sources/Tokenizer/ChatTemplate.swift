@@ -1,3 +1,5 @@
+import Foundation
+
 /// A chat message as templates see it.
 public struct ChatTurn: Sendable, Equatable {
     public enum Role: String, Sendable { case system, user, assistant }
@@ -18,18 +20,31 @@ public enum ChatTemplate: String, Sendable, CaseIterable {
     case gemma
     /// `<s>[INST] <<SYS>>\n{system}\n<</SYS>>\n\n{text} [/INST]`
     case llama2
-    /// `<|im_start|>{role}\n{text}<|im_end|>\n … <|im_start|>assistant\n`
+    /// `<|im_start|>{role}\n{text}<|im_end|>\n … <|im_start|>assistant\n` (Qwen)
     case chatml
+    /// `<|begin_of_text|><|start_header_id|>{role}<|end_header_id|>\n\n{text, trimmed}<|eot_id|> …
+    /// <|start_header_id|>assistant<|end_header_id|>\n\n`
+    case llama3
+    /// `<s>[INST] {system}\n\n{text}[/INST] {answer}</s>[INST] …[/INST]` (no system turn of its own:
+    /// it opens the first user turn)
+    case mistral
+    /// `<|system|>\n{system}<|end|>\n<|user|>\n{text}<|end|>\n … <|assistant|>\n`
+    case phi3
 
     /// The template a GGUF asks for: its `tokenizer.chat_template` when it matches a known format,
     /// otherwise `fallback` (the architecture's usual one).
     public static func detect(jinja: String?, fallback: ChatTemplate) -> ChatTemplate {
-        if let jinja {
-            if jinja.contains("<start_of_turn>") { return .gemma }
-            if jinja.contains("<|im_start|>") { return .chatml }
-            if jinja.contains("[INST]") { return .llama2 }
-        }
-        return fallback
+        jinja.flatMap(matching) ?? fallback
+    }
+
+    /// The known format a Jinja chat template writes, by the markup it contains; nil when none.
+    public static func matching(_ jinja: String) -> ChatTemplate? {
+        if jinja.contains("<start_of_turn>") { return .gemma }
+        if jinja.contains("<|im_start|>") { return .chatml }
+        if jinja.contains("<|start_header_id|>") { return .llama3 }
+        if jinja.contains("<|user|>") && jinja.contains("<|end|>") { return .phi3 }
+        if jinja.contains("[INST]") { return jinja.contains("<<SYS>>") ? .llama2 : .mistral }
+        return nil
     }
 
     /// Pieces of the prompt: `(text, markup)`; markup pieces may contain control tokens.
@@ -89,6 +104,45 @@ public enum ChatTemplate: String, Sendable, CaseIterable {
                 out.append(("<|im_end|>\n", true))
             }
             out.append(("<|im_start|>assistant\n", true))
+        case .llama3:
+            out.append(("<|begin_of_text|>", true))
+            let all = (system.isEmpty ? [] : [ChatTurn(role: .system, content: system)]) + dialogue
+            for turn in all {
+                out.append(("<|start_header_id|>\(turn.role.rawValue)<|end_header_id|>\n\n", true))
+                out.append((turn.content.trimmingCharacters(in: .whitespacesAndNewlines), false))
+                out.append(("<|eot_id|>", true))
+            }
+            out.append(("<|start_header_id|>assistant<|end_header_id|>\n\n", true))
+        case .mistral:
+            out.append(("<s>", true))
+            var pendingSystem = system.isEmpty ? nil : system
+            for turn in dialogue {
+                if turn.role == .user {
+                    out.append(("[INST] ", true))
+                    if let s = pendingSystem {
+                        out.append((s + "\n\n", false))
+                        pendingSystem = nil
+                    }
+                    out.append((turn.content, false))
+                    out.append(("[/INST]", true))
+                } else {
+                    out.append((" " + turn.content, false))
+                    out.append(("</s>", true))
+                }
+            }
+            if let s = pendingSystem {
+                out.append(("[INST] ", true))
+                out.append((s, false))
+                out.append(("[/INST]", true))
+            }
+        case .phi3:
+            let all = (system.isEmpty ? [] : [ChatTurn(role: .system, content: system)]) + dialogue
+            for turn in all {
+                out.append(("<|\(turn.role.rawValue)|>\n", true))
+                out.append((turn.content, false))
+                out.append(("<|end|>\n", true))
+            }
+            out.append(("<|assistant|>\n", true))
         }
         return out
     }
@@ -122,7 +176,9 @@ public enum ChatTemplate: String, Sendable, CaseIterable {
         switch self {
         case .gemma: return "<end_of_turn>"
         case .chatml: return "<|im_end|>"
-        case .llama2: return nil
+        case .llama3: return "<|eot_id|>"
+        case .phi3: return "<|end|>"
+        case .llama2, .mistral: return nil
         }
     }
 }
