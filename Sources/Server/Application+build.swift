@@ -22,6 +22,7 @@ public func buildApplication(configuration: ServerConfiguration, serving: Servin
     let completions = CompletionRoutes(configuration: configuration, state: state, metrics: metrics)
     completions.add(to: router)
     ResponsesRoutes(completions: completions).add(to: router)
+    TokenizeRoutes(completions: completions).add(to: router)
     ModelRoutes(state: state, metrics: metrics).add(to: router)
     AdminRoutes(configuration: configuration, state: state).add(to: router)
     PageRoutes().add(to: router)

@@ -185,6 +185,90 @@ paths:
         "500": {$ref: "#/components/responses/InternalError"}
         "503": {$ref: "#/components/responses/Unavailable"}
 
+  /tokenize:
+    post:
+      tags: [completions]
+      operationId: tokenize
+      summary: The ids a prompt or a chat becomes (vLLM's route)
+      description: |
+        Exactly one of `prompt` (a string; BOS first when `add_special_tokens`, the default, and the
+        tokenizer adds one) and `messages` (rendered with the model's chat template and the role's system
+        prompt: the ids chat completions feed the model). `count` is their number, `max_model_len` the
+        longest sequence the server runs; `return_token_strs` adds each id's text. A field the route
+        does not have is a 400.
+      requestBody:
+        required: true
+        content:
+          application/json:
+            schema:
+              type: object
+              additionalProperties: false
+              properties:
+                model: {$ref: "#/components/schemas/ModelName"}
+                prompt: {type: string}
+                messages: {type: array, items: {type: object, additionalProperties: true}}
+                add_special_tokens: {type: boolean}
+                add_generation_prompt: {type: boolean, description: "Only true."}
+                return_token_strs: {type: boolean}
+            example:
+              model: gemma-3-270m
+              prompt: The capital of France is
+      responses:
+        "200":
+          description: The ids.
+          content:
+            application/json:
+              schema:
+                type: object
+                required: [tokens, count, max_model_len]
+                properties:
+                  tokens: {type: array, items: {type: integer}}
+                  count: {type: integer}
+                  max_model_len: {type: integer}
+                  token_strs: {type: array, items: {type: string}}
+        "400": {$ref: "#/components/responses/BadRequest"}
+        "401": {$ref: "#/components/responses/Unauthorized"}
+        "404": {$ref: "#/components/responses/NotFound"}
+        "413": {$ref: "#/components/responses/PayloadTooLarge"}
+        "500": {$ref: "#/components/responses/InternalError"}
+        "503": {$ref: "#/components/responses/Unavailable"}
+
+  /detokenize:
+    post:
+      tags: [completions]
+      operationId: detokenize
+      summary: The text of token ids (vLLM's route)
+      description: Control tokens are written as their text; an id outside the vocabulary is a 400.
+      requestBody:
+        required: true
+        content:
+          application/json:
+            schema:
+              type: object
+              required: [tokens]
+              additionalProperties: false
+              properties:
+                model: {$ref: "#/components/schemas/ModelName"}
+                tokens: {type: array, items: {type: integer, minimum: 0}}
+            example:
+              tokens: [2, 818, 5279]
+      responses:
+        "200":
+          description: The text.
+          content:
+            application/json:
+              schema:
+                type: object
+                required: [prompt]
+                properties:
+                  prompt: {type: string}
+        "400": {$ref: "#/components/responses/BadRequest"}
+        "401": {$ref: "#/components/responses/Unauthorized"}
+        "404": {$ref: "#/components/responses/NotFound"}
+        "413": {$ref: "#/components/responses/PayloadTooLarge"}
+        "500": {$ref: "#/components/responses/InternalError"}
+        "503": {$ref: "#/components/responses/Unavailable"}
+
   /v1/models:
     get:
       tags: [models]
