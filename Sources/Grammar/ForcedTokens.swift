@@ -21,7 +21,7 @@ extension ByteRecognizer {
     /// punctuation and letters are tried first, so an open state is told apart in a few feeds.
     func onlyNextByte() -> UInt8? {
         var found: UInt8?
-        for byte in ForcedByteOrder.bytes {
+        for byte in possibleNextBytes() ?? ForcedByteOrder.bytes {
             var next = self
             guard next.feed(byte) else { continue }
             guard found == nil else { return nil }

@@ -140,5 +140,9 @@ public struct LiteralTrie: Sendable, Hashable {
 
     func hasChildren(_ node: Int32) -> Bool { childStart[Int(node)] < childStart[Int(node) + 1] }
 
+    func childBytes(of node: Int32) -> [UInt8] {
+        Array(childBytes[Int(childStart[Int(node)])..<Int(childStart[Int(node) + 1])])
+    }
+
     public var nodeCount: Int { isEnd.count }
 }

@@ -67,6 +67,13 @@ public struct SchemaRecognizer: ByteRecognizer {
 public protocol ByteRecognizer: Hashable, Sendable {
     /// Advances over `byte` and returns true, or returns false and stays unchanged.
     mutating func feed(_ byte: UInt8) -> Bool
+    /// Every byte the next feed may accept (more is fine), when the state tells cheaply; nil when
+    /// it does not (then all 256 are tried).
+    func possibleNextBytes() -> [UInt8]?
+}
+
+extension ByteRecognizer {
+    public func possibleNextBytes() -> [UInt8]? { nil }
 }
 
 extension JSONRecognizer: ByteRecognizer {}
@@ -510,5 +517,50 @@ extension ByteRecognizer {
         for byte in bytes where !next.feed(byte) { return false }
         self = next
         return true
+    }
+}
+
+extension SchemaRecognizer {
+    /// With one reading: a literal's next bytes (before it may end), a defined key's next bytes
+    /// (when no other key is allowed), an object's or a value's punctuation. Forced runs are found
+    /// by trying these instead of every byte.
+    public func possibleNextBytes() -> [UInt8]? {
+        guard others.isEmpty else { return nil }
+        let g = grammar
+        switch main.lex {
+        case .literal(let node, let at):
+            guard case .literals(let trie) = g.nodes[Int(node)], !trie.isEnd[Int(at)] else { return nil }
+            return trie.childBytes(of: at)
+        case .key(let k):
+            guard !k.additional, k.utf8Pending == 0, let top = main.stack.last,
+                  case .object(let shape) = g.nodes[Int(top.node)] else { return nil }
+            let at = Int(k.matched) + 1
+            var bytes: [UInt8] = [], mask = k.candidates
+            while mask != 0 {
+                let i = mask.trailingZeroBitCount
+                mask &= mask - 1
+                let key = shape.properties[i].keyBytes
+                if at < key.count, !bytes.contains(key[at]) { bytes.append(key[at]) }
+            }
+            return bytes
+        case .value(let node):
+            switch g.nodes[Int(node)] {
+            case .object: return [UInt8(ascii: "{")]
+            case .array: return [UInt8(ascii: "[")]
+            case .string: return [UInt8(ascii: "\"")]
+            case .literals(let trie): return trie.childBytes(of: 0)
+            default: return nil
+            }
+        case .structural:
+            guard let top = main.stack.last, !top.isArray else { return nil }
+            switch top.phase {
+            case .open: return [UInt8(ascii: "}"), UInt8(ascii: "\"")]
+            case .colon: return [UInt8(ascii: ":")]
+            case .afterValue: return [UInt8(ascii: ","), UInt8(ascii: "}")]
+            case .afterComma: return [UInt8(ascii: "\"")]
+            case .value: return nil
+            }
+        default: return nil
+        }
     }
 }

@@ -62,14 +62,22 @@ public final class TokenTrie: Sendable {
     }
 
     /// Marks the tokens below `node` that `state` (having read the bytes down to `node`) accepts.
+    /// At the root, where every byte has a child, only the bytes the state says it may accept are fed.
     func walk<State: ByteRecognizer>(_ node: Int, state: State, _ words: UnsafeMutableBufferPointer<UInt64>) {
         var child = node + 1
         let end = Int(subtreeEnd[node])
+        var possible: [Bool]?
+        if node == 0, let bytes = state.possibleNextBytes() {
+            possible = [Bool](repeating: false, count: 256)
+            for b in bytes { possible![Int(b)] = true }
+        }
         while child < end {
-            var next = state
-            if next.feed(nodeBytes[child]) {
-                markTokens(at: child, words)
-                walk(child, state: next, words)
+            if possible?[Int(nodeBytes[child])] ?? true {
+                var next = state
+                if next.feed(nodeBytes[child]) {
+                    markTokens(at: child, words)
+                    walk(child, state: next, words)
+                }
             }
             child = Int(subtreeEnd[child])
         }

@@ -50,7 +50,8 @@ struct SchemaRecognizerTests {
         }
     }
 
-    @Test("every prefix of an accepted document leaves a way to finish", arguments: cases)
+    @Test("every prefix of an accepted document leaves a way to finish, and accepts only bytes it names",
+          arguments: cases)
     func noDeadEnds(_ c: Case) throws {
         let grammar = try SchemaCompiler.compile(c.schema)
         var rng = SplitMix64(seed: UInt64(c.name.utf8.reduce(0) { $0 &* 31 &+ Int($1) } & 0xFFFF))
@@ -66,6 +67,14 @@ struct SchemaRecognizerTests {
                     return next.feed(b)
                 }
                 #expect(!options.isEmpty, "dead end after \(String(decoding: text, as: UTF8.self))")
+                if let possible = r.possibleNextBytes() { // the forced-run and mask walks feed only these
+                    let accepted = (0..<256).map(UInt8.init).filter { b in
+                        var next = r
+                        return next.feed(b)
+                    }
+                    #expect(Set(accepted).isSubset(of: possible),
+                            "after \(String(decoding: text, as: UTF8.self)): \(accepted) ⊄ \(possible)")
+                }
                 guard !options.isEmpty else { break }
                 let closing = options.filter(preferred.contains)
                 let pool = !closing.isEmpty && rng.next() % 4 != 0 ? closing : options
