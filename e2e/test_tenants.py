@@ -80,6 +80,16 @@ def test_wrong_key_is_401_and_admin_needs_an_admin_key(tenants):
     assert status == 404, "an admin key passes authorization; the adapter does not exist"
 
 
+def test_tokenize_routes_need_a_key_and_see_only_its_models(tenants):
+    for route, body in [("/tokenize", {"prompt": "hi"}), ("/detokenize", {"tokens": [2]})]:
+        status, _, payload = call(tenants, "key-of-nobody", "POST", route, body)
+        assert status == 401, (route, payload)
+        status, _, _ = http_request("POST", tenants.url + route, body)
+        assert status == 401, f"{route} without a key"
+    assert call(tenants, "key-of-team-a", "POST", "/tokenize", {"model": "ticket-triage", "prompt": "hi"})[0] == 200
+    assert call(tenants, "key-of-team-a", "POST", "/tokenize", {"model": "pirate-style", "prompt": "hi"})[0] == 404
+
+
 def test_rate_limit_answers_429_with_retry_after(tenants):
     results = [chat(tenants, "key-of-team-b", "pirate-style") for _ in range(3)]
     assert [r[0] for r in results[:2]] == [200, 200]

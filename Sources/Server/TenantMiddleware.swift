@@ -1,14 +1,16 @@
 import Hummingbird
 
-/// On `/v1/*` when the server has keys: finds the tenant of `Authorization: Bearer <key>` (401
-/// otherwise), applies its rate limits (429 with Retry-After), and runs the handler with
-/// `Tenant.current` set.
+/// On `/v1/*`, `/tokenize` and `/detokenize` when the server has keys: finds the tenant of
+/// `Authorization: Bearer <key>` (401 otherwise), applies its rate limits (429 with Retry-After), and
+/// runs the handler with `Tenant.current` set.
 struct TenantMiddleware<Context: RequestContext>: RouterMiddleware {
     let directory: TenantDirectory
 
     func handle(_ request: Request, context: Context,
                 next: (Request, Context) async throws -> Response) async throws -> Response {
-        guard request.uri.path.hasPrefix("/v1/") || request.uri.path == "/v1", directory.isProtected else {
+        let path = request.uri.path
+        guard path.hasPrefix("/v1/") || path == "/v1" || protectedRoots.contains(path),
+              directory.isProtected else {
             return try await next(request, context)
         }
         let header = request.headers[.authorization] ?? ""
@@ -26,3 +28,6 @@ struct TenantMiddleware<Context: RequestContext>: RouterMiddleware {
         }
     }
 }
+
+/// Routes outside `/v1` that read a model, so they need a key too (vLLM serves them at the root).
+private let protectedRoots: Set<String> = ["/tokenize", "/detokenize"]
