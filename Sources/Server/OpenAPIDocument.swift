@@ -203,12 +203,25 @@ paths:
             schema:
               type: object
               additionalProperties: false
+              oneOf:
+                - required: [prompt]
+                  not: {required: [messages]}
+                - required: [messages]
+                  not: {required: [prompt]}
               properties:
                 model: {$ref: "#/components/schemas/ModelName"}
                 prompt: {type: string}
-                messages: {type: array, items: {type: object, additionalProperties: true}}
+                messages:
+                  type: array
+                  minItems: 1
+                  items:
+                    type: object
+                    required: [role, content]
+                    properties:
+                      role: {type: string, enum: [system, developer, user, assistant]}
+                      content: {type: string}
                 add_special_tokens: {type: boolean}
-                add_generation_prompt: {type: boolean, description: "Only true."}
+                add_generation_prompt: {type: boolean, enum: [true], description: "Only true."}
                 return_token_strs: {type: boolean}
             example:
               model: gemma-3-270m
