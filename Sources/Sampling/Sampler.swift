@@ -33,9 +33,8 @@ public struct Sampler: Sendable {
         guard total > 0 else { return 0 }
         if !p.truncates { return Self.draw(weights: UnsafeBufferPointer(logits), mass: u * total) }
         if p.topK == 0 {
-            // Top-p and min-p are thresholds on the weight: tokens under them are zeroed in place.
-            let kept = Self.keepNucleus(logits, total: total, topP: p.topP, minP: p.minP)
-            return Self.draw(weights: UnsafeBufferPointer(logits), mass: u * kept)
+            return Self.drawNucleus(UnsafeBufferPointer(logits), total: total, topP: p.topP, minP: p.minP, u: u,
+                                    next: { Double(rng.next() >> 11) / Double(1 << 53) })
         }
         let kept = Self.candidates(weights: UnsafeBufferPointer(logits), total: total, parameters: p)
         var r = u * kept.weights.reduce(0) { $0 + Double($1) }
@@ -68,10 +67,10 @@ public struct Sampler: Sendable {
     /// The token at which the running sum of `weights` first exceeds `mass` (0 ≤ mass < total):
     /// block sums first, then the tokens of the one block that crosses. A token of weight 0 is never
     /// returned.
-    static func draw(weights x: UnsafeBufferPointer<Float>, mass: Double) -> Int32 {
+    public static func draw(weights x: UnsafeBufferPointer<Float>, mass: Double) -> Int32 {
         guard let base = x.baseAddress else { return 0 }
         let raw = UnsafeRawPointer(base), whole = x.count / 16 * 16
-        var reached = 0.0, lastNonzero = -1
+        var reached = 0.0, lastBlock = -1, lastTail = -1
         for i in stride(from: 0, to: whole, by: 16) {
             let block = Double(Kernels.sum(raw.loadUnaligned(fromByteOffset: i * 4, as: SIMD16<Float>.self)))
             guard block > 0 else { continue }
@@ -79,29 +78,133 @@ public struct Sampler: Sendable {
                 var inner = reached
                 for j in i..<i + 16 where x[j] > 0 {
                     inner += Double(x[j])
-                    lastNonzero = j
                     if inner > mass { return Int32(j) }
                 }
             }
             reached += block
-            for j in i..<i + 16 where x[j] > 0 { lastNonzero = j }
+            lastBlock = i
         }
         for j in whole..<x.count where x[j] > 0 {
             reached += Double(x[j])
-            lastNonzero = j
+            lastTail = j
             if reached > mass { return Int32(j) }
         }
-        return Int32(max(lastNonzero, 0))
+        // Rounding left the drawn mass past the sum: the last token of weight.
+        if lastTail >= 0 { return Int32(lastTail) }
+        return Int32(lastBlock < 0 ? 0 : (lastBlock..<lastBlock + 16).last { x[$0] > 0 } ?? lastBlock)
+    }
+
+    /// Rounds of `drawNucleus` before it finds the nucleus's end outright instead.
+    static let maxNucleusRounds = 32
+
+    /// A token of the top-p nucleus (ties: lower ids first) under min-p, by rejection: draw from the
+    /// tokens kept so far (at first those min-p keeps), and accept the token when the mass of the
+    /// tokens before it in weight order is under top_p · total, which is when it is in the nucleus;
+    /// else only the tokens before it stay and the draw repeats. Every draw is from a superset of the
+    /// nucleus, so an accepted token is distributed as the nucleus renormalised, and a round costs a
+    /// draw and one pass; the first draw is accepted with probability top_p or more. `u` is the first
+    /// draw's number, `next` gives the others.
+    public static func drawNucleus(_ w: UnsafeBufferPointer<Float>, total: Double, topP: Float, minP: Float,
+                                   u: Double, next: () -> Double) -> Int32 {
+        var floor = Floor(lightest: max(minP, .leastNonzeroMagnitude), lastTiedID: Int.max)
+        let target = Double(topP) * total
+        var r = u
+        for round in 0..<maxNucleusRounds {
+            let id = round == 0 && minP <= 0 ? draw(weights: w, mass: r * total)
+                : draw(weights: w, keeping: floor, u: r)
+            guard topP < 1, massBefore(Int(id), in: w) >= target else { return id }
+            floor = Floor(lightest: w[Int(id)], lastTiedID: Int(id) - 1)
+            r = next()
+        }
+        let cut = nucleusFloor(w, total: total, topP: topP, minP: minP)
+        return draw(weights: w, keeping: cut, u: r)
+    }
+
+    /// The mass of the tokens before `id` in weight order (heavier, or as heavy with a lower id).
+    static func massBefore(_ id: Int, in w: UnsafeBufferPointer<Float>) -> Double {
+        guard let base = w.baseAddress else { return 0 }
+        let weight = w[id], raw = UnsafeRawPointer(base), whole = w.count / 16 * 16
+        let pivot = SIMD16<Float>(repeating: weight)
+        var mass = 0.0
+        for i in stride(from: 0, to: whole, by: 16) {
+            let v = raw.loadUnaligned(fromByteOffset: i * 4, as: SIMD16<Float>.self)
+            mass += Double(Kernels.sum(v & (v .> pivot)))
+            var tied = i < id ? laneBits(v .== pivot) : 0
+            while tied != 0 {
+                let k = tied.trailingZeroBitCount
+                if i + k < id { mass += Double(weight) }
+                tied &= tied - 1
+            }
+        }
+        for j in whole..<w.count where w[j] > weight || (w[j] == weight && j < id) { mass += Double(w[j]) }
+        return mass
+    }
+
+    /// What top-p and min-p keep (the best token weighs 1): the weights above `lightest`, and those
+    /// equal to it up to id `lastTiedID`.
+    public struct Floor: Sendable, Equatable {
+        public var lightest: Float
+        public var lastTiedID: Int
+
+        @inline(__always)
+        func keeps(_ weight: Float, id: Int) -> Bool { weight > lightest || (weight == lightest && id <= lastTiedID) }
+    }
+
+    public static func nucleusFloor(_ w: UnsafeBufferPointer<Float>, total: Double, topP: Float,
+                                    minP: Float) -> Floor {
+        var floor = Floor(lightest: max(minP, .leastNonzeroMagnitude), lastTiedID: Int.max)
+        if topP < 1, let cut = nucleusEnd(w, target: Double(topP) * total), cut.weight > floor.lightest {
+            floor = Floor(lightest: cut.weight, lastTiedID: cut.id)
+        }
+        return floor
+    }
+
+    /// The token drawn at `u` ∈ [0, 1) of the mass `floor` keeps, with no writes: one pass sums each
+    /// 16-token block's kept weights, the drawn mass is walked over those sums, and only the block
+    /// that crosses it is read again. The same token as `draw` over `keepNucleus`'s zeroed weights.
+    public static func draw(weights w: UnsafeBufferPointer<Float>, keeping floor: Floor, u: Double) -> Int32 {
+        guard let base = w.baseAddress else { return 0 }
+        let raw = UnsafeRawPointer(base), whole = w.count / 16 * 16, blocks = whole / 16
+        let lightest = SIMD16<Float>(repeating: floor.lightest)
+        var sums = [Double](repeating: 0, count: blocks + 1), kept = 0.0
+        for b in 0..<blocks {
+            let i = b * 16
+            var v = raw.loadUnaligned(fromByteOffset: i * 4, as: SIMD16<Float>.self)
+            v = v & (v .>= lightest)
+            if floor.lastTiedID < i + 16 {
+                for k in 0..<16 where v[k] == floor.lightest && i + k > floor.lastTiedID { v[k] = 0 }
+            }
+            sums[b] = Double(Kernels.sum(v))
+            kept += sums[b]
+        }
+        for i in whole..<w.count where floor.keeps(w[i], id: i) { sums[blocks] += Double(w[i]) }
+        kept += sums[blocks]
+        let mass = u * kept
+        var reached = 0.0, lastBlock = -1
+        func tokens(of b: Int) -> [Int] {
+            (b * 16..<min(b * 16 + 16, w.count)).filter { w[$0] > 0 && floor.keeps(w[$0], id: $0) }
+        }
+        for b in 0...blocks where sums[b] > 0 {
+            if reached + sums[b] > mass {
+                var inner = reached
+                for j in tokens(of: b) {
+                    inner += Double(w[j])
+                    if inner > mass { return Int32(j) }
+                }
+            }
+            reached += sums[b]
+            lastBlock = b
+        }
+        // Rounding left the drawn mass past the sum: the last kept token.
+        return Int32(lastBlock < 0 ? 0 : tokens(of: lastBlock).last ?? 0)
     }
 
     /// Zeroes the weights outside the top-p nucleus and under min-p (the best token weighs 1) and
-    /// returns the mass left, summed in `draw`'s order.
+    /// returns the mass left, summed in `draw`'s order (tests hold the sampler's draw to it).
     public static func keepNucleus(_ w: UnsafeMutableBufferPointer<Float>, total: Double, topP: Float,
                                    minP: Float) -> Double {
-        var lightest = max(minP, .leastNonzeroMagnitude), lastTiedID = Int.max
-        if topP < 1, let cut = nucleusEnd(UnsafeBufferPointer(w), target: Double(topP) * total), cut.weight > lightest {
-            (lightest, lastTiedID) = cut
-        }
+        let cut = nucleusFloor(UnsafeBufferPointer(w), total: total, topP: topP, minP: minP)
+        let (lightest, lastTiedID) = (cut.lightest, cut.lastTiedID)
         guard let base = w.baseAddress else { return 0 }
         let raw = UnsafeMutableRawPointer(base), whole = w.count / 16 * 16, floor = SIMD16<Float>(repeating: lightest)
         var kept = 0.0

@@ -111,6 +111,35 @@ struct SamplerTests {
         }
     }
 
+    @Test("top-p by rejection draws each nucleus token with its renormalised probability, ties included",
+          arguments: [(Float(0.5), Float(0)), (0.9, 0), (0.97, 0), (0.9, 0.02)])
+    func nucleusDrawsFollowTheRenormalisedSoftmax(_ topP: Float, _ minP: Float) {
+        // 400 tokens: a few strong, many tied at three levels, a long tail.
+        var rng = SplitMix64(seed: 11)
+        var row = (0..<400).map { i -> Float in i % 50 == 0 ? 3 + Float(i % 7) / 3 : Float(rng.next() % 3) - 2 }
+        let p = SamplingParameters(temperature: 1, topP: topP, minP: minP)
+        let total = row.withUnsafeMutableBufferPointer { Sampler.exponentiate($0, temperature: 1) }
+        let kept = referenceCandidates(row, total: total, p)
+        let keptMass = kept.reduce(0) { $0 + Double(row[Int($1)]) }
+        let draws = 60_000
+        var counts = [Int](repeating: 0, count: row.count), random = SplitMix64(seed: 5)
+        func uniform() -> Double { Double(random.next() >> 11) / Double(1 << 53) }
+        for _ in 0..<draws {
+            let id = row.withUnsafeBufferPointer {
+                Sampler.drawNucleus($0, total: total, topP: topP, minP: minP, u: uniform(), next: uniform)
+            }
+            counts[Int(id)] += 1
+        }
+        for (i, count) in counts.enumerated() {
+            guard kept.contains(Int32(i)) else {
+                #expect(count == 0, "token \(i) is outside the nucleus")
+                continue
+            }
+            let q = Double(row[i]) / keptMass, tolerance = 4.5 * (q * (1 - q) / Double(draws)).squareRoot()
+            #expect(abs(Double(count) / Double(draws) - q) < tolerance, "token \(i): \(count) of \(draws), p \(q)")
+        }
+    }
+
     @Test("a token masked with -infinity is never drawn, at any setting")
     func maskedTokensAreNeverDrawn() {
         var values = [Float](repeating: 0, count: 262_144)
@@ -171,6 +200,25 @@ struct SamplerTests {
             let survivors = Set(zeroed.indices.filter { zeroed[$0] > 0 }.map(Int32.init))
             #expect(survivors == Set(kept.ids), "trial \(trial), nucleus by zeroing")
             #expect(abs(mass - kept.weights.reduce(0) { $0 + Double($1) }) < 1e-6 * mass)
+            // The sampler draws without zeroing: the same token as the zeroed weights' inverse CDF.
+            let floor = row.withUnsafeBufferPointer {
+                Sampler.nucleusFloor($0, total: total, topP: p.topP, minP: p.minP)
+            }
+            var random = SplitMix64(seed: UInt64(trial))
+            for _ in 0..<20 {
+                let drawn = row.withUnsafeBufferPointer {
+                    Sampler.drawNucleus($0, total: total, topP: p.topP, minP: p.minP,
+                                        u: Double(random.next() >> 11) / Double(1 << 53),
+                                        next: { Double(random.next() >> 11) / Double(1 << 53) })
+                }
+                #expect(kept.ids.contains(drawn), "trial \(trial): \(drawn) is not kept")
+            }
+            for k in 0..<200 {
+                let u = k == 199 ? 1 - 1e-16 : Double(k) / 199
+                let fused = row.withUnsafeBufferPointer { Sampler.draw(weights: $0, keeping: floor, u: u) }
+                let plain = zeroed.withUnsafeBufferPointer { Sampler.draw(weights: $0, mass: u * mass) }
+                #expect(fused == plain, "trial \(trial), u \(u)")
+            }
         }
     }
 }
