@@ -541,60 +541,43 @@ def test_litellm_completion_with_tools(bundled):
         assert_arguments_valid(call.function.name, call.function.arguments, [WEATHER])
 
 
-def test_openai_agents_runner_calls_the_tool(bundled):
-    agents = pytest.importorskip("agents")
-    invoked = []
-
+def weather_agent(agents, model_class, url, invoked):
+    """An agent with one function tool; `tool_choice` "required" holds for its first turn only
+    (reset_tool_choice), so a later turn may answer in words."""
     @agents.function_tool
     def get_weather(city: Literal["Paris", "London", "Tokyo"]) -> str:
         """Get the current weather in a city."""
         invoked.append(city)
         return f"18 degrees and sunny in {city}"
 
-    model = agents.OpenAIChatCompletionsModel(
-        model=MODEL_ID, openai_client=openai.AsyncOpenAI(base_url=bundled + "/v1", api_key="x", max_retries=0))
-    agent = agents.Agent(name="weather", instructions="Answer questions about the weather.", tools=[get_weather],
-                         model=model, model_settings=agents.ModelSettings(tool_choice="required", temperature=0,
-                                                                          max_tokens=MAX_TOKENS))
-    try:
-        result = agents.Runner.run_sync(agent, WEATHER_QUESTION[0]["content"], max_turns=3,
-                                        run_config=agents.RunConfig(tracing_disabled=True))
-        assert isinstance(result.final_output, str), result.final_output
-    except agents.MaxTurnsExceeded:
-        pass  # a 270M model may call the tool again every turn; the loop itself is not the server's doing
-    assert invoked, "the agent never ran the tool"
+    model = model_class(model=MODEL_ID, openai_client=openai.AsyncOpenAI(base_url=url + "/v1", api_key="x",
+                                                                         max_retries=0))
+    return agents.Agent(name="weather", instructions="Answer questions about the weather.", tools=[get_weather],
+                        model=model, model_settings=agents.ModelSettings(tool_choice="required", temperature=0,
+                                                                         max_tokens=MAX_TOKENS))
 
 
-@pytest.mark.parametrize("streamed", [False, True], ids=["run", "run-streamed"])
-def test_openai_agents_over_the_responses_api(bundled, streamed):
-    """The SDK's default model class speaks `/v1/responses`: function_call items out, function_call_output in."""
+@pytest.mark.parametrize("api,streamed", [("chat", False), ("responses", False), ("responses", True)],
+                         ids=["chat-completions", "responses", "responses-streamed"])
+def test_openai_agents_runner_calls_the_tool(bundled, api, streamed):
+    """Over chat completions and over `/v1/responses` (the SDK's default model class): function_call
+    items out, function_call_output in."""
     agents = pytest.importorskip("agents")
     invoked = []
-
-    @agents.function_tool
-    def get_weather(city: Literal["Paris", "London", "Tokyo"]) -> str:
-        """Get the current weather in a city."""
-        invoked.append(city)
-        return f"18 degrees and sunny in {city}"
-
-    model = agents.OpenAIResponsesModel(
-        model=MODEL_ID, openai_client=openai.AsyncOpenAI(base_url=bundled + "/v1", api_key="x", max_retries=0))
-    # tool_choice "required" for the first turn only (reset_tool_choice): the second may answer in words.
-    agent = agents.Agent(name="weather", instructions="Answer questions about the weather.", tools=[get_weather],
-                         model=model, model_settings=agents.ModelSettings(tool_choice="required", temperature=0,
-                                                                          max_tokens=MAX_TOKENS))
+    model_class = agents.OpenAIChatCompletionsModel if api == "chat" else agents.OpenAIResponsesModel
+    agent = weather_agent(agents, model_class, bundled, invoked)
     config = agents.RunConfig(tracing_disabled=True)
+    question = WEATHER_QUESTION[0]["content"]
     try:
         if streamed:
             async def run():
-                result = agents.Runner.run_streamed(agent, WEATHER_QUESTION[0]["content"], max_turns=3,
-                                                    run_config=config)
+                result = agents.Runner.run_streamed(agent, question, max_turns=3, run_config=config)
                 kinds = [event.type async for event in result.stream_events()]
                 return result, kinds
             result, kinds = asyncio.run(run())
             assert "raw_response_event" in kinds and "run_item_stream_event" in kinds
         else:
-            result = agents.Runner.run_sync(agent, WEATHER_QUESTION[0]["content"], max_turns=3, run_config=config)
+            result = agents.Runner.run_sync(agent, question, max_turns=3, run_config=config)
         assert isinstance(result.final_output, str), result.final_output
     except agents.MaxTurnsExceeded:
         pass  # a 270M model may call the tool again every turn; the loop itself is not the server's doing

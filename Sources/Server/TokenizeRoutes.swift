@@ -30,23 +30,26 @@ struct TokenizeRoutes {
         router.post("/detokenize") { request, context in try await detokenize(request, context: context) }
     }
 
-    private func tree(_ request: inout Request) async throws -> JSONTree {
+    /// The body read as `T`, a 400 naming the field when it is not one.
+    private func body<T>(_ request: inout Request,
+                         _ read: (JSONTree) throws(ResponsesRequest.Invalid) -> T) async throws -> T {
         let bytes = try await completions.bodyBytes(&request)
+        let tree: JSONTree
         do {
-            return try JSONTree.parse(bytes.readableBytesView)
+            tree = try JSONTree.parse(bytes.readableBytesView)
         } catch {
             throw APIError.invalid("The body is not valid JSON: \(error)", param: nil, code: "invalid_json")
+        }
+        do {
+            return try read(tree)
+        } catch {
+            throw APIError.invalid(error.message, param: error.param)
         }
     }
 
     func tokenize(_ request: Request, context: Context) async throws -> Response {
         var request = request
-        let body: TokenizeRequest
-        do {
-            body = try TokenizeRequest(try await tree(&request))
-        } catch let error as ResponsesRequest.Invalid {
-            throw APIError.invalid(error.message, param: error.param)
-        }
+        let body = try await body(&request) { tree throws(ResponsesRequest.Invalid) in try TokenizeRequest(tree) }
         let serving = try completions.state.ready()
         let check = RequestValidation(configuration: completions.configuration, serving: serving)
         let model = try check.model(body.model ?? serving.id)
@@ -60,17 +63,12 @@ struct TokenizeRoutes {
         let strings = body.returnTokenStrings
             ? try ids.map { String(decoding: try tokenizer.bytes(of: $0, includeSpecial: true), as: UTF8.self) } : nil
         return try json(Tokens(tokens: ids, count: ids.count, maxModelLength: serving.maxModelLength,
-                                           tokenStrings: strings))
+                               tokenStrings: strings))
     }
 
     func detokenize(_ request: Request, context: Context) async throws -> Response {
         var request = request
-        let body: DetokenizeRequest
-        do {
-            body = try DetokenizeRequest(try await tree(&request))
-        } catch let error as ResponsesRequest.Invalid {
-            throw APIError.invalid(error.message, param: error.param)
-        }
+        let body = try await body(&request) { tree throws(ResponsesRequest.Invalid) in try DetokenizeRequest(tree) }
         let serving = try completions.state.ready()
         _ = try RequestValidation(configuration: completions.configuration, serving: serving)
             .model(body.model ?? serving.id)
