@@ -72,6 +72,36 @@ def test_function_tools_and_a_round_trip(client):
     assert final.output[0].arguments == call.arguments
 
 
+def test_calls_stream_as_they_are_written(client):
+    """Arguments arrive in several deltas between the item's `added` and `done`, under the id of the final
+    item; a call cut by max_output_tokens ends `incomplete` with its arguments so far; words under "auto"
+    stream as output_text deltas that add up to the whole reply's text."""
+    with client.responses.stream(model="gemma-3-270m", input="What is the weather in Oslo?", tools=WEATHER,
+                                 tool_choice="required", max_output_tokens=60, temperature=0) as stream:
+        events = list(stream)
+        final = stream.get_final_response()
+    kinds = [e.type for e in events]
+    deltas = [e for e in events if e.type == "response.function_call_arguments.delta"]
+    assert len(deltas) > 1 and {d.item_id for d in deltas} == {final.output[0].id}
+    assert kinds.index("response.output_item.added") < kinds.index("response.function_call_arguments.delta")
+    assert "".join(d.delta for d in deltas) == final.output[0].arguments
+    with client.responses.stream(model="gemma-3-270m", input="What is the weather in Oslo?", tools=WEATHER,
+                                 tool_choice="required", max_output_tokens=12, temperature=0) as stream:
+        # As OpenAI's: the last event is response.incomplete (the helper's get_final_response wants completed).
+        cut = [e for e in stream][-1].response
+    assert cut.status == "incomplete" and cut.output[0].status == "incomplete"
+    assert final.output[0].arguments.startswith(cut.output[0].arguments)
+    whole = client.responses.create(model="gemma-3-270m", input="Say hello.", tools=WEATHER, tool_choice="auto",
+                                    max_output_tokens=40, temperature=0)
+    with client.responses.stream(model="gemma-3-270m", input="Say hello.", tools=WEATHER, tool_choice="auto",
+                                 max_output_tokens=40, temperature=0) as stream:
+        events = list(stream)
+        streamed = stream.get_final_response()
+    if whole.output[0].type == "message":
+        text = "".join(e.delta for e in events if e.type == "response.output_text.delta")
+        assert text == whole.output_text == streamed.output_text
+
+
 @pytest.mark.parametrize("field", [{"store": True}, {"previous_response_id": "resp_123"}, {"frobnicate": 1}])
 def test_what_is_not_kept_is_a_400(tandem_server, field):
     status, body, _ = post_json(tandem_server + "/v1/responses", {"model": "gemma-3-270m", "input": "x", **field})

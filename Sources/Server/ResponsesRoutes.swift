@@ -178,8 +178,8 @@ struct ResponseShape: Sendable {
 
 /// The semantic event stream of a response: `response.created`, `response.in_progress`, the output
 /// item and content part added, `response.output_text.delta` per token, the `done` events and
-/// `response.completed`, each with a `sequence_number`. A reply in the tool envelope is sent when
-/// complete (it must be parsed first), its calls as `response.function_call_arguments.delta`.
+/// `response.completed`, each with a `sequence_number`. A reply in the tool envelope is sent as it is
+/// written (`ToolReplyEvents`): its calls as `function_call` items with `function_call_arguments.delta`s.
 struct ResponseEvents: Sendable {
     let reply: Reply
     let shape: ResponseShape
@@ -206,19 +206,22 @@ struct ResponseEvents: Sendable {
                                                               ("item", shape.message(text: "", status: "in_progress"))])
                 try await send("response.content_part.added", at + [("part", shape.part(""))])
             }
-            var result = ChoiceResult()
+            var result = ChoiceResult(), items = ToolReplyEvents(shape: shape)
             do {
-                result = try await request.body.consumeWithCancellationOnInboundClose { _ in
-                    var result = ChoiceResult()
+                (result, items) = try await request.body.consumeWithCancellationOnInboundClose { _ in
+                    var result = ChoiceResult(), items = ToolReplyEvents(shape: shape)
                     var timing = Timing(count: 1)
                     try await forEachEvent(of: streams) { _, event in
                         reply.apply(event, to: &result)
                         timing.observe(0, event, reply: reply)
-                        if case let .token(_, text, _) = event, !toolReplies, !text.isEmpty {
+                        guard case let .token(_, text, _) = event, !text.isEmpty else { return }
+                        guard toolReplies else {
                             try await send("response.output_text.delta", at + [("delta", .string(text))])
+                            return
                         }
+                        for e in items.advance(to: result.text) { try await send(e.type, e.members) }
                     }
-                    return result
+                    return (result, items)
                 }
             } catch {
                 reply.metrics.requestFinished(model: reply.model, route: reply.route, status: 499,
@@ -228,9 +231,11 @@ struct ResponseEvents: Sendable {
             }
             try? reply.finish([result], route: reply.route)
             let status = result.finishReason == .length ? "incomplete" : "completed"
-            let output = shape.output(result, toolReplies: toolReplies)
+            var output = shape.output(result, toolReplies: false)
             if toolReplies {
-                try await sendItems(output, send: send)
+                let (events, items) = items.finish()
+                for e in events { try await send(e.type, e.members) }
+                output = items
             } else {
                 try await send("response.output_text.done", at + [("text", .string(result.text))])
                 try await send("response.content_part.done", at + [("part", shape.part(result.text))])
@@ -244,41 +249,5 @@ struct ResponseEvents: Sendable {
         return Response(status: .ok,
                         headers: [.contentType: "text/event-stream", .cacheControl: "no-cache", .connection: "close"],
                         body: body)
-    }
-
-    /// Arguments in streamed pieces of a few characters, as OpenAI streams them.
-    static func pieces(of text: String) -> [String] {
-        var out: [String] = [], rest = Substring(text)
-        while !rest.isEmpty {
-            out.append(String(rest.prefix(16)))
-            rest = rest.dropFirst(16)
-        }
-        return out
-    }
-
-    /// Output items sent whole once the reply is parsed: function calls with their arguments in
-    /// pieces, or a message.
-    private func sendItems(_ items: [JSONTree],
-                           send: (String, [(key: String, value: JSONTree)]) async throws -> Void) async throws {
-        for (index, item) in items.enumerated() {
-            let position: (key: String, value: JSONTree) = ("output_index", .number(Double(index)))
-            guard case .string("function_call")? = item["type"], case .string(let arguments)? = item["arguments"],
-                  case .object(let members) = item else {
-                try await send("response.output_item.added", [position, ("item", item)])
-                try await send("response.output_item.done", [position, ("item", item)])
-                continue
-            }
-            let started = JSONTree.object(members.map { $0.key == "arguments" ? ($0.key, .string("")) : $0 }
-                .map { $0.key == "status" ? ($0.key, .string("in_progress")) : $0 })
-            try await send("response.output_item.added", [position, ("item", started)])
-            let id = item["id"] ?? .null
-            for piece in Self.pieces(of: arguments) {
-                try await send("response.function_call_arguments.delta", [("item_id", id), position,
-                                                                          ("delta", .string(piece))])
-            }
-            try await send("response.function_call_arguments.done", [("item_id", id), position,
-                                                                     ("arguments", .string(arguments))])
-            try await send("response.output_item.done", [position, ("item", item)])
-        }
     }
 }
