@@ -128,6 +128,24 @@ struct CompletionRoutes {
         return buffer
     }
 
+    /// The body as JSON, read by `read` into `T` (the routes that check their fields by hand); a 400 naming
+    /// the field when it is not one.
+    func fieldsBody<T>(_ request: inout Request,
+                       _ read: (JSONTree) throws(ResponsesRequest.Invalid) -> T) async throws -> T {
+        let bytes = try await bodyBytes(&request)
+        let tree: JSONTree
+        do {
+            tree = try JSONTree.parse(bytes.readableBytesView)
+        } catch {
+            throw APIError.invalid("The body is not valid JSON: \(error)", param: nil, code: "invalid_json")
+        }
+        do {
+            return try read(tree)
+        } catch {
+            throw APIError.invalid(error.message, param: error.param)
+        }
+    }
+
     /// Reads at most `maxBodyBytes` and decodes, naming the offending field on failure.
     /// The body is collected *into* the request (not just read), so Hummingbird can still watch
     /// the connection for a client that goes away while the answer is generated.

@@ -21,18 +21,8 @@ struct ResponsesRoutes {
 
     func respond(_ request: Request, context: Context) async throws -> Response {
         var request = request
-        let bytes = try await completions.bodyBytes(&request)
-        let tree: JSONTree
-        do {
-            tree = try JSONTree.parse(bytes.readableBytesView)
-        } catch {
-            throw APIError.invalid("The body is not valid JSON: \(error)", param: nil, code: "invalid_json")
-        }
-        let body: ResponsesRequest
-        do {
-            body = try ResponsesRequest(tree)
-        } catch {
-            throw APIError.invalid(error.message, param: error.param)
+        let body = try await completions.fieldsBody(&request) { tree throws(ResponsesRequest.Invalid) in
+            try ResponsesRequest(tree)
         }
         if body.store == true {
             throw APIError.invalid("store: true is not supported: Tandem keeps no responses; send the whole "

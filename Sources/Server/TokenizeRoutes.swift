@@ -30,26 +30,11 @@ struct TokenizeRoutes {
         router.post("/detokenize") { request, context in try await detokenize(request, context: context) }
     }
 
-    /// The body read as `T`, a 400 naming the field when it is not one.
-    private func body<T>(_ request: inout Request,
-                         _ read: (JSONTree) throws(ResponsesRequest.Invalid) -> T) async throws -> T {
-        let bytes = try await completions.bodyBytes(&request)
-        let tree: JSONTree
-        do {
-            tree = try JSONTree.parse(bytes.readableBytesView)
-        } catch {
-            throw APIError.invalid("The body is not valid JSON: \(error)", param: nil, code: "invalid_json")
-        }
-        do {
-            return try read(tree)
-        } catch {
-            throw APIError.invalid(error.message, param: error.param)
-        }
-    }
-
     func tokenize(_ request: Request, context: Context) async throws -> Response {
         var request = request
-        let body = try await body(&request) { tree throws(ResponsesRequest.Invalid) in try TokenizeRequest(tree) }
+        let body = try await completions.fieldsBody(&request) { tree throws(ResponsesRequest.Invalid) in
+            try TokenizeRequest(tree)
+        }
         let serving = try completions.state.ready()
         let check = RequestValidation(configuration: completions.configuration, serving: serving)
         let model = try check.model(body.model ?? serving.id)
@@ -68,7 +53,9 @@ struct TokenizeRoutes {
 
     func detokenize(_ request: Request, context: Context) async throws -> Response {
         var request = request
-        let body = try await body(&request) { tree throws(ResponsesRequest.Invalid) in try DetokenizeRequest(tree) }
+        let body = try await completions.fieldsBody(&request) { tree throws(ResponsesRequest.Invalid) in
+            try DetokenizeRequest(tree)
+        }
         let serving = try completions.state.ready()
         _ = try RequestValidation(configuration: completions.configuration, serving: serving)
             .model(body.model ?? serving.id)
