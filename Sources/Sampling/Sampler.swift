@@ -10,10 +10,11 @@ import _Builtin_intrinsics.intel
 ///
 /// Cost on a vocabulary of V tokens: greedy is one pass (argmax); temperature alone is two passes
 /// (maximum, then the exponentials with their sums per 16 tokens) and a walk over those sums to the
-/// drawn mass (an exact inverse CDF, no sorting). Top-k, top-p and min-p first keep the tokens
-/// within a probability ratio of the best one (a vector compare per 16 tokens), widening the ratio
-/// until that set provably holds the answer, then select inside it by a radix select; nothing
-/// sorts the whole vocabulary.
+/// drawn mass (an exact inverse CDF, no sorting). Top-p (with min-p or not) draws by rejection
+/// (`drawNucleus`): about one draw and one pass. Min-p alone draws under its floor. Top-k keeps the
+/// tokens within a probability ratio of the best one (a vector compare per 16 tokens), widening the
+/// ratio until that set provably holds the answer, then selects inside it by a radix select;
+/// nothing sorts the whole vocabulary.
 public struct Sampler: Sendable {
     public let parameters: SamplingParameters
     private var rng: SplitMix64
@@ -24,7 +25,7 @@ public struct Sampler: Sendable {
     }
 
     /// Picks the next token. Unless greedy, `logits` is overwritten with unnormalised weights.
-    /// One random number is drawn per token that is not greedy.
+    /// One random number is drawn per token that is not greedy, and one more per rejected top-p draw.
     public mutating func sample(_ logits: UnsafeMutableBufferPointer<Float>) -> Int32 {
         let p = parameters
         if p.isGreedy { return Self.argmax(logits) }
