@@ -148,7 +148,22 @@ public struct Sampler: Sendable {
         public var lastTiedID: Int
 
         @inline(__always)
-        func keeps(_ weight: Float, id: Int) -> Bool { weight > lightest || (weight == lightest && id <= lastTiedID) }
+        public func keeps(_ weight: Float, id: Int) -> Bool {
+            weight > lightest || (weight == lightest && id <= lastTiedID)
+        }
+
+        /// The weights of the 16 tokens from id `start` that the floor keeps; the others become +0.
+        /// Only the block holding `lastTiedID` is looked at lane by lane.
+        @inline(__always)
+        func kept(_ v: SIMD16<Float>, from start: Int) -> SIMD16<Float> {
+            let floor = SIMD16<Float>(repeating: lightest)
+            if lastTiedID < start { return v & (v .> floor) }
+            var kept = v & (v .>= floor)
+            if lastTiedID < start + 15 {
+                for k in (lastTiedID - start + 1)..<16 where kept[k] == lightest { kept[k] = 0 }
+            }
+            return kept
+        }
     }
 
     public static func nucleusFloor(_ w: UnsafeBufferPointer<Float>, total: Double, topP: Float,
@@ -162,20 +177,14 @@ public struct Sampler: Sendable {
 
     /// The token drawn at `u` ∈ [0, 1) of the mass `floor` keeps, with no writes: one pass sums each
     /// 16-token block's kept weights, the drawn mass is walked over those sums, and only the block
-    /// that crosses it is read again. The same token as `draw` over `keepNucleus`'s zeroed weights.
+    /// that crosses it is read again. The same token as `draw` over the weights with the others zeroed.
     public static func draw(weights w: UnsafeBufferPointer<Float>, keeping floor: Floor, u: Double) -> Int32 {
         guard let base = w.baseAddress else { return 0 }
         let raw = UnsafeRawPointer(base), whole = w.count / 16 * 16, blocks = whole / 16
-        let lightest = SIMD16<Float>(repeating: floor.lightest)
         var sums = [Double](repeating: 0, count: blocks + 1), kept = 0.0
         for b in 0..<blocks {
-            let i = b * 16
-            var v = raw.loadUnaligned(fromByteOffset: i * 4, as: SIMD16<Float>.self)
-            v = v & (v .>= lightest)
-            if floor.lastTiedID < i + 16 {
-                for k in 0..<16 where v[k] == floor.lightest && i + k > floor.lastTiedID { v[k] = 0 }
-            }
-            sums[b] = Double(Kernels.sum(v))
+            let v = raw.loadUnaligned(fromByteOffset: b * 64, as: SIMD16<Float>.self)
+            sums[b] = Double(Kernels.sum(floor.kept(v, from: b * 16)))
             kept += sums[b]
         }
         for i in whole..<w.count where floor.keeps(w[i], id: i) { sums[blocks] += Double(w[i]) }
@@ -183,7 +192,7 @@ public struct Sampler: Sendable {
         let mass = u * kept
         var reached = 0.0, lastBlock = -1
         func tokens(of b: Int) -> [Int] {
-            (b * 16..<min(b * 16 + 16, w.count)).filter { w[$0] > 0 && floor.keeps(w[$0], id: $0) }
+            (b * 16..<min(b * 16 + 16, w.count)).filter { floor.keeps(w[$0], id: $0) }
         }
         for b in 0...blocks where sums[b] > 0 {
             if reached + sums[b] > mass {
@@ -198,31 +207,6 @@ public struct Sampler: Sendable {
         }
         // Rounding left the drawn mass past the sum: the last kept token.
         return Int32(lastBlock < 0 ? 0 : tokens(of: lastBlock).last ?? 0)
-    }
-
-    /// Zeroes the weights outside the top-p nucleus and under min-p (the best token weighs 1) and
-    /// returns the mass left, summed in `draw`'s order (tests hold the sampler's draw to it).
-    public static func keepNucleus(_ w: UnsafeMutableBufferPointer<Float>, total: Double, topP: Float,
-                                   minP: Float) -> Double {
-        let cut = nucleusFloor(UnsafeBufferPointer(w), total: total, topP: topP, minP: minP)
-        let (lightest, lastTiedID) = (cut.lightest, cut.lastTiedID)
-        guard let base = w.baseAddress else { return 0 }
-        let raw = UnsafeMutableRawPointer(base), whole = w.count / 16 * 16, floor = SIMD16<Float>(repeating: lightest)
-        var kept = 0.0
-        for i in stride(from: 0, to: whole, by: 16) {
-            var v = raw.loadUnaligned(fromByteOffset: i * 4, as: SIMD16<Float>.self)
-            v = v & (v .>= floor)
-            if lastTiedID < i + 16 {
-                for k in 0..<16 where v[k] == lightest && i + k > lastTiedID { v[k] = 0 }
-            }
-            raw.storeBytes(of: v, toByteOffset: i * 4, as: SIMD16<Float>.self)
-            kept += Double(Kernels.sum(v))
-        }
-        for i in whole..<w.count {
-            if w[i] < lightest || (w[i] == lightest && i > lastTiedID) { w[i] = 0 }
-            kept += Double(w[i])
-        }
-        return kept
     }
 
     /// The lightest token of the top-p nucleus, as its weight and the largest id kept at that weight

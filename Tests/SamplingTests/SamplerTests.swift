@@ -192,18 +192,22 @@ struct SamplerTests {
             #expect(Set(kept.ids) == referenceCandidates(row, total: total, p), "trial \(trial)")
             #expect(kept.ids.count == Set(kept.ids).count)
             guard p.topK == 0 else { continue }
-            // Without top-k the sampler zeroes the weights outside the nucleus instead.
-            var zeroed = row
-            let mass = zeroed.withUnsafeMutableBufferPointer {
-                Sampler.keepNucleus($0, total: total, topP: p.topP, minP: p.minP)
-            }
-            let survivors = Set(zeroed.indices.filter { zeroed[$0] > 0 }.map(Int32.init))
-            #expect(survivors == Set(kept.ids), "trial \(trial), nucleus by zeroing")
-            #expect(abs(mass - kept.weights.reduce(0) { $0 + Double($1) }) < 1e-6 * mass)
-            // The sampler draws without zeroing: the same token as the zeroed weights' inverse CDF.
+            // Without top-k the sampler draws above a floor on the weight instead.
             let floor = row.withUnsafeBufferPointer {
                 Sampler.nucleusFloor($0, total: total, topP: p.topP, minP: p.minP)
             }
+            var zeroed = row
+            for i in zeroed.indices where !floor.keeps(zeroed[i], id: i) { zeroed[i] = 0 }
+            // Summed as the draw sums: Float per 16-token block, blocks in Double.
+            let whole = zeroed.count / 16 * 16
+            var mass = stride(from: 0, to: whole, by: 16).reduce(0.0) { sum, i in
+                sum + Double(Kernels.sum(SIMD16<Float>(zeroed[i..<i + 16])))
+            }
+            for i in whole..<zeroed.count { mass += Double(zeroed[i]) }
+            let survivors = Set(zeroed.indices.filter { zeroed[$0] > 0 }.map(Int32.init))
+            #expect(survivors == Set(kept.ids), "trial \(trial), nucleus by its floor")
+            #expect(abs(mass - kept.weights.reduce(0) { $0 + Double($1) }) < 1e-6 * mass)
+            // The draw skips what the floor drops: the same token as the zeroed weights' inverse CDF.
             var random = SplitMix64(seed: UInt64(trial))
             for _ in 0..<20 {
                 let drawn = row.withUnsafeBufferPointer {
