@@ -130,18 +130,15 @@ struct Reply: Sendable {
     /// or each call's id and name once its name is complete and its arguments as they are written.
     static func toolDeltas(from before: ToolReplyScan, to after: ToolReplyScan,
                            first: Bool) -> [ChatCompletionChunk.Delta] {
-        func added(_ old: String, _ new: String) -> String {
-            String(String.UnicodeScalarView(new.unicodeScalars.dropFirst(old.unicodeScalars.count)))
-        }
         var out: [ChatCompletionChunk.Delta] = []
-        let words = added(before.words, after.words)
+        let words = ToolReplyScan.growth(from: before.words, to: after.words)
         if after.kind == .words && (first || !words.isEmpty) {
             out.append(.init(role: first ? "assistant" : nil, content: words))
         }
         for (k, call) in after.calls.enumerated() {
             if first && out.isEmpty { out.append(.init(role: "assistant", content: nil)) }
             let known = k < before.calls.count ? before.calls[k].arguments : nil
-            let arguments = added(known ?? "", call.arguments)
+            let arguments = ToolReplyScan.growth(from: known ?? "", to: call.arguments)
             if known == nil {
                 out.append(.init(toolCalls: [.init(index: k, id: "call_" + ToolUse.randomID(), name: call.name,
                                                    arguments: arguments)]))

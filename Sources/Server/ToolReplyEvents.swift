@@ -24,7 +24,7 @@ struct ToolReplyEvents {
         var out: [Event] = []
         if now.kind == .words {
             if !messageOpen { out += openMessage() }
-            let added = Self.added(last.words, now.words)
+            let added = ToolReplyScan.growth(from: last.words, to: now.words)
             if !added.isEmpty { out.append(("response.output_text.delta", textPosition + [("delta", .string(added))])) }
         }
         for (k, call) in now.calls.enumerated() {
@@ -35,7 +35,7 @@ struct ToolReplyEvents {
                 out.append(("response.output_item.added", [position(k), ("item", item(k, call, arguments: "",
                                                                                     status: "in_progress"))]))
             }
-            let added = Self.added(known ?? "", call.arguments)
+            let added = ToolReplyScan.growth(from: known ?? "", to: call.arguments)
             if !added.isEmpty {
                 out.append(("response.function_call_arguments.delta", [("item_id", itemID(k)), position(k),
                                                                        ("delta", .string(added))]))
@@ -87,9 +87,5 @@ struct ToolReplyEvents {
 
     private var textPosition: [(key: String, value: JSONTree)] {
         [("item_id", .string(shape.messageID)), ("output_index", .number(0)), ("content_index", .number(0))]
-    }
-
-    private static func added(_ old: String, _ new: String) -> String {
-        String(String.UnicodeScalarView(new.unicodeScalars.dropFirst(old.unicodeScalars.count)))
     }
 }

@@ -39,6 +39,12 @@ public struct ToolReplyScan: Equatable, Sendable {
     private static let nameOpening = Array(#"{"name":""#.utf8)
     private static let argumentsOpening = Array(#","arguments":"#.utf8)
 
+    /// What a field of a later scan adds to the same field of an earlier one (fields only grow),
+    /// counted in Unicode scalars so a combining mark after a chunk boundary stays in its chunk.
+    public static func growth(from old: String, to new: String) -> String {
+        String(String.UnicodeScalarView(new.unicodeScalars.dropFirst(old.unicodeScalars.count)))
+    }
+
     public init(_ text: String) {
         let bytes = Array(text.utf8)
         if bytes.starts(with: Self.callsOpening) {
