@@ -90,22 +90,33 @@ public enum PEFTLoader {
                 let alpha = peft.alpha_pattern?.first { a.name.contains($0.key) }?.value ?? peft.lora_alpha ?? r
                 return Float(peft.use_rslora == true ? alpha / r.squareRoot() : alpha / r)
             }
-            let members = module(of: a.name).flatMap { fused[$0] } ?? [site.projection]
+            let members = module(of: a.name).flatMap { fused[$0.name] } ?? [site.projection]
             let outputs = members.map { LoRAShapeCheck.dimensions($0, config).outputs }
             guard b.shape.count == 2, b.shape[0] == outputs.reduce(0, +) else {
                 throw AdapterError.incompatible(file: tensorPath, tensor: b.name,
                                                 reason: "lora_B \(b.shape) does not fit the \(outputs.reduce(0, +)) "
                                                     + "rows of " + members.map(\.rawValue).joined(separator: "+"))
             }
+            // A and B are read from the file once, when the first site's shapes have passed.
+            var aValues: [Float]?, bValues: [Float]?
+            func readA() -> [Float] {
+                if aValues == nil { aValues = file.floats(a) }
+                return aValues!
+            }
+            func readB() -> [Float] {
+                if bValues == nil { bValues = file.floats(b) }
+                return bValues!
+            }
             var offset = 0
             for (member, rows) in zip(members, outputs) {
-                let part = Site(layer: site.layer, projection: member), first = offset
+                let part = Site(layer: site.layer, projection: member), first = offset * b.shape[1]
                 offset += rows
                 weights[part] = try LoRAShapeCheck.weights(
                     site: part, file: tensorPath, aName: a.name, bName: b.name, aShape: a.shape,
-                    bShape: [rows, b.shape[1]], a: { file.floats(a) },
-                    b: { permutedForRoPE(Array(file.floats(b)[(first * b.shape[1])..<((first + rows) * b.shape[1])]),
-                                         site: part, base: config) },
+                    bShape: [rows, b.shape[1]], a: readA,
+                    b: {
+                        permutedForRoPE(Array(readB()[first..<(first + rows * b.shape[1])]), site: part, base: config)
+                    },
                     base: config, maxRank: maxRank, scale: scale)
             }
         }
@@ -115,23 +126,22 @@ public enum PEFTLoader {
 
     public typealias Site = LoRAAdapter.Site
 
-    /// The module of a tensor name: the part before `lora_A` / `lora_B`.
-    static func module(of name: String) -> String? {
-        let parts = name.split(separator: ".").map(String.init)
+    /// The module of a tensor name (the part before `lora_A` / `lora_B`) and whether it is A.
+    static func module(of name: String) -> (name: String, isA: Bool)? {
+        let parts = name.split(separator: ".")
         guard let loraIndex = parts.firstIndex(where: { $0 == "lora_A" || $0 == "lora_B" }), loraIndex > 0 else {
             return nil
         }
-        return parts[loraIndex - 1]
+        return (String(parts[loraIndex - 1]), parts[loraIndex] == "lora_A")
     }
 
     /// `…layers.{i}.(self_attn|mlp).{module}.lora_{A,B}[.default].weight` → (site, isA).
     static func parse(_ name: String, sites moduleSites: [String: ProjectionSite]) -> (Site, Bool)? {
-        let parts = name.split(separator: ".").map(String.init)
+        let parts = name.split(separator: ".")
         guard let layersIndex = parts.firstIndex(of: "layers"), layersIndex + 1 < parts.count,
               let layer = Int(parts[layersIndex + 1]) else { return nil }
-        guard let loraIndex = parts.firstIndex(where: { $0 == "lora_A" || $0 == "lora_B" }), loraIndex > 0,
-              let projection = moduleSites[parts[loraIndex - 1]] else { return nil }
-        return (Site(layer: layer, projection: projection), parts[loraIndex] == "lora_A")
+        guard let module = module(of: name), let projection = moduleSites[module.name] else { return nil }
+        return (Site(layer: layer, projection: projection), module.isA)
     }
 
     /// GGUFs of architectures with interleaved RoPE store q/k rows permuted (llama.cpp's converter
