@@ -36,19 +36,12 @@ struct WeightLoader {
 
     /// A `[outputs × inputs]` matrix (ggml shape `[inputs, outputs]`).
     func matrix(_ name: String, inputs: Int, outputs: Int) throws -> WeightMatrix {
-        let info = try gguf.tensor(name)
-        guard info.shape == [inputs, outputs] else {
-            throw ModelError.gguf(.shapeMismatch(file: gguf.path, tensor: name, expected: [inputs, outputs],
-                                                 actual: info.shape))
-        }
-        let quantized = KernelPath.hasQuantizedKernel(info.type) ? (info.type, gguf.bytes(of: info).baseAddress!) : nil
-        return WeightMatrix(inputs: inputs, outputs: outputs, values: loaded[name], quantized: quantized,
-                            integerActivations: Self.repacks(info, precision: precision, kernels: kernels),
-                            storage: gguf.storage, kernels: kernels)
+        try matrix(name, inputs: inputs, rows: 0..<outputs, of: outputs)
     }
 
-    /// Rows `rows` of a fused `[total × inputs]` matrix (Phi-3's `attn_qkv`, `ffn_up`) as a matrix of
-    /// their own: a copy of their Float32 values, and their quantized blocks where they lie in the file.
+    /// Rows `rows` of a `[total × inputs]` matrix as a matrix of their own (all of them, or a part of a
+    /// fused one: Phi-3's `attn_qkv`, `ffn_up`): their Float32 values (a copy for a part), and their
+    /// quantized blocks where they lie in the file.
     func matrix(_ name: String, inputs: Int, rows: Range<Int>, of total: Int) throws -> WeightMatrix {
         let info = try gguf.tensor(name)
         guard info.shape == [inputs, total] else {
@@ -56,6 +49,7 @@ struct WeightLoader {
                                                  actual: info.shape))
         }
         let values = loaded[name].map { all in
+            guard rows.count < total else { return all }
             let part = FloatBuffer(count: rows.count * inputs)
             part.pointer.update(from: all.pointer + rows.lowerBound * inputs, count: rows.count * inputs)
             return part
