@@ -4,16 +4,21 @@ import GGUF
 import QuantKernelsAVX2
 import QuantKernelsAVX512
 import QuantKernelsVNNI
+import QuantTiles
 
 /// Which build of the kernels runs: one binary carries the quantized matrix products and the other
 /// hot loops (`VectorKernels`: attention, the gated GELU, the sampler's passes) compiled for each
 /// x86-64 class, and the CPU's flags choose at start-up (everything else is built for the AVX2
 /// class, so the binary runs on any x86-64 server CPU since 2015).
 ///
-/// - `avx2`: AVX2 + FMA + F16C (Haswell and later, Zen 1 and later).
-/// - `avx512`: AVX-512 F/BW/VL/DQ (Skylake-SP and later): 16-float vectors in one register.
-/// - `avx512-vnni`: AVX-512 VNNI as well (Ice Lake, Cascade Lake, Zen 4 and later): int16 activations
-///   and integer dot products (`IntegerDotKernel`) for matrices repacked into tiles at load.
+/// - `avx2`: AVX2 + FMA + F16C (Haswell and later, Zen 1 and later): integer dot products by `vpmaddwd`.
+/// - `avx512`: AVX-512 F/BW/VL/DQ (Skylake-SP and later): 16-float vectors in one register, and the
+///   AVX2 integer kernel built with 32 vector registers.
+/// - `avx512-vnni`: AVX-512 VNNI as well (Ice Lake, Cascade Lake, Zen 4 and later): `vpdpwssd` on
+///   16 outputs per instruction.
+///
+/// On every path, matrices in a block type `IntegerTiles` supports are repacked into tiles at load
+/// and multiplied with int16 activations (`IntegerProduct`).
 ///
 /// `TANDEM_KERNEL_PATH` (or `--kernel-path`) forces a path; one the CPU cannot run is refused.
 public enum KernelPath: String, CaseIterable, Sendable, Comparable {
@@ -59,8 +64,25 @@ public enum KernelPath: String, CaseIterable, Sendable, Comparable {
     /// serving when a flag names another).
     nonisolated(unsafe) public static var active: KernelPath = (try? chosen()) ?? .detected
 
-    /// Whether matrices get int16 tiles and integer dot products on this path.
-    public var hasIntegerKernels: Bool { self == .avx512VNNI }
+    /// Whether matrices get int16 tiles and integer dot products on this path (every path has them).
+    public var hasIntegerKernels: Bool { true }
+
+    /// Rows up to which the integer kernel beats sgemm over tiles decoded to Float32 for the batch
+    /// (measured with `tandem bench`): every batch on the AVX-512 paths; on AVX2 `vpmaddwd` and an
+    /// add on 8 outputs do 16 products per two instructions against FMA's 8 per one, but the
+    /// decoding costs too much for short batches.
+    public var integerMaximumRows: Int { self == .avx2 ? 64 : .max }
+
+    /// `y_i = x · W_iᵀ` for integer tiles of the same inputs, by this path's integer kernel.
+    @inline(__always)
+    func integerProduct(_ products: [(tiles: IntegerTiles, y: UnsafeMutablePointer<Float>)], x: UnsafePointer<Float>,
+                        rows: Int) {
+        switch self {
+        case .avx2: QuantKernelsAVX2.IntegerDotKernel.apply(products, x: x, rows: rows)
+        case .avx512: QuantKernelsAVX512.IntegerDotKernel.apply(products, x: x, rows: rows)
+        case .avx512VNNI: QuantKernelsVNNI.IntegerDotKernel.apply(products, x: x, rows: rows)
+        }
+    }
 
     /// `y[rows × outputs] = x[rows × inputs] · Wᵀ` straight from quantized blocks, by this path's build.
     @inline(__always)

@@ -1,11 +1,12 @@
 import CBLAS
+import Foundation
 import GGUF
-import QuantKernelsVNNI
+import QuantTiles
 
 /// A projection weight `W[outputs × inputs]`, row-major, as GGUF stores it (ggml shape `[inputs, outputs]`).
 ///
 /// With int16 kernels (`KernelPrecision`), a matrix in a block type `IntegerTiles` supports is
-/// repacked into tiles at load and every batch runs `IntegerDotKernel`; it has no Float32 copy.
+/// repacked into tiles at load and every batch runs the integer kernel; it has no Float32 copy.
 /// Otherwise Float32 values feed OpenBLAS, and when the file stores the matrix in a block type with
 /// a Float32-activation kernel, the quantized blocks (still in the mmap'd file) serve small batches,
 /// where reading fewer bytes counts. A matrix may have no Float32 copy at all (`values` nil): then
@@ -17,7 +18,7 @@ public struct WeightMatrix: @unchecked Sendable {
     public let values: FloatBuffer?
     /// Quantized rows in the mapped file, kept alive by `storage`.
     let quantized: (type: GGMLType, blocks: UnsafeRawPointer)?
-    /// The quantized blocks repacked for `IntegerDotKernel` (see `KernelPrecision`): when present,
+    /// The quantized blocks repacked for the integer kernels (see `KernelPrecision`): when present,
     /// they serve the batches the quantized blocks would.
     let tiles: IntegerTiles?
     let storage: AnyObject?
@@ -50,10 +51,17 @@ public struct WeightMatrix: @unchecked Sendable {
     /// faster than a one-row sgemm.
     @inline(__always)
     public func apply(_ x: UnsafePointer<Float>, rows: Int, into y: UnsafeMutablePointer<Float>) {
-        // Integer tiles beat sgemm on Float32 copies at every batch size measured, prefill
-        // included, so matrices with tiles have no copy.
+        // Matrices with tiles have no Float32 copy. The integer products beat sgemm at every batch
+        // size on the AVX-512 paths; on AVX2 a long batch runs sgemm over the tiles decoded for it.
         if let tiles {
-            IntegerDotKernel.apply(tiles, x: x, rows: rows, into: y)
+            if rows > kernels.integerMaximumRows {
+                DecodedTiles.shared.withWeights(of: tiles) { w in
+                    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(rows), Int32(outputs), Int32(inputs),
+                                1, x, Int32(inputs), w, Int32(inputs), 0, y, Int32(outputs))
+                }
+            } else {
+                kernels.integerProduct([(tiles, y)], x: x, rows: rows)
+            }
             return
         }
         guard let values else {
@@ -82,8 +90,11 @@ public struct WeightMatrix: @unchecked Sendable {
     /// once and the products share one hand-off to the cores; else one product after another.
     public static func apply(_ products: [(w: WeightMatrix, y: UnsafeMutablePointer<Float>)], x: UnsafePointer<Float>,
                              rows: Int) {
-        if products.allSatisfy({ $0.w.tiles != nil && $0.w.inputs == products[0].w.inputs }) {
-            IntegerDotKernel.apply(products.map { ($0.w.tiles!, $0.y) }, x: x, rows: rows)
+        let kernels = products[0].w.kernels
+        let inputs = products[0].w.inputs
+        if rows <= kernels.integerMaximumRows,
+           products.allSatisfy({ $0.w.tiles != nil && $0.w.inputs == inputs && $0.w.kernels == kernels }) {
+            kernels.integerProduct(products.map { ($0.w.tiles!, $0.y) }, x: x, rows: rows)
         } else {
             for p in products { p.w.apply(x, rows: rows, into: p.y) }
         }
@@ -135,4 +146,29 @@ func project(_ x: UnsafePointer<Float>, rows: Int, _ w: WeightMatrix, into y: Un
              site: ProjectionSite, layer: Int, delta: (any ProjectionDelta)?) {
     w.apply(x, rows: rows, into: y)
     delta?.addDelta(site: site, layer: layer, input: x, inputs: w.inputs, output: y, outputs: w.outputs, rows: rows)
+}
+
+/// One Float32 matrix's worth of memory, reused by every long-batch product on the AVX2 path that
+/// decodes its tiles for sgemm (a model's products run one at a time; a product that finds it in
+/// use, from a second model in the process, decodes into memory of its own).
+final class DecodedTiles: @unchecked Sendable {
+    static let shared = DecodedTiles()
+
+    private let lock = NSLock()
+    private var inUse = false
+    private var buffer = FloatBuffer(count: 0)
+
+    func withWeights(of tiles: IntegerTiles, _ body: (UnsafePointer<Float>) -> Void) {
+        let count = tiles.inputs * tiles.outputs
+        let pooled: FloatBuffer? = lock.withLock {
+            guard !inUse else { return nil }
+            inUse = true
+            if buffer.count < count { buffer = FloatBuffer(count: count) }
+            return buffer
+        }
+        let weights = pooled ?? FloatBuffer(count: count)
+        tiles.dequantize(into: weights.pointer)
+        body(weights.pointer)
+        if pooled != nil { lock.withLock { inUse = false } }
+    }
 }

@@ -1,5 +1,6 @@
 import GGUF
 import Parallel
+import QuantTiles
 
 /// `y[rows × outputs] = x[rows × inputs] · Wᵀ` read straight from quantized GGUF blocks.
 ///
@@ -114,19 +115,6 @@ public enum QuantizedKernel {
             if rows > 6 { y[6 * outputs + o] = a6.sum() - correction[6] }
             if rows > 7 { y[7 * outputs + o] = a7.sum() - correction[7] }
         }
-    }
-}
-
-/// Runs `body` over slices of `0..<outputs` on every core when the matrix is big enough to pay for
-/// the dispatch (8 slices, so two cores finish close together), else over all outputs at once.
-@inline(__always)
-func forEachOutputRange(inputs: Int, outputs: Int, _ body: @Sendable (Range<Int>) -> Void) {
-    let parts = inputs * outputs >= 1 << 19 ? 8 : 1
-    let chunk = (outputs + parts - 1) / parts
-    WorkerPool.shared.forEach(iterations: parts) { part in
-        // Bounds clamped first: -Ounchecked would build a reversed range without complaint.
-        let low = min(outputs, part * chunk), high = min(outputs, (part + 1) * chunk)
-        if low < high { body(low..<high) }
     }
 }
 

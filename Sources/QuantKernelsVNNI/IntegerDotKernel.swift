@@ -1,16 +1,28 @@
 import _Builtin_intrinsics.intel
 import GGUF
 import Parallel
+import QuantTiles
 
 /// `y[rows × outputs] = x[rows × inputs] · Wᵀ` with 16-bit integer activations and integer dot
-/// products (AVX-512 VNNI `vpdpwssd`: 32 int16 products summed in pairs per instruction).
+/// products (AVX-512 VNNI `vpdpwssd`: 32 int16 products summed in pairs per instruction). The
+/// AVX-512 path without VNNI builds this file too, with `vpmaddwd` and an add in its place.
 ///
 /// The weights are `IntegerTiles`: 16 outputs × 32 inputs per tile. A tile's 16 weight registers
 /// are sign-extended once and used for up to 8 rows held in registers. Per row and tile: 16
 /// `vpdpwssd`, each against one broadcast pair of activations (folded into the instruction as a
 /// memory operand), then one conversion, one multiply of scales and one FMA — 512 products for 19
 /// instructions, and 16 finished outputs at the end with no sums across lanes.
-public enum IntegerDotKernel {
+public enum IntegerDotKernel: TileKernel {
+    /// `i + Σ pairs of w·x` in 16 int32 lanes: one `vpdpwssd` with VNNI; `vpmaddwd` and an add without.
+    @inline(__always)
+    static func dot(_ i: SIMD8<Int64>, _ w: SIMD8<Int64>, _ x: SIMD8<Int64>) -> SIMD8<Int64> {
+        #if TANDEM_VNNI
+        _mm512_dpwssd_epi32(i, w, x)
+        #else
+        _mm512_add_epi32(i, _mm512_madd_epi16(w, x))
+        #endif
+    }
+
     /// `y[rows × outputs] = x[rows × inputs] · Wᵀ`, rounding `x` to int16 first.
     public static func apply(_ tiles: IntegerTiles, x: UnsafePointer<Float>, rows: Int,
                              into y: UnsafeMutablePointer<Float>) {
@@ -18,31 +30,18 @@ public enum IntegerDotKernel {
     }
 
     /// Several products of the same input (q, k and v; gate and up): `x` is rounded once and the
-    /// products share one hand-off to the cores. Every matrix takes `x`'s inputs.
+    /// products share one hand-off to the cores (`IntegerProduct`).
     public static func apply(_ products: [(tiles: IntegerTiles, y: UnsafeMutablePointer<Float>)],
                              x: UnsafePointer<Float>, rows: Int) {
-        let inputs = products[0].tiles.inputs
-        precondition(products.allSatisfy { $0.tiles.inputs == inputs })
-        let activations = Int16Activations(x, rows: rows, inputs: inputs,
-                                           withSums: products.contains { $0.tiles.hasMinimum })
-        defer { activations.deallocate() }
-        // Output groups of all products, end to end, split across the cores (the size test
-        // counts weights, hence inputs × 16 per group).
-        var starts = [0]
-        for p in products { starts.append(starts.last! + p.tiles.groups) }
-        let shared = UnsafeShared((products, activations, starts))
-        forEachOutputRange(inputs: inputs * 16, outputs: starts.last!) { range in
-            let (products, x, starts) = shared.value
-            for (i, p) in products.enumerated() {
-                let low = max(range.lowerBound, starts[i]), high = min(range.upperBound, starts[i + 1])
-                guard low < high else { continue }
-                let local = low - starts[i]..<high - starts[i]
-                switch (p.tiles.tileInputs, p.tiles.hasMinimum) {
-                case (16, _): run(Pairs8.self, p.tiles, groups: local, x: x, y: p.y)
-                case (_, true): run(Pairs16WithMinimum.self, p.tiles, groups: local, x: x, y: p.y)
-                default: run(Pairs16.self, p.tiles, groups: local, x: x, y: p.y)
-                }
-            }
+        IntegerProduct.apply(products, x: x, rows: rows, kernel: Self.self)
+    }
+
+    public static func run(_ tiles: IntegerTiles, groups: Range<Int>, x: Int16Activations,
+                           y: UnsafeMutablePointer<Float>) {
+        switch (tiles.tileInputs, tiles.hasMinimum) {
+        case (16, _): run(Pairs8.self, tiles, groups: groups, x: x, y: y)
+        case (_, true): run(Pairs16WithMinimum.self, tiles, groups: groups, x: x, y: y)
+        default: run(Pairs16.self, tiles, groups: groups, x: x, y: y)
         }
     }
 
@@ -97,16 +96,16 @@ public enum IntegerDotKernel {
                     @inline(__always) func pair(_ k: Int) -> SIMD8<Int64> {
                         _mm512_set1_epi32(p.load(fromByteOffset: 4 * k, as: Int32.self))
                     }
-                    var i = _mm512_dpwssd_epi32(_mm512_setzero_si512(), w0, pair(0))
-                    i = _mm512_dpwssd_epi32(i, w1, pair(1)); i = _mm512_dpwssd_epi32(i, w2, pair(2))
-                    i = _mm512_dpwssd_epi32(i, w3, pair(3)); i = _mm512_dpwssd_epi32(i, w4, pair(4))
-                    i = _mm512_dpwssd_epi32(i, w5, pair(5)); i = _mm512_dpwssd_epi32(i, w6, pair(6))
-                    i = _mm512_dpwssd_epi32(i, w7, pair(7))
+                    var i = dot(_mm512_setzero_si512(), w0, pair(0))
+                    i = dot(i, w1, pair(1)); i = dot(i, w2, pair(2))
+                    i = dot(i, w3, pair(3)); i = dot(i, w4, pair(4))
+                    i = dot(i, w5, pair(5)); i = dot(i, w6, pair(6))
+                    i = dot(i, w7, pair(7))
                     if L.pairs > 8 {
-                        i = _mm512_dpwssd_epi32(i, w8, pair(8)); i = _mm512_dpwssd_epi32(i, w9, pair(9))
-                        i = _mm512_dpwssd_epi32(i, w10, pair(10)); i = _mm512_dpwssd_epi32(i, w11, pair(11))
-                        i = _mm512_dpwssd_epi32(i, w12, pair(12)); i = _mm512_dpwssd_epi32(i, w13, pair(13))
-                        i = _mm512_dpwssd_epi32(i, w14, pair(14)); i = _mm512_dpwssd_epi32(i, w15, pair(15))
+                        i = dot(i, w8, pair(8)); i = dot(i, w9, pair(9))
+                        i = dot(i, w10, pair(10)); i = dot(i, w11, pair(11))
+                        i = dot(i, w12, pair(12)); i = dot(i, w13, pair(13))
+                        i = dot(i, w14, pair(14)); i = dot(i, w15, pair(15))
                     }
                     acc = _mm512_fmadd_ps(_mm512_cvtepi32_ps(i), s * _mm512_set1_ps(scales[r * blocks + block]), acc)
                     if L.hasMinimum { acc = _mm512_fmadd_ps(m, _mm512_set1_ps(sums[r * blocks + block]), acc) }
@@ -132,20 +131,3 @@ public enum IntegerDotKernel {
         }
     }
 }
-
-/// A number of rows fixed at compile time (generic specialisation makes it a constant).
-protocol RowCount { static var value: Int { get } }
-enum Rows1: RowCount { static var value: Int { 1 } }
-enum Rows2: RowCount { static var value: Int { 2 } }
-enum Rows4: RowCount { static var value: Int { 4 } }
-enum Rows8: RowCount { static var value: Int { 8 } }
-
-/// The shape of an `IntegerTiles` tile, fixed at compile time.
-protocol TileLayout {
-    /// Input pairs per tile: 16 (32 inputs) or 8 (16 inputs).
-    static var pairs: Int { get }
-    static var hasMinimum: Bool { get }
-}
-enum Pairs16: TileLayout { static var pairs: Int { 16 }; static var hasMinimum: Bool { false } }
-enum Pairs16WithMinimum: TileLayout { static var pairs: Int { 16 }; static var hasMinimum: Bool { true } }
-enum Pairs8: TileLayout { static var pairs: Int { 8 }; static var hasMinimum: Bool { false } }

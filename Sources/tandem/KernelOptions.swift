@@ -7,8 +7,8 @@ extension KernelPrecision: ExpressibleByArgument {}
 struct KernelOptions: ParsableArguments {
     @Option(name: .customLong("kernels"),
             help: """
-                Activations of quantized matrix products: int16 (integer dot products, faster in batches; \
-                needs the avx512-vnni kernel path, else float32 is used) or float32.
+                Activations of quantized matrix products: int16 (integer dot products on every kernel \
+                path, faster at every batch size) or float32.
                 """)
     var precision = KernelPrecision.default
 

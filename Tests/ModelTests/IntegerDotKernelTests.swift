@@ -7,7 +7,7 @@ import Testing
 /// values (dx = max|x|/32767, q = round-half-even(x·32767/max|x|)), weights from `Dequantizer`,
 /// y = Σ dx·q·w in Double. Only float rounding may differ; a wrong byte, nibble, bit or scale in a
 /// block layout moves outputs by whole weights.
-@Suite(.enabled(if: KernelPrecision.int16Available, "built without AVX-512 VNNI"))
+/// Every test runs on each kernel path this CPU can run.
 struct IntegerDotKernelTests {
     func roundedActivations(_ x: [Float], rows: Int, inputs: Int) -> [Double] {
         var out = [Double](repeating: 0, count: x.count)
@@ -24,8 +24,9 @@ struct IntegerDotKernelTests {
         return out
     }
 
-    @Test("integer kernel equals Σ dx·q·w over the dequantized weights", arguments: [GGMLType.q8_0, .q5_0, .q4_K, .q6_K])
-    func matchesPlainArithmetic(_ type: GGMLType) throws {
+    @Test("integer kernel equals Σ dx·q·w over the dequantized weights",
+          arguments: [GGMLType.q8_0, .q5_0, .q4_K, .q6_K], KernelPath.available)
+    func matchesPlainArithmetic(_ type: GGMLType, path: KernelPath) throws {
         let inputs = 512, outputs = 80, maxRows = 21
         let blocks = QuantizedKernelTests().randomBlocks(type, outputs: outputs, inputs: inputs, seed: UInt64(type.rawValue) + 40)
         var weights = [Float](repeating: 0, count: inputs * outputs)
@@ -35,7 +36,7 @@ struct IntegerDotKernelTests {
         var x = (0..<(maxRows * inputs)).map { i in Float(Int(rng.next() % 2001) - 1000) / 1000 * (i % 96 < 32 ? 8 : 1) }
         for i in 64..<96 { x[i] = 0 }
         try blocks.withUnsafeBytes { raw in
-            let matrix = WeightMatrix(inputs: inputs, outputs: outputs, values: nil, quantized: (type, raw.baseAddress!), integerActivations: true)
+            let matrix = WeightMatrix(inputs: inputs, outputs: outputs, values: nil, quantized: (type, raw.baseAddress!), integerActivations: true, kernels: path)
             // Row counts that use each register group (16, 8, 4, 2, 1) alone and combined.
             for rows in [1, 2, 3, 4, 7, 8, 15, 16, 21] {
                 let xq = roundedActivations(Array(x[0..<(rows * inputs)]), rows: rows, inputs: inputs)
@@ -49,15 +50,44 @@ struct IntegerDotKernelTests {
                             magnitude += abs(xq[r * inputs + i] * Double(weights[o * inputs + i]))
                         }
                         let difference = abs(Double(y[r * outputs + o]) - exact)
-                        try #require(difference <= 1e-5 * magnitude + 1e-6, "\(type.name), \(rows) rows, row \(r), output \(o): \(y[r * outputs + o]) vs \(exact)")
+                        try #require(difference <= 1e-5 * magnitude + 1e-6, "\(path), \(type.name), \(rows) rows, row \(r), output \(o): \(y[r * outputs + o]) vs \(exact)")
                     }
                 }
             }
         }
     }
 
-    @Test("products sharing one input and one hand-off equal the same products one by one")
-    func fusedProductsEqualSeparateOnes() throws {
+    @Test("on AVX2 a long batch runs sgemm over the decoded tiles: Σ x·w with x unrounded",
+          arguments: [GGMLType.q8_0, .q5_0, .q4_K, .q6_K])
+    func longBatchDecodesTiles(_ type: GGMLType) throws {
+        let inputs = 256, outputs = 32, rows = KernelPath.avx2.integerMaximumRows + 3
+        let blocks = QuantizedKernelTests().randomBlocks(type, outputs: outputs, inputs: inputs, seed: 17)
+        var weights = [Float](repeating: 0, count: inputs * outputs)
+        blocks.withUnsafeBytes { raw in weights.withUnsafeMutableBufferPointer { Dequantizer.dequantize(raw, type: type, count: inputs * outputs, into: $0.baseAddress!) } }
+        var rng = SplitMix64(seed: 23)
+        let x = (0..<(rows * inputs)).map { _ in Float(Int(rng.next() % 2001) - 1000) / 1000 }
+        try blocks.withUnsafeBytes { raw in
+            let matrix = WeightMatrix(inputs: inputs, outputs: outputs, values: nil, quantized: (type, raw.baseAddress!), integerActivations: true, kernels: .avx2)
+            var y = [Float](repeating: .nan, count: rows * outputs)
+            x.withUnsafeBufferPointer { xp in y.withUnsafeMutableBufferPointer { matrix.apply(xp.baseAddress!, rows: rows, into: $0.baseAddress!) } }
+            // The same sgemm over Dequantizer's weights: the same floats for Q8_0 and Q5_0 (scale·q),
+            // so the same bits; K-quants fold the sub-block scale first, which may move the last bit.
+            let copy = FloatBuffer(count: inputs * outputs)
+            weights.withUnsafeBufferPointer { copy.pointer.update(from: $0.baseAddress!, count: inputs * outputs) }
+            let float = WeightMatrix(inputs: inputs, outputs: outputs, values: copy)
+            var reference = [Float](repeating: .nan, count: rows * outputs)
+            x.withUnsafeBufferPointer { xp in reference.withUnsafeMutableBufferPointer { float.apply(xp.baseAddress!, rows: rows, into: $0.baseAddress!) } }
+            if type == .q8_0 || type == .q5_0 {
+                #expect(y == reference)
+            } else {
+                let scale = reference.map(abs).max()!
+                #expect(zip(y, reference).allSatisfy { abs($0 - $1) <= 1e-6 * scale })
+            }
+        }
+    }
+
+    @Test("products sharing one input and one hand-off equal the same products one by one", arguments: KernelPath.available)
+    func fusedProductsEqualSeparateOnes(path: KernelPath) throws {
         // 64 + 16 + 32 output groups over 512 inputs: split in 8 parts whose edges fall inside matrices.
         let inputs = 512, rows = 11
         let shapes: [(GGMLType, Int)] = [(.q5_0, 1024), (.q8_0, 256), (.q4_K, 512)]
@@ -68,7 +98,7 @@ struct IntegerDotKernelTests {
         defer { pointers.forEach { $0.deallocate() } }
         for (p, b) in zip(pointers, blocks) { b.withUnsafeBytes { p.copyMemory(from: $0.baseAddress!, byteCount: b.count) } }
         let matrices = zip(shapes, pointers).map { s, p in
-            WeightMatrix(inputs: inputs, outputs: s.1, values: nil, quantized: (s.0, UnsafeRawPointer(p)), integerActivations: true)
+            WeightMatrix(inputs: inputs, outputs: s.1, values: nil, quantized: (s.0, UnsafeRawPointer(p)), integerActivations: true, kernels: path)
         }
         let fused = matrices.map { FloatBuffer(count: rows * $0.outputs) }, alone = matrices.map { FloatBuffer(count: rows * $0.outputs) }
         x.withUnsafeBufferPointer { xp in
@@ -82,14 +112,14 @@ struct IntegerDotKernelTests {
         }
     }
 
-    @Test("int16 activations stay close to Float32 activations", arguments: [GGMLType.q8_0, .q5_0, .q4_K, .q6_K])
-    func closeToFloat32(_ type: GGMLType) throws {
+    @Test("int16 activations stay close to Float32 activations", arguments: [GGMLType.q8_0, .q5_0, .q4_K, .q6_K], KernelPath.available)
+    func closeToFloat32(_ type: GGMLType, path: KernelPath) throws {
         let inputs = 512, outputs = 64, rows = 4
         let blocks = QuantizedKernelTests().randomBlocks(type, outputs: outputs, inputs: inputs, seed: 5)
         var rng = SplitMix64(seed: 3)
         let x = (0..<(rows * inputs)).map { _ in Float(Int(rng.next() % 2001) - 1000) / 1000 }
         blocks.withUnsafeBytes { raw in
-            let integer = WeightMatrix(inputs: inputs, outputs: outputs, values: nil, quantized: (type, raw.baseAddress!), integerActivations: true)
+            let integer = WeightMatrix(inputs: inputs, outputs: outputs, values: nil, quantized: (type, raw.baseAddress!), integerActivations: true, kernels: path)
             let float = WeightMatrix(inputs: inputs, outputs: outputs, values: nil, quantized: (type, raw.baseAddress!))
             var a = [Float](repeating: 0, count: rows * outputs), b = a
             x.withUnsafeBufferPointer { xp in
@@ -106,8 +136,8 @@ struct IntegerDotKernelTests {
 }
 
 /// Gemma 3 270M with int16 activations (the default) against the same `transformers` reference as
-/// `Gemma3GoldenTests`.
-@Suite(.serialized, .enabled(if: KernelPrecision.int16Available, "built without AVX-512 VNNI"))
+/// `Gemma3GoldenTests`, on the path this CPU picks and on each slower one.
+@Suite(.serialized)
 struct Int16GoldenTests {
     static let model: any LanguageModel = try! Fixtures.model(at: Fixtures.defaultModelPath, precision: .int16)
 
@@ -118,5 +148,14 @@ struct Int16GoldenTests {
     func golden(_ c: GoldenCase) throws {
         let worst = try checkGolden(c, model: Self.model, tolerance: Self.tolerance)
         print("gemma3 int16 \(c.testDescription): max |Δlogit| = \(worst)")
+    }
+
+    @Test("the int16 reference holds on every slower kernel path", arguments: KernelPath.available.dropLast())
+    func slowerPaths(_ path: KernelPath) throws {
+        let model = try Fixtures.model(at: Fixtures.defaultModelPath, precision: .int16, kernels: path)
+        for c in Fixtures.golden("gemma3_greedy.json") {
+            let worst = try checkGolden(c, model: model, tolerance: Self.tolerance)
+            print("gemma3 int16 on \(path.rawValue), \(c.testDescription): max |Δlogit| = \(worst)")
+        }
     }
 }

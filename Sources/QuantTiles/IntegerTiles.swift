@@ -2,15 +2,17 @@ import Dispatch
 import GGUF
 import Parallel
 
-/// A quantized matrix repacked once, at load, for `IntegerDotKernel`: tiles of 16 outputs × one
-/// sub-block of inputs (32 weights, or 16 for Q6_K, whose scales are per 16).
+/// A quantized matrix repacked once, at load, for the integer dot-product kernels (AVX2 `vpmaddwd`,
+/// AVX-512 VNNI `vpdpwssd`): tiles of 16 outputs × one sub-block of inputs (32 weights, or 16 for
+/// Q6_K, whose scales are per 16).
 ///
 /// Each tile holds the 16 outputs' float scales, for Q4_K their minimums, then the integer weights
 /// as 8-bit pairs: pair k of output o at byte `32·k + 2·o`. Sign-extended, one pair slice is one
-/// register of 16 int16 pairs whose lane o belongs to output o, so one `vpdpwssd` against a
-/// broadcast pair of activations adds 32 products into 16 outputs, and no sums across lanes are
-/// ever needed. The repacking is exact: `scale·q − minimum` is `Dequantizer`'s weight (for K-quants
-/// the integer sub-block scale is folded into the float scale, as `Dequantizer` computes it).
+/// 512-bit register of 16 int16 pairs whose lane o belongs to output o (or two 256-bit registers of
+/// 8), so one `vpdpwssd` against a broadcast pair of activations adds 32 products into 16 outputs,
+/// and no sums across lanes are ever needed. The repacking is exact: `scale·q − minimum` is
+/// `Dequantizer`'s weight (for K-quants the integer sub-block scale is folded into the float scale,
+/// as `Dequantizer` computes it).
 ///
 /// It costs 1.125 bytes per weight (1.25 with minimums) against 0.56–1.06 in the file; the decode
 /// it saves is worth more than the bytes at every batch size measured (`tandem bench --projections`).
@@ -18,13 +20,16 @@ public final class IntegerTiles: @unchecked Sendable {
     public let inputs: Int
     public let outputs: Int
     /// Inputs per tile: 32, or 16 for Q6_K.
-    let tileInputs: Int
-    let hasMinimum: Bool
-    let tileBytes: Int
-    let base: UnsafeMutableRawPointer
+    public let tileInputs: Int
+    /// Whether tiles hold minimums (Q4_K): `weight = scale·q − minimum`.
+    public let hasMinimum: Bool
+    public let tileBytes: Int
+    public let base: UnsafeMutableRawPointer
 
-    var groups: Int { outputs / 16 }
-    var tilesPerGroup: Int { inputs / tileInputs }
+    /// Bytes before a tile's weights: 16 scales, then 16 minimums when there are any.
+    @inlinable public var weightOffset: Int { hasMinimum ? 128 : 64 }
+    @inlinable public var groups: Int { outputs / 16 }
+    @inlinable public var tilesPerGroup: Int { inputs / tileInputs }
 
     /// Whether a matrix of this type and shape can be repacked.
     public static func supports(_ type: GGMLType, inputs: Int, outputs: Int) -> Bool {
@@ -63,7 +68,7 @@ public final class IntegerTiles: @unchecked Sendable {
     deinit { base.deallocate() }
 
     /// Tile `t` of output group `g`.
-    @inline(__always) func tile(group g: Int, _ t: Int) -> UnsafeRawPointer {
+    @inlinable @inline(__always) public func tile(group g: Int, _ t: Int) -> UnsafeRawPointer {
         UnsafeRawPointer(base + (g * tilesPerGroup + t) * tileBytes)
     }
 
@@ -96,17 +101,20 @@ private struct DecodedRow {
 
     mutating func decode(_ type: GGMLType, _ row: UnsafeRawPointer) {
         let byte = { (p: UnsafeRawPointer, i: Int) in p.load(fromByteOffset: i, as: UInt8.self) }
+        let half = { (p: UnsafeRawPointer, i: Int) in
+            Float(Float16(bitPattern: p.loadUnaligned(fromByteOffset: i, as: UInt16.self)))
+        }
         switch type {
         case .q8_0:
             for b in 0..<q.count / 32 {
                 let block = row + b * 34
-                scales[b] = halfAt(block, 0)
+                scales[b] = half(block, 0)
                 for i in 0..<32 { q[b * 32 + i] = block.load(fromByteOffset: 2 + i, as: Int8.self) }
             }
         case .q5_0:
             for b in 0..<q.count / 32 {
                 let block = row + b * 22
-                scales[b] = halfAt(block, 0)
+                scales[b] = half(block, 0)
                 let high = block.loadUnaligned(fromByteOffset: 2, as: UInt32.self)
                 for j in 0..<16 {
                     let nibbles = byte(block, 6 + j)
@@ -117,7 +125,7 @@ private struct DecodedRow {
         case .q4_K:
             for s in 0..<q.count / 256 {
                 let block = row + s * 144
-                let d = halfAt(block, 0), dmin = halfAt(block, 2)
+                let d = half(block, 0), dmin = half(block, 2)
                 for pair in 0..<4 {
                     let nibbles = block + 16 + 32 * pair
                     for half in 0..<2 {
@@ -135,7 +143,7 @@ private struct DecodedRow {
         case .q6_K:
             for s in 0..<q.count / 256 {
                 let block = row + s * 210
-                let d = halfAt(block, 208)
+                let d = half(block, 208)
                 for e in 0..<256 {
                     // Element e: half n, quarter (which nibble / 2-bit field), position l in 0..<32.
                     let n = e / 128, quarter = (e % 128) / 32, l = e % 32
@@ -152,6 +160,33 @@ private struct DecodedRow {
             }
         default:
             preconditionFailure("no integer tiles for \(type.name)")
+        }
+    }
+}
+
+extension IntegerTiles {
+    /// The weights as Float32, `[outputs × inputs]` row-major: `scale·q − minimum`, the values the
+    /// integer products multiply by (for sgemm, where a long batch makes Float32 math the faster).
+    public func dequantize(into w: UnsafeMutablePointer<Float>) {
+        let shared = UnsafeShared((self, w))
+        forEachOutputRange(inputs: inputs * 16, outputs: groups) { range in
+            let (tiles, w) = shared.value
+            let inputs = tiles.inputs, tileInputs = tiles.tileInputs, offset = tiles.weightOffset
+            for g in range {
+                for t in 0..<tiles.tilesPerGroup {
+                    let tile = tiles.tile(group: g, t)
+                    for lane in 0..<16 {
+                        let scale = tile.load(fromByteOffset: 4 * lane, as: Float.self)
+                        let minimum = tiles.hasMinimum ? tile.load(fromByteOffset: 64 + 4 * lane, as: Float.self) : 0
+                        let row = w + (g * 16 + lane) * inputs + t * tileInputs
+                        for k in 0..<tileInputs / 2 {
+                            let q = tile.load(fromByteOffset: offset + 32 * k + 2 * lane, as: SIMD2<Int8>.self)
+                            row[2 * k] = scale * Float(q.x) + minimum
+                            row[2 * k + 1] = scale * Float(q.y) + minimum
+                        }
+                    }
+                }
+            }
         }
     }
 }

@@ -6,25 +6,27 @@ import _Builtin_intrinsics.intel
 /// Per row and 32-input block: `dx = max|x| / 32767`, `q = round(x / dx)`: each value within
 /// 1/65534 of its block's largest, so products stay close to the Float32 path's (llama.cpp rounds
 /// to 8 bits, 256× coarser, which moves Gemma's logits enough to flip near-tie greedy tokens).
-/// Values keep their order, so inputs 2k and 2k+1 are one 32-bit word: the pair `IntegerDotKernel`
+/// Values keep their order, so inputs 2k and 2k+1 are one 32-bit word: the pair the integer kernels
 /// broadcasts against a tile's weights.
-struct Int16Activations {
-    let rows: Int
-    let inputs: Int
+///
+/// Built for the AVX2 class, so every kernel path rounds the same way.
+public struct Int16Activations {
+    public let rows: Int
+    public let inputs: Int
     /// `[rows × inputs]`.
-    let values: UnsafeMutablePointer<Int16>
+    public let values: UnsafeMutablePointer<Int16>
     /// `[rows × inputs/32]`: dx.
-    let scales: UnsafeMutablePointer<Float>
+    public let scales: UnsafeMutablePointer<Float>
     /// `[rows × inputs/32]`: `dx·Σq`, for weights with a minimum (Q4_K); nil when not needed.
-    let sums: UnsafeMutablePointer<Float>?
+    public let sums: UnsafeMutablePointer<Float>?
 
     /// True when the memory is the shared `ActivationBuffers`, handed back by `deallocate()`.
     private let pooled: Bool
 
-    var blocks: Int { inputs / 32 }
+    @inlinable public var blocks: Int { inputs / 32 }
 
     /// Rounds `x[rows × inputs]` (`inputs` a multiple of 32); free with `deallocate()`.
-    init(_ x: UnsafePointer<Float>, rows: Int, inputs: Int, withSums: Bool) {
+    public init(_ x: UnsafePointer<Float>, rows: Int, inputs: Int, withSums: Bool) {
         precondition(inputs % 32 == 0)
         self.rows = rows
         self.inputs = inputs
@@ -36,23 +38,36 @@ struct Int16Activations {
             sums = withSums ? .allocate(capacity: rows * inputs / 32) : nil
             pooled = false
         }
+        let signBit = _mm256_set1_ps(-0.0), order = _mm256_setr_epi32(0, 1, 4, 5, 2, 3, 6, 7)
         for block in 0..<rows * inputs / 32 {
             let raw = UnsafeRawPointer(x + block * 32)
-            let a = raw.loadUnaligned(as: SIMD16<Float>.self),
-                b = raw.loadUnaligned(fromByteOffset: 64, as: SIMD16<Float>.self)
-            let amax = _mm512_reduce_max_ps(_mm512_max_ps(_mm512_abs_ps(a), _mm512_abs_ps(b)))
-            let inverse: Float = amax > 0 ? 32767 / amax : 0
+            let p0 = raw.loadUnaligned(as: SIMD8<Float>.self),
+                p1 = raw.loadUnaligned(fromByteOffset: 32, as: SIMD8<Float>.self)
+            let p2 = raw.loadUnaligned(fromByteOffset: 64, as: SIMD8<Float>.self),
+                p3 = raw.loadUnaligned(fromByteOffset: 96, as: SIMD8<Float>.self)
+            let largest = _mm256_max_ps(_mm256_max_ps(_mm256_andnot_ps(signBit, p0), _mm256_andnot_ps(signBit, p1)),
+                                        _mm256_max_ps(_mm256_andnot_ps(signBit, p2), _mm256_andnot_ps(signBit, p3)))
+            let amax = largest.max()
+            let inverse = _mm256_set1_ps(amax > 0 ? 32767 / amax : 0)
             // vcvtps2dq rounds to nearest, ties to even.
-            let qa = _mm512_cvtps_epi32(a * inverse), qb = _mm512_cvtps_epi32(b * inverse)
+            let q0 = _mm256_cvtps_epi32(_mm256_mul_ps(p0, inverse)), q1 = _mm256_cvtps_epi32(_mm256_mul_ps(p1, inverse))
+            let q2 = _mm256_cvtps_epi32(_mm256_mul_ps(p2, inverse)), q3 = _mm256_cvtps_epi32(_mm256_mul_ps(p3, inverse))
             let out = UnsafeMutableRawPointer(values + block * 32)
-            out.storeBytes(of: _mm512_cvtepi32_epi16(qa), as: SIMD4<Int64>.self)
-            out.storeBytes(of: _mm512_cvtepi32_epi16(qb), toByteOffset: 32, as: SIMD4<Int64>.self)
+            // packs interleaves 128-bit halves (q0 low, q1 low, q0 high, q1 high); the permute puts
+            // them back in order.
+            out.storeBytes(of: _mm256_permutevar8x32_epi32(_mm256_packs_epi32(q0, q1), order), as: SIMD4<Int64>.self)
+            out.storeBytes(of: _mm256_permutevar8x32_epi32(_mm256_packs_epi32(q2, q3), order), toByteOffset: 32,
+                           as: SIMD4<Int64>.self)
             scales[block] = amax / 32767
-            sums?[block] = amax / 32767 * Float(_mm512_reduce_add_epi32(_mm512_add_epi32(qa, qb)))
+            if let sums {
+                let total = unsafeBitCast(_mm256_add_epi32(_mm256_add_epi32(q0, q1), _mm256_add_epi32(q2, q3)),
+                                          to: SIMD8<Int32>.self)
+                sums[block] = amax / 32767 * Float(total.wrappedSum())
+            }
         }
     }
 
-    func deallocate() {
+    public func deallocate() {
         guard !pooled else { return ActivationBuffers.shared.giveBack() }
         values.deallocate()
         scales.deallocate()

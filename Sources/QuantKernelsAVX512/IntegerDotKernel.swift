@@ -1,0 +1,1 @@
+../QuantKernelsVNNI/IntegerDotKernel.swift
