@@ -43,6 +43,8 @@ gemma), the format Tandem uses; both then see the same prompt tokens. For worklo
 role prompt as a system message (Gemma folds it into the user turn on both servers) and its
 default `cache_prompt`. Gemma 3 uses sliding-window attention, and by default llama-server then
 re-processes the whole prompt (cached tokens 0); `--llama-args=--swa-full` lets it reuse the prefix.
+Tandem gets the same context capacity, `--kv-cache-tokens` = llama-server's `-c`, so its prefix cache
+cannot keep more than that resident.
 
   python3 bench/load_bench.py                                # Tandem only
   LLAMA_SERVER=/path/to/llama-server python3 bench/load_bench.py --json-out results.json
@@ -275,8 +277,10 @@ class Tandem:
         self.base_id = None
 
     def command(self, port, workload, concurrency, max_tokens):
+        # The same context capacity as llama-server's -c, so the prefix cache cannot grow past it.
+        ctx = concurrency * (PROMPT_BUDGET[workload] + max_tokens)
         return [self.binary, "serve", "--model", self.model, "--adapters", self.adapters_dir,
-                "--port", str(port), "--max-running", str(concurrency)] + self.extra_args
+                "--port", str(port), "--max-running", str(concurrency), "--kv-cache-tokens", str(ctx)] + self.extra_args
 
     def on_ready(self, server, workload):
         """The base id is the /v1/models entry without a parent (e.g. gemma-3-270m)."""

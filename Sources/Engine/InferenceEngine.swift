@@ -22,6 +22,11 @@ public final class InferenceEngine: @unchecked Sendable {
         public var maxSequenceLength: Int?
         /// Memory for KV pages of every sequence and of the prefix cache.
         public var kvCacheMegabytes = 2048
+        /// Instead of `kvCacheMegabytes`: room for this many positions on every layer (llama.cpp's
+        /// `-c`), so a budget can be set in tokens.
+        public var kvCacheTokens: Int?
+        /// How KV values are stored: Float32, or Float16 for half the memory.
+        public var kvCachePrecision = KVPrecision.float32
         /// Reuse KV pages of earlier prompts with the same tokens and adapter.
         public var prefixCaching = true
 
@@ -104,7 +109,9 @@ public final class InferenceEngine: @unchecked Sendable {
         self.tokenizer = tokenizer
         self.configuration = configuration
         maxSequenceLength = configuration.sequenceLength(contextLength: model.config.contextLength)
-        pages = model.makePagePool(megabytes: configuration.kvCacheMegabytes)
+        let precision = configuration.kvCachePrecision
+        pages = configuration.kvCacheTokens.map { model.makePagePool(tokens: $0, precision: precision) }
+            ?? model.makePagePool(megabytes: configuration.kvCacheMegabytes, precision: precision)
         prefixCache = PrefixCache(pool: pages, windows: model.slidingWindows)
         snapshotValue.kvPagesTotal = pages.pageCount
         snapshotValue.kvPageSize = pages.pageSize

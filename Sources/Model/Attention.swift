@@ -39,13 +39,15 @@ enum Attention {
             var p = first, count = 0
             while p < first + n {
                 let end = min(first + n, (p & ~(pageSize - 1)) + pageSize)
-                runs[count] = (p - first, UnsafePointer(cache.keys(layer: layer, position: p) + g * hd),
-                               UnsafePointer(cache.values(layer: layer, position: p) + g * hd), end - p)
+                let head = g * hd * cache.pool.precision.bytes
+                runs[count] = (p - first, UnsafeRawPointer(cache.keys(layer: layer, position: p) + head),
+                               UnsafeRawPointer(cache.values(layer: layer, position: p) + head), end - p)
                 count += 1
                 p = end
             }
             kernels.attendHeads(query: q, heads: heads, runs: UnsafeBufferPointer(rebasing: runs[..<count]), count: n,
-                                headDim: hd, kvDim: c.kvDim, scale: c.attentionScale, scores: scores, into: out)
+                                headDim: hd, kvDim: c.kvDim, halfPrecision: cache.pool.precision == .float16,
+                                scale: c.attentionScale, scores: scores, into: out)
         }
     }
 
@@ -81,12 +83,22 @@ enum Attention {
         }
     }
 
-    /// Stores one row's keys and values at its position.
+    /// Stores one row's keys and values at its position, in the pool's precision.
     @inline(__always)
     static func store(keys k: UnsafePointer<Float>, values v: UnsafePointer<Float>, cache: KVCache, layer: Int,
                       position: Int, kvDim: Int) {
-        cache.keys(layer: layer, position: position).update(from: k, count: kvDim)
-        cache.values(layer: layer, position: position).update(from: v, count: kvDim)
+        let keys = cache.keys(layer: layer, position: position), values = cache.values(layer: layer, position: position)
+        switch cache.pool.precision {
+        case .float32:
+            keys.assumingMemoryBound(to: Float.self).update(from: k, count: kvDim)
+            values.assumingMemoryBound(to: Float.self).update(from: v, count: kvDim)
+        case .float16:
+            let keys = keys.assumingMemoryBound(to: Float16.self), values = values.assumingMemoryBound(to: Float16.self)
+            for i in 0..<kvDim {
+                keys[i] = Float16(k[i])
+                values[i] = Float16(v[i])
+            }
+        }
     }
 }
 

@@ -93,11 +93,14 @@ public final class KVCache: @unchecked Sendable {
         (0..<(count >> pageShift)).map { b in (0..<layerCount).map { pages[$0][b] } }
     }
 
-    @inline(__always) func keys(layer: Int, position: Int) -> UnsafeMutablePointer<Float> {
-        pool.keys(page: pages[layer][position >> pageShift]) + (position & (pool.pageSize - 1)) * kvDim
+    /// Where position `position`'s keys of layer `layer` start (`kvDim` values of `pool.precision`).
+    @inline(__always) func keys(layer: Int, position: Int) -> UnsafeMutableRawPointer {
+        pool.keys(page: pages[layer][position >> pageShift])
+            + (position & (pool.pageSize - 1)) * kvDim * pool.precision.bytes
     }
 
-    @inline(__always) func values(layer: Int, position: Int) -> UnsafeMutablePointer<Float> {
-        pool.values(page: pages[layer][position >> pageShift]) + (position & (pool.pageSize - 1)) * kvDim
+    @inline(__always) func values(layer: Int, position: Int) -> UnsafeMutableRawPointer {
+        pool.values(page: pages[layer][position >> pageShift])
+            + (position & (pool.pageSize - 1)) * kvDim * pool.precision.bytes
     }
 }

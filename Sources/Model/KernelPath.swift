@@ -98,21 +98,25 @@ public enum KernelPath: String, CaseIterable, Sendable, Comparable {
         }
     }
 
-    /// Attention of up to four query heads against one KV head (`VectorKernels.attendHeads`).
+    /// Attention of up to four query heads against one KV head (`VectorKernels.attendHeads`), over
+    /// Float32 or Float16 keys and values.
     @inline(__always)
     func attendHeads(query q: UnsafePointer<Float>, heads: Int,
                      runs: UnsafeBufferPointer<QuantKernelsAVX2.VectorKernels.Run>,
-                     count n: Int, headDim: Int, kvDim: Int, scale: Float, scores: UnsafeMutablePointer<Float>,
-                     into out: UnsafeMutablePointer<Float>) {
+                     count n: Int, headDim: Int, kvDim: Int, halfPrecision: Bool, scale: Float,
+                     scores: UnsafeMutablePointer<Float>, into out: UnsafeMutablePointer<Float>) {
         switch self {
         case .avx2: QuantKernelsAVX2.VectorKernels.attendHeads(query: q, heads: heads, runs: runs, count: n,
-                                                               headDim: headDim, kvDim: kvDim, scale: scale,
+                                                               headDim: headDim, kvDim: kvDim,
+                                                               halfPrecision: halfPrecision, scale: scale,
                                                                scores: scores, into: out)
         case .avx512: QuantKernelsAVX512.VectorKernels.attendHeads(query: q, heads: heads, runs: runs, count: n,
-                                                                   headDim: headDim, kvDim: kvDim, scale: scale,
+                                                                   headDim: headDim, kvDim: kvDim,
+                                                                   halfPrecision: halfPrecision, scale: scale,
                                                                    scores: scores, into: out)
         case .avx512VNNI: QuantKernelsVNNI.VectorKernels.attendHeads(query: q, heads: heads, runs: runs, count: n,
-                                                                     headDim: headDim, kvDim: kvDim, scale: scale,
+                                                                     headDim: headDim, kvDim: kvDim,
+                                                                     halfPrecision: halfPrecision, scale: scale,
                                                                      scores: scores, into: out)
         }
     }

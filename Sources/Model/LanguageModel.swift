@@ -24,9 +24,18 @@ extension LanguageModel {
     }
 
     /// A page pool of `megabytes` for the engine's sequences and prefix cache.
-    public func makePagePool(megabytes: Int, pageSize: Int = Self.defaultPageSize) -> KVPagePool {
-        let pageBytes = KVPagePool.pageBytes(pageSize: pageSize, kvDim: config.kvDim)
-        return KVPagePool(pageSize: pageSize, kvDim: config.kvDim, pageCount: max(1, (megabytes << 20) / pageBytes))
+    public func makePagePool(megabytes: Int, precision: KVPrecision = .float32,
+                             pageSize: Int = Self.defaultPageSize) -> KVPagePool {
+        let pageBytes = KVPagePool.pageBytes(pageSize: pageSize, kvDim: config.kvDim, precision: precision)
+        return KVPagePool(pageSize: pageSize, kvDim: config.kvDim, pageCount: max(1, (megabytes << 20) / pageBytes),
+                          precision: precision)
+    }
+
+    /// A page pool with room for `tokens` positions on every layer.
+    public func makePagePool(tokens: Int, precision: KVPrecision = .float32,
+                             pageSize: Int = Self.defaultPageSize) -> KVPagePool {
+        KVPagePool(pageSize: pageSize, kvDim: config.kvDim,
+                   pageCount: config.layerCount * max(1, (tokens + pageSize - 1) / pageSize), precision: precision)
     }
 
     /// Positions per KV page: small enough that a short prompt wastes little, large enough that

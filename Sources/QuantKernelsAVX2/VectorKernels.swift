@@ -9,22 +9,37 @@ import _Builtin_intrinsics.intel
 public enum VectorKernels {
     /// A stretch of cache positions stored one after another: its offset among the positions
     /// attended, the first position's keys and values, and how many positions it holds.
-    public typealias Run = (offset: Int, keys: UnsafePointer<Float>, values: UnsafePointer<Float>, length: Int)
+    public typealias Run = (offset: Int, keys: UnsafeRawPointer, values: UnsafeRawPointer, length: Int)
 
     /// Up to four query heads (consecutive in `q` and `out`, `headDim` floats each) against one KV
     /// head over `count` positions given as `runs` (keys and values `kvDim` floats apart):
     /// `out = softmax(scale · q·Kᵀ) · V`. Scores go to `scores[head × count]`. Each key and value is
-    /// loaded once for all heads.
+    /// loaded once for all heads. Keys and values are Float32, or Float16 with `halfPrecision`.
     public static func attendHeads(query q: UnsafePointer<Float>, heads: Int, runs: UnsafeBufferPointer<Run>,
-                                   count n: Int, headDim hd: Int, kvDim: Int, scale: Float,
+                                   count n: Int, headDim hd: Int, kvDim: Int, halfPrecision: Bool, scale: Float,
                                    scores: UnsafeMutablePointer<Float>, into out: UnsafeMutablePointer<Float>) {
+        if halfPrecision {
+            attendHeads(Float16.self, query: q, heads: heads, runs: runs, count: n, headDim: hd, kvDim: kvDim,
+                        scale: scale, scores: scores, into: out)
+        } else {
+            attendHeads(Float.self, query: q, heads: heads, runs: runs, count: n, headDim: hd, kvDim: kvDim,
+                        scale: scale, scores: scores, into: out)
+        }
+    }
+
+    @inline(__always)
+    static func attendHeads<E: CacheElement>(_: E.Type, query q: UnsafePointer<Float>, heads: Int,
+                                             runs: UnsafeBufferPointer<Run>, count n: Int, headDim hd: Int, kvDim: Int,
+                                             scale: Float, scores: UnsafeMutablePointer<Float>,
+                                             into out: UnsafeMutablePointer<Float>) {
+        let rowBytes = kvDim * MemoryLayout<E>.size
         let rq = UnsafeRawPointer(q)
         for run in runs {
             for i in 0..<run.length {
-                let rk = UnsafeRawPointer(run.keys + i * kvDim)
+                let rk = run.keys + i * rowBytes
                 var a0 = SIMD16<Float>(), a1 = SIMD16<Float>(), a2 = SIMD16<Float>(), a3 = SIMD16<Float>()
                 for j in stride(from: 0, to: hd * 4, by: 64) {
-                    let k = rk.loadUnaligned(fromByteOffset: j, as: SIMD16<Float>.self)
+                    let k = E.load16(rk, j / 4)
                     a0 = a0.addingProduct(rq.loadUnaligned(fromByteOffset: j, as: SIMD16<Float>.self), k)
                     if heads > 1 {
                         a1 = a1.addingProduct(rq.loadUnaligned(fromByteOffset: hd * 4 + j, as: SIMD16<Float>.self), k)
@@ -55,9 +70,8 @@ public enum VectorKernels {
             var b0 = SIMD16<Float>(), b1 = SIMD16<Float>(), b2 = SIMD16<Float>(), b3 = SIMD16<Float>()
             for run in runs {
                 for i in 0..<run.length {
-                    let rv = UnsafeRawPointer(run.values + i * kvDim), at = run.offset + i
-                    let v = rv.loadUnaligned(fromByteOffset: j, as: SIMD16<Float>.self),
-                        w = wide ? rv.loadUnaligned(fromByteOffset: j + 64, as: SIMD16<Float>.self) : SIMD16<Float>()
+                    let rv = run.values + i * rowBytes, at = run.offset + i
+                    let v = E.load16(rv, j / 4), w = wide ? E.load16(rv, j / 4 + 16) : SIMD16<Float>()
                     let s0 = SIMD16<Float>(repeating: scores[at])
                     a0 = a0.addingProduct(s0, v); b0 = b0.addingProduct(s0, w)
                     if heads > 1 {
@@ -278,4 +292,22 @@ public enum VectorKernels {
 func & (value: SIMD16<Float>, mask: SIMDMask<SIMD16<Int32>>) -> SIMD16<Float> {
     let bits = unsafeBitCast(value, to: SIMD16<Int32>.self) & unsafeBitCast(mask, to: SIMD16<Int32>.self)
     return unsafeBitCast(bits, to: SIMD16<Float>.self)
+}
+
+/// A type KV cache values are stored in: 16 of them from element `index` on, as Float32.
+protocol CacheElement {
+    static func load16(_ p: UnsafeRawPointer, _ index: Int) -> SIMD16<Float>
+}
+
+extension Float: CacheElement {
+    @inline(__always) static func load16(_ p: UnsafeRawPointer, _ index: Int) -> SIMD16<Float> {
+        p.loadUnaligned(fromByteOffset: 4 * index, as: SIMD16<Float>.self)
+    }
+}
+
+extension Float16: CacheElement {
+    /// F16C's `vcvtph2ps` (every CPU of the AVX2 class has it).
+    @inline(__always) static func load16(_ p: UnsafeRawPointer, _ index: Int) -> SIMD16<Float> {
+        SIMD16<Float>(p.loadUnaligned(fromByteOffset: 2 * index, as: SIMD16<Float16>.self))
+    }
 }

@@ -91,6 +91,19 @@ public struct ServingModel: Sendable {
             "kernel_path": "\(c.kernelPath.rawValue)", "cpu": "\(CPUInfo.modelName)",
             "cores_used": "\(WorkerPool.shared.threads)",
         ])
+        let pool = engine.pages, layers = loaded.model.config.layerCount
+        let pageBytes = KVPagePool.pageBytes(pageSize: pool.pageSize, kvDim: pool.kvDim, precision: pool.precision)
+        // Reserved, not resident: pages are touched as sequences first use them.
+        logger.info("KV cache reserved", metadata: [
+            "pages": "\(pool.pageCount)", "page_positions": "\(pool.pageSize)", "type": "\(pool.precision.rawValue)",
+            "positions_per_layer": "\(pool.pageCount / layers * pool.pageSize)",
+            "mb": "\((pool.pageCount * pageBytes) >> 20)",
+        ])
+        // Loading freed much more than it kept (file pages read once, rows decoded for the tiles);
+        // glibc keeps freed heap memory resident until asked to give it back.
+        #if os(Linux)
+        _ = glibcMallocTrim(0)
+        #endif
         var serving = ServingModel(id: id, tokenizer: loaded.tokenizer, engine: engine, template: template,
                                    stopTokenIDs: stops, adapters: adapters)
         serving.kernelPath = c.kernelPath
@@ -129,3 +142,9 @@ public final class ServingState: @unchecked Sendable {
         }
     }
 }
+
+#if os(Linux)
+/// glibc's `malloc_trim` (malloc.h is not part of the Glibc module).
+@_silgen_name("malloc_trim")
+private func glibcMallocTrim(_ pad: Int) -> Int32
+#endif

@@ -2,6 +2,7 @@ import ArgumentParser
 import Model
 
 extension KernelPrecision: ExpressibleByArgument {}
+extension KVPrecision: ExpressibleByArgument {}
 
 /// `--kernels`, shared by the commands that run the model.
 struct KernelOptions: ParsableArguments {

@@ -96,6 +96,20 @@ struct ServeCommand: AsyncParsableCommand {
                 """)
     var kvCacheMB = engine.kvCacheMegabytes
 
+    @Option(name: .customLong("kv-cache-tokens"),
+            help: """
+                Instead of --kv-cache-mb: room for this many positions on every layer \
+                (llama.cpp's -c), shared by running sequences and the prefix cache.
+                """)
+    var kvCacheTokens: Int?
+
+    @Option(name: .customLong("kv-cache-type"),
+            help: """
+                Storage of KV cache values: f32, or f16 (half the memory; logits move by up to the \
+                tolerance the README gives).
+                """)
+    var kvCacheType = engine.kvCachePrecision
+
     @Flag(name: .customLong("no-prefix-cache"),
           help: "Do not reuse KV pages of earlier prompts with the same tokens and adapter.")
     var noPrefixCache = !engine.prefixCaching
@@ -140,6 +154,8 @@ struct ServeCommand: AsyncParsableCommand {
                                             prefillTimeShare: prefillTimeShare)
         configuration.engine.maxQueue = maxQueue
         configuration.engine.kvCacheMegabytes = kvCacheMB
+        configuration.engine.kvCacheTokens = kvCacheTokens
+        configuration.engine.kvCachePrecision = kvCacheType
         configuration.engine.prefixCaching = !noPrefixCache
         configuration.kernelPrecision = kernels.precision
         configuration.kernelPath = try kernels.chosenPath()
@@ -152,6 +168,9 @@ struct ServeCommand: AsyncParsableCommand {
         configuration.allowAdapterPathsOutside = allowAdapterPathsOutside
         configuration.allowUnauthenticatedAdmin = allowUnauthenticatedAdmin
         configuration.chatTemplate = chatTemplate
+        guard kvCacheMB > 0, kvCacheTokens.map({ $0 > 0 }) ?? true else {
+            throw ValidationError("--kv-cache-mb and --kv-cache-tokens must be positive")
+        }
         guard prefillTimeShare > 0, prefillTimeShare.isFinite else {
             throw ValidationError("--prefill-time-share must be a positive number, got \(prefillTimeShare)")
         }

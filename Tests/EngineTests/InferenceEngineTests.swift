@@ -53,6 +53,35 @@ struct InferenceEngineTests {
         await e.shutdown(timeout: .seconds(5))
     }
 
+    @Test("--kv-cache-tokens sizes the pool in positions per layer; an f16 pool of half the bytes gives the f32 tokens")
+    func tokenSizedHalfPrecisionPool() async throws {
+        let model = Self.loaded.model, layers = model.config.layerCount
+        let pool = model.makePagePool(tokens: 1000)
+        #expect(pool.pageCount == layers * 63, "1000 positions: 63 pages of 16 on each of \(layers) layers")
+        #expect(KVPagePool.pageBytes(pageSize: 16, kvDim: pool.kvDim, precision: .float16) * 2
+                == KVPagePool.pageBytes(pageSize: 16, kvDim: pool.kvDim))
+        let prompts = ["The capital of France is", "def fibonacci(n):", "Once upon a time", "Water boils at"]
+        var runs: [[[Int32]]] = []
+        for precision in KVPrecision.allCases {
+            var configuration = InferenceEngine.Configuration(limits: .init(maxRunning: 4), maxSequenceLength: 256)
+            configuration.kvCacheTokens = 4 * 256
+            configuration.kvCachePrecision = precision
+            let e = InferenceEngine(model: model, tokenizer: Self.loaded.tokenizer, configuration: configuration)
+            e.start()
+            #expect(e.pages.precision == precision && e.pages.pageCount == layers * 64)
+            let streams = try prompts.map {
+                try e.submit(EngineRequest(promptIDs: try Self.loaded.tokenizer.encode($0, addBOS: true), maxTokens: 16))
+            }
+            var results: [[Int32]] = []
+            for s in streams { results.append(await tokens(s).ids) }
+            runs.append(results)
+            await e.shutdown(timeout: .seconds(5))
+        }
+        #expect(runs[0].allSatisfy { $0.count == 16 })
+        // Greedy ids of these prompts have no near-ties at f16's rounding (the golden test bounds it).
+        #expect(runs[0] == runs[1])
+    }
+
     @Test func stopStringsAndStopTokensEndTheSequence() async throws {
         let e = engine()
         let ids = try Self.loaded.tokenizer.encode("The capital of France is", addBOS: true)

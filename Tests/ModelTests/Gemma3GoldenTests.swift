@@ -30,6 +30,25 @@ struct Gemma3GoldenTests {
         }
     }
 
+    /// Half-precision KV (`--kv-cache-type f16`): keys and values rounded to 11 significant bits.
+    /// Measured on the fixture cases: see the printout and the README; every greedy id must match.
+    static let halfPrecisionTolerance: Float = 0.03
+
+    @Test("f16 KV: greedy ids match the reference; logits within its tolerance",
+          arguments: [KernelPrecision.float32, .int16])
+    func halfPrecisionKV(_ precision: KernelPrecision) throws {
+        let model = precision == .float32 ? Self.model : try Fixtures.model(at: Fixtures.defaultModelPath,
+                                                                              precision: precision)
+        var worst: Float = 0
+        for c in Fixtures.golden("gemma3_greedy.json") {
+            let full = try checkGolden(c, model: model, tolerance: 1)
+            let half = try checkGolden(c, model: model, tolerance: Self.halfPrecisionTolerance, kvPrecision: .float16)
+            worst = max(worst, half)
+            print("gemma3 \(precision.rawValue) activations, f16 KV, \(c.testDescription): max |Δlogit| = \(half) (f32 KV \(full))")
+        }
+        #expect(worst > 0)
+    }
+
     @Test func kernelPathsAreChosenAndRefused() throws {
         #expect(KernelPath.available.last == KernelPath.detected)
         #expect(try KernelPath.chosen("avx2") == .avx2, "every x86-64 class runs the AVX2 build")

@@ -39,8 +39,11 @@ enum Fixtures {
 /// near-tie cannot cascade) and checks greedy ids and top-5 logits at every step.
 /// Returns the largest absolute logit difference seen.
 @discardableResult
-func checkGolden(_ c: GoldenCase, model: any LanguageModel, tolerance: Float) throws -> Float {
-    let cache = model.makeCache(maxPositions: c.prompt_ids.count + c.greedy_ids.count)
+func checkGolden(_ c: GoldenCase, model: any LanguageModel, tolerance: Float,
+                 kvPrecision: KVPrecision = .float32) throws -> Float {
+    let positions = c.prompt_ids.count + c.greedy_ids.count
+    let cache = model.makeCache(maxPositions: positions,
+                                pool: model.makePagePool(tokens: positions, precision: kvPrecision))
     let n = c.prompt_ids.count
     var logits = try model.forward(ForwardBatch(tokens: c.prompt_ids, positions: Array(0..<n), caches: Array(repeating: cache, count: n), logitRows: [n - 1]))
     var worst: Float = 0
