@@ -36,11 +36,15 @@ public struct WeightMatrix: @unchecked Sendable {
         self.quantized = quantized
         self.kernels = kernels
         if integerActivations, let quantized, kernels.tilesSupported(quantized.type, inputs: inputs, outputs: outputs) {
-            tiles = IntegerTiles(quantized.type, quantized.blocks, inputs: inputs, outputs: outputs)
             // The products read the tiles from now on; the file's blocks (embedding rows at most) are
-            // faulted back in from the page cache when read, so they need not stay resident.
+            // faulted back in from the page cache when read, so they need not stay resident: each
+            // stretch is let go as soon as it is repacked, and the whole (pages at stretch edges) after.
+            let file = UnsafeShared(storage as? ByteStorage)
+            tiles = IntegerTiles(quantized.type, quantized.blocks, inputs: inputs, outputs: outputs) { start, bytes in
+                file.value?.dropResidentPages(start, count: bytes)
+            }
             let rowBytes = inputs / quantized.type.blockSize * quantized.type.blockBytes
-            (storage as? ByteStorage)?.dropResidentPages(quantized.blocks, count: rowBytes * outputs)
+            file.value?.dropResidentPages(quantized.blocks, count: rowBytes * outputs)
         } else {
             tiles = nil
         }

@@ -41,8 +41,11 @@ public final class IntegerTiles: @unchecked Sendable {
         }
     }
 
-    /// Repacks the blocks of `type` (rows of `inputs`, `outputs` rows) using every core.
-    public init(_ type: GGMLType, _ blocks: UnsafeRawPointer, inputs: Int, outputs: Int) {
+    /// Repacks the blocks of `type` (rows of `inputs`, `outputs` rows) using every core. `repacked` is
+    /// told each stretch of `blocks` (start, bytes) once its rows are in tiles, so the caller can let
+    /// the file's pages go while the rest is repacked (else a large matrix is resident twice at load).
+    public init(_ type: GGMLType, _ blocks: UnsafeRawPointer, inputs: Int, outputs: Int,
+                repacked: (@Sendable (UnsafeRawPointer, Int) -> Void)? = nil) {
         precondition(Self.supports(type, inputs: inputs, outputs: outputs))
         self.inputs = inputs
         self.outputs = outputs
@@ -56,12 +59,14 @@ public final class IntegerTiles: @unchecked Sendable {
         DispatchQueue.concurrentPerform(iterations: parts) { part in
             let (tiles, blocks) = shared.value
             var decoded = DecodedRow(inputs: inputs, tileInputs: tiles.tileInputs)
-            for g in groups * part / parts..<groups * (part + 1) / parts {
+            let range = groups * part / parts..<groups * (part + 1) / parts
+            for g in range {
                 for lane in 0..<16 {
                     decoded.decode(type, blocks + (g * 16 + lane) * rowBytes)
                     tiles.store(decoded, group: g, lane: lane)
                 }
             }
+            repacked?(blocks + range.lowerBound * 16 * rowBytes, range.count * 16 * rowBytes)
         }
     }
 
