@@ -78,9 +78,10 @@ public enum KernelPath: String, CaseIterable, Sendable, Comparable {
     func integerProduct(_ products: [(tiles: IntegerTiles, y: UnsafeMutablePointer<Float>)], x: UnsafePointer<Float>,
                         rows: Int) {
         switch self {
-        case .avx2: QuantKernelsAVX2.IntegerDotKernel.apply(products, x: x, rows: rows)
-        case .avx512: QuantKernelsAVX512.IntegerDotKernel.apply(products, x: x, rows: rows)
-        case .avx512VNNI: QuantKernelsVNNI.IntegerDotKernel.apply(products, x: x, rows: rows)
+        case .avx2: IntegerProduct.apply(products, x: x, rows: rows, kernel: QuantKernelsAVX2.IntegerDotKernel.self)
+        case .avx512: IntegerProduct.apply(products, x: x, rows: rows, kernel: QuantKernelsAVX512.IntegerDotKernel.self)
+        case .avx512VNNI:
+            IntegerProduct.apply(products, x: x, rows: rows, kernel: QuantKernelsVNNI.IntegerDotKernel.self)
         }
     }
 

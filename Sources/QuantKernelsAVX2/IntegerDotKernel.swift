@@ -12,19 +12,8 @@ import QuantTiles
 /// each one `vpmaddwd` against a broadcast pair of activations and one add. Per tile and row, one
 /// conversion and one FMA fold the integer sums into Float32 with the scales.
 public enum IntegerDotKernel: TileKernel {
-    /// `y[rows × outputs] = x[rows × inputs] · Wᵀ`, rounding `x` to int16 first.
-    public static func apply(_ tiles: IntegerTiles, x: UnsafePointer<Float>, rows: Int,
-                             into y: UnsafeMutablePointer<Float>) {
-        apply([(tiles, y)], x: x, rows: rows)
-    }
-
-    /// Several products of the same input (q, k and v; gate and up): `x` is rounded once and the
-    /// products share one hand-off to the cores (`IntegerProduct`).
-    public static func apply(_ products: [(tiles: IntegerTiles, y: UnsafeMutablePointer<Float>)],
-                             x: UnsafePointer<Float>, rows: Int) {
-        IntegerProduct.apply(products, x: x, rows: rows, kernel: Self.self)
-    }
-
+    /// Output groups `groups` of one product, every row (`IntegerProduct` rounds `x` and splits the
+    /// groups across the cores).
     public static func run(_ tiles: IntegerTiles, groups: Range<Int>, x: Int16Activations,
                            y: UnsafeMutablePointer<Float>) {
         switch (tiles.tileInputs, tiles.hasMinimum) {
