@@ -13,7 +13,7 @@ import QuantTiles
 ///
 /// - `avx2`: AVX2 + FMA + F16C (Haswell and later, Zen 1 and later): integer dot products by `vpmaddwd`.
 /// - `avx512`: AVX-512 F/BW/VL/DQ (Skylake-SP and later): 16-float vectors in one register, and the
-///   AVX2 integer kernel built with 32 vector registers.
+///   VNNI path's integer kernel with `vpmaddwd` and an add in place of `vpdpwssd`.
 /// - `avx512-vnni`: AVX-512 VNNI as well (Ice Lake, Cascade Lake, Zen 4 and later): `vpdpwssd` on
 ///   16 outputs per instruction.
 ///
@@ -64,13 +64,9 @@ public enum KernelPath: String, CaseIterable, Sendable, Comparable {
     /// serving when a flag names another).
     nonisolated(unsafe) public static var active: KernelPath = (try? chosen()) ?? .detected
 
-    /// Whether matrices get int16 tiles and integer dot products on this path (every path has them).
-    public var hasIntegerKernels: Bool { true }
-
     /// Rows up to which the integer kernel beats sgemm over tiles decoded to Float32 for the batch
-    /// (measured with `tandem bench`): every batch on the AVX-512 paths; on AVX2 `vpmaddwd` and an
-    /// add on 8 outputs do 16 products per two instructions against FMA's 8 per one, but the
-    /// decoding costs too much for short batches.
+    /// (measured with `tandem bench`): every batch on the AVX-512 paths; on AVX2 sgemm wins on long
+    /// batches (prefill), where decoding the tiles once is paid back, and loses on short ones.
     public var integerMaximumRows: Int { self == .avx2 ? 64 : .max }
 
     /// `y_i = x · W_iᵀ` for integer tiles of the same inputs, by this path's integer kernel.
@@ -166,7 +162,7 @@ public enum KernelPath: String, CaseIterable, Sendable, Comparable {
 
     /// Whether a matrix of this type and shape is repacked into integer tiles on this path.
     func tilesSupported(_ type: GGMLType, inputs: Int, outputs: Int) -> Bool {
-        hasIntegerKernels && IntegerTiles.supports(type, inputs: inputs, outputs: outputs)
+        IntegerTiles.supports(type, inputs: inputs, outputs: outputs)
     }
 }
 
