@@ -20,8 +20,8 @@ public final class LoRAAdapter: @unchecked Sendable {
         public let outputs: Int
         public let scale: Float
         let a: FloatBuffer // [rank × inputs]
-        let b: FloatBuffer // [outputs × rank]
         /// B transposed, `[rank × outputs]`: the delta adds `t_j · Bᵀ_j` to an output row 16 lanes at a time.
+        /// B itself is not kept (it would double B's memory for every loaded adapter).
         let bTransposed: FloatBuffer
 
         init(rank: Int, inputs: Int, outputs: Int, scale: Float, a: FloatBuffer, b: FloatBuffer) {
@@ -30,7 +30,6 @@ public final class LoRAAdapter: @unchecked Sendable {
             self.outputs = outputs
             self.scale = scale
             self.a = a
-            self.b = b
             bTransposed = FloatBuffer(count: rank * outputs)
             for o in 0..<outputs {
                 for j in 0..<rank { bTransposed.pointer[j * outputs + o] = b.pointer[o * rank + j] }
@@ -58,5 +57,5 @@ public final class LoRAAdapter: @unchecked Sendable {
     public var targets: [ProjectionSite] {
         ProjectionSite.allCases.filter { p in weights.keys.contains { $0.projection == p } }
     }
-    public var byteCount: Int { weights.values.reduce(0) { $0 + 4 * ($1.a.count + 2 * $1.b.count) } }
+    public var byteCount: Int { weights.values.reduce(0) { $0 + 4 * ($1.a.count + $1.bTransposed.count) } }
 }

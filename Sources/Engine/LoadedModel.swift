@@ -21,6 +21,9 @@ public struct LoadedModel: Sendable {
         let tokenizer = try GGUFTokenizer.load(from: gguf)
         let model = try ModelLoader.load(gguf, precision: precision, kernels: kernels)
         let template = detectedTemplate(gguf: gguf, traits: model.traits)
+        // Loading read the metadata and every tensor it copied or repacked; what serving still reads
+        // from the file (blocks without tiles, small tensors) is faulted back in from the page cache.
+        gguf.storage.dropResidentPages(gguf.storage.base, count: gguf.storage.count)
         return LoadedModel(path: path, gguf: gguf, model: model, tokenizer: tokenizer,
                            stopTokenIDs: stopTokenIDs(template: template, tokenizer: tokenizer, traits: model.traits),
                            loadSeconds: seconds(since: start))

@@ -21,6 +21,8 @@ public struct WeightMatrix: @unchecked Sendable {
     /// The quantized blocks repacked for the integer kernels (see `KernelPrecision`): when present,
     /// they serve the batches the quantized blocks would.
     let tiles: IntegerTiles?
+    /// The integer tiles, when the matrix was repacked (for tests and memory reports).
+    public var integerTiles: IntegerTiles? { tiles }
     let storage: AnyObject?
     /// The build of the quantized kernels its products run.
     public let kernels: KernelPath
@@ -36,9 +38,9 @@ public struct WeightMatrix: @unchecked Sendable {
         self.quantized = quantized
         self.kernels = kernels
         if integerActivations, let quantized, kernels.tilesSupported(quantized.type, inputs: inputs, outputs: outputs) {
-            // The products read the tiles from now on; the file's blocks (embedding rows at most) are
-            // faulted back in from the page cache when read, so they need not stay resident: each
-            // stretch is let go as soon as it is repacked, and the whole (pages at stretch edges) after.
+            // The products and row look-ups read the tiles from now on, so the file's blocks need not
+            // stay resident: each stretch is let go as soon as it is repacked, and the whole (pages at
+            // stretch edges) after.
             let file = UnsafeShared(storage as? ByteStorage)
             tiles = IntegerTiles(quantized.type, quantized.blocks, inputs: inputs, outputs: outputs) { start, bytes in
                 file.value?.dropResidentPages(start, count: bytes)
@@ -108,6 +110,8 @@ public struct WeightMatrix: @unchecked Sendable {
     public func row(_ i: Int, into out: UnsafeMutablePointer<Float>) {
         if let values {
             out.update(from: values.pointer + i * inputs, count: inputs)
+        } else if let tiles {
+            tiles.row(i, into: out)
         } else {
             let (type, blocks) = quantized!
             let rowBytes = inputs / type.blockSize * type.blockBytes

@@ -27,15 +27,19 @@ public enum IntegerDotKernel: TileKernel {
     /// own specialisation, accumulators in registers).
     static func run<L: TileLayout>(_: L.Type, _ tiles: IntegerTiles, groups: Range<Int>, x: Int16Activations,
                                    y: UnsafeMutablePointer<Float>) {
-        var first = 0
-        for size in [4, 2, 1] {
-            while x.rows - first >= size {
-                switch size {
-                case 4: kernel(L.self, Rows4.self, tiles, groups: groups, x: x, first: first, y: y)
-                case 2: kernel(L.self, Rows2.self, tiles, groups: groups, x: x, first: first, y: y)
-                default: kernel(L.self, Rows1.self, tiles, groups: groups, x: x, first: first, y: y)
+        // Every row's pass over a cache-sized stretch of output groups before the next stretch: the
+        // weights come from memory once per product, not once per group of rows.
+        for stretch in tiles.cacheSizedStretches(of: groups) {
+            var first = 0
+            for size in [4, 2, 1] {
+                while x.rows - first >= size {
+                    switch size {
+                    case 4: kernel(L.self, Rows4.self, tiles, groups: stretch, x: x, first: first, y: y)
+                    case 2: kernel(L.self, Rows2.self, tiles, groups: stretch, x: x, first: first, y: y)
+                    default: kernel(L.self, Rows1.self, tiles, groups: stretch, x: x, first: first, y: y)
+                    }
+                    first += size
                 }
-                first += size
             }
         }
     }
@@ -55,7 +59,8 @@ public enum IntegerDotKernel: TileKernel {
                 var a0 = SIMD8<Float>(), a1 = SIMD8<Float>(), a2 = SIMD8<Float>(), a3 = SIMD8<Float>()
                 for t in 0..<tiles.tilesPerGroup {
                     let tile = tiles.tile(group: g, t)
-                    let s = tile.load(fromByteOffset: 32 * half, as: SIMD8<Float>.self)
+                    let s = L.halfScales ? _mm256_cvtph_ps(tile.load(fromByteOffset: 16 * half, as: SIMD2<Int64>.self))
+                                         : tile.load(fromByteOffset: 32 * half, as: SIMD8<Float>.self)
                     let w = tile + weightOffset + 16 * half
                     let p = values + t * tileInputs * 2
                     @inline(__always) func pair(_ r: Int, _ k: Int) -> SIMD4<Int64> {

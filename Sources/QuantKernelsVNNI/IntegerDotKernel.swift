@@ -7,8 +7,8 @@ import QuantTiles
 /// products (AVX-512 VNNI `vpdpwssd`: 32 int16 products summed in pairs per instruction). The
 /// AVX-512 path without VNNI builds this file too, with `vpmaddwd` and an add in its place.
 ///
-/// The weights are `IntegerTiles`: 16 outputs × 32 inputs per tile. A tile's 16 weight registers
-/// are sign-extended once and used for up to 8 rows held in registers. Per row and tile: 16
+/// The weights are `IntegerTiles`: 16 outputs × 32 inputs per tile. Each of a tile's 16 weight
+/// registers is sign-extended once and used for up to 8 rows held in registers. Per row and tile: 16
 /// `vpdpwssd`, each against one broadcast pair of activations (folded into the instruction as a
 /// memory operand), then one conversion, one multiply of scales and one FMA — 512 products for 19
 /// instructions, and 16 finished outputs at the end with no sums across lanes.
@@ -37,30 +37,36 @@ public enum IntegerDotKernel: TileKernel {
     /// Output groups `groups` of one product, every row.
     static func run<L: TileLayout>(_: L.Type, _ tiles: IntegerTiles, groups: Range<Int>, x: Int16Activations,
                                    y: UnsafeMutablePointer<Float>) {
-        // Groups of 8, 4, 2 and 1 rows: each size is its own specialisation, with its
-        // accumulators in registers and no per-row branches.
-        var first = 0
-        for size in [8, 4, 2, 1] {
-            while x.rows - first >= size {
-                switch size {
-                case 8: kernel(L.self, Rows8.self, tiles, groups: groups, x: x, first: first, y: y)
-                case 4: kernel(L.self, Rows4.self, tiles, groups: groups, x: x, first: first, y: y)
-                case 2: kernel(L.self, Rows2.self, tiles, groups: groups, x: x, first: first, y: y)
-                default: kernel(L.self, Rows1.self, tiles, groups: groups, x: x, first: first, y: y)
+        // A stretch of output groups small enough to stay in cache serves every row before the next
+        // is read: the weights come from memory once per product, not once per group of rows.
+        for stretch in tiles.cacheSizedStretches(of: groups) {
+            // Groups of 8, 4, 2 and 1 rows: each size is its own specialisation, with its
+            // accumulators in registers and no per-row branches.
+            var first = 0
+            for size in [8, 4, 2, 1] {
+                while x.rows - first >= size {
+                    switch size {
+                    case 8: kernel(L.self, Rows8.self, tiles, groups: stretch, x: x, first: first, y: y)
+                    case 4: kernel(L.self, Rows4.self, tiles, groups: stretch, x: x, first: first, y: y)
+                    case 2: kernel(L.self, Rows2.self, tiles, groups: stretch, x: x, first: first, y: y)
+                    default: kernel(L.self, Rows1.self, tiles, groups: stretch, x: x, first: first, y: y)
+                    }
+                    first += size
                 }
-                first += size
             }
         }
     }
 
     /// For each output group and tile: per row, `Σ q_x·q_w` in 16 int32 lanes (one per output),
     /// then `acc += lanes · (scale_w · dx)` and, with a minimum, `acc += −min_w · dx·Σq_x`.
+    /// Pairs are the outer loop and rows the inner one, so each sign-extended weight register serves
+    /// every row at once and the rows' sums are independent chains the core overlaps.
     @inline(__always)
     static func kernel<L: TileLayout, R: RowCount>(_: L.Type, _: R.Type, _ tiles: IntegerTiles, groups: Range<Int>,
                                                    x: Int16Activations, first: Int, y: UnsafeMutablePointer<Float>) {
         let rows = R.value, inputs = x.inputs, blocks = x.blocks, outputs = tiles.outputs
-        let tileInputs = L.pairs * 2, weightOffset = L.hasMinimum ? 128 : 64
-        let values = UnsafeRawPointer(x.values + first * inputs)
+        let tileInputs = L.pairs * 2, weightOffset = tiles.weightOffset
+        let values = UnsafeRawPointer(x.values + first * inputs), rowBytes = inputs * 2
         let scales = x.scales + first * blocks
         let sums = L.hasMinimum ? x.sums! + first * blocks : x.scales
         for g in groups {
@@ -68,45 +74,39 @@ public enum IntegerDotKernel: TileKernel {
             var a4 = SIMD16<Float>(), a5 = SIMD16<Float>(), a6 = SIMD16<Float>(), a7 = SIMD16<Float>()
             for t in 0..<tiles.tilesPerGroup {
                 let tile = tiles.tile(group: g, t)
-                let s = tile.load(as: SIMD16<Float>.self)
-                let m = L.hasMinimum ? tile.load(fromByteOffset: 64, as: SIMD16<Float>.self) : SIMD16<Float>()
-                @inline(__always) func weights(_ k: Int) -> SIMD8<Int64> {
-                    k < L.pairs
-                        ? _mm512_cvtepi8_epi16(tile.load(fromByteOffset: weightOffset + 32 * k, as: SIMD4<Int64>.self))
-                        : _mm512_setzero_si512()
+                let p = values + t * tileInputs * 2
+                @inline(__always) func pair(_ r: Int, _ k: Int) -> SIMD8<Int64> {
+                    _mm512_set1_epi32(p.load(fromByteOffset: r * rowBytes + 4 * k, as: Int32.self))
                 }
-                let w0 = weights(0), w1 = weights(1), w2 = weights(2), w3 = weights(3)
-                let w4 = weights(4), w5 = weights(5), w6 = weights(6), w7 = weights(7)
-                let w8 = weights(8), w9 = weights(9), w10 = weights(10), w11 = weights(11)
-                let w12 = weights(12), w13 = weights(13), w14 = weights(14), w15 = weights(15)
+                var i0 = _mm512_setzero_si512(), i1 = i0, i2 = i0, i3 = i0, i4 = i0, i5 = i0, i6 = i0, i7 = i0
+                for k in 0..<L.pairs {
+                    let w = _mm512_cvtepi8_epi16(tile.load(fromByteOffset: weightOffset + 32 * k,
+                                                           as: SIMD4<Int64>.self))
+                    i0 = dot(i0, w, pair(0, k))
+                    if rows > 1 { i1 = dot(i1, w, pair(1, k)) }
+                    if rows > 2 { i2 = dot(i2, w, pair(2, k)) }
+                    if rows > 3 { i3 = dot(i3, w, pair(3, k)) }
+                    if rows > 4 { i4 = dot(i4, w, pair(4, k)) }
+                    if rows > 5 { i5 = dot(i5, w, pair(5, k)) }
+                    if rows > 6 { i6 = dot(i6, w, pair(6, k)) }
+                    if rows > 7 { i7 = dot(i7, w, pair(7, k)) }
+                }
+                let s = L.halfScales ? _mm512_cvtph_ps(tile.load(as: SIMD4<Int64>.self))
+                                     : tile.load(as: SIMD16<Float>.self)
+                let m = L.hasMinimum ? tile.load(fromByteOffset: 64, as: SIMD16<Float>.self) : SIMD16<Float>()
                 let block = t * tileInputs / 32
-                @inline(__always) func accumulate(_ acc: inout SIMD16<Float>, _ r: Int) {
-                    let p = values + (r * inputs + t * tileInputs) * 2
-                    @inline(__always) func pair(_ k: Int) -> SIMD8<Int64> {
-                        _mm512_set1_epi32(p.load(fromByteOffset: 4 * k, as: Int32.self))
-                    }
-                    var i = dot(_mm512_setzero_si512(), w0, pair(0))
-                    i = dot(i, w1, pair(1)); i = dot(i, w2, pair(2))
-                    i = dot(i, w3, pair(3)); i = dot(i, w4, pair(4))
-                    i = dot(i, w5, pair(5)); i = dot(i, w6, pair(6))
-                    i = dot(i, w7, pair(7))
-                    if L.pairs > 8 {
-                        i = dot(i, w8, pair(8)); i = dot(i, w9, pair(9))
-                        i = dot(i, w10, pair(10)); i = dot(i, w11, pair(11))
-                        i = dot(i, w12, pair(12)); i = dot(i, w13, pair(13))
-                        i = dot(i, w14, pair(14)); i = dot(i, w15, pair(15))
-                    }
+                @inline(__always) func fold(_ acc: inout SIMD16<Float>, _ i: SIMD8<Int64>, _ r: Int) {
                     acc = _mm512_fmadd_ps(_mm512_cvtepi32_ps(i), s * _mm512_set1_ps(scales[r * blocks + block]), acc)
                     if L.hasMinimum { acc = _mm512_fmadd_ps(m, _mm512_set1_ps(sums[r * blocks + block]), acc) }
                 }
-                accumulate(&a0, 0)
-                if rows > 1 { accumulate(&a1, 1) }
-                if rows > 2 { accumulate(&a2, 2) }
-                if rows > 3 { accumulate(&a3, 3) }
-                if rows > 4 { accumulate(&a4, 4) }
-                if rows > 5 { accumulate(&a5, 5) }
-                if rows > 6 { accumulate(&a6, 6) }
-                if rows > 7 { accumulate(&a7, 7) }
+                fold(&a0, i0, 0)
+                if rows > 1 { fold(&a1, i1, 1) }
+                if rows > 2 { fold(&a2, i2, 2) }
+                if rows > 3 { fold(&a3, i3, 3) }
+                if rows > 4 { fold(&a4, i4, 4) }
+                if rows > 5 { fold(&a5, i5, 5) }
+                if rows > 6 { fold(&a6, i6, 6) }
+                if rows > 7 { fold(&a7, i7, 7) }
             }
             let out = UnsafeMutableRawPointer(y + first * outputs + g * 16), stride = outputs * 4
             out.storeBytes(of: a0, as: SIMD16<Float>.self)

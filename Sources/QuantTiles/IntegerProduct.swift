@@ -59,16 +59,21 @@ public protocol TileLayout {
     /// Input pairs per tile: 16 (32 inputs) or 8 (16 inputs).
     static var pairs: Int { get }
     static var hasMinimum: Bool { get }
+    /// Whether the tile's scales are Float16 (`IntegerTiles.halfScales`).
+    static var halfScales: Bool { get }
 }
 public enum Pairs16: TileLayout {
     @inlinable public static var pairs: Int { 16 }
     @inlinable public static var hasMinimum: Bool { false }
+    @inlinable public static var halfScales: Bool { true }
 }
 public enum Pairs16WithMinimum: TileLayout {
     @inlinable public static var pairs: Int { 16 }
     @inlinable public static var hasMinimum: Bool { true }
+    @inlinable public static var halfScales: Bool { false }
 }
 public enum Pairs8: TileLayout {
     @inlinable public static var pairs: Int { 8 }
     @inlinable public static var hasMinimum: Bool { false }
+    @inlinable public static var halfScales: Bool { false }
 }

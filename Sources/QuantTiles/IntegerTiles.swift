@@ -6,16 +6,18 @@ import Parallel
 /// AVX-512 VNNI `vpdpwssd`): tiles of 16 outputs × one sub-block of inputs (32 weights, or 16 for
 /// Q6_K, whose scales are per 16).
 ///
-/// Each tile holds the 16 outputs' float scales, for Q4_K their minimums, then the integer weights
-/// as 8-bit pairs: pair k of output o at byte `32·k + 2·o`. Sign-extended, one pair slice is one
+/// Each tile holds the 16 outputs' scales, for Q4_K their minimums, then the integer weights as
+/// 8-bit pairs: pair k of output o at byte `32·k + 2·o`. Sign-extended, one pair slice is one
 /// 512-bit register of 16 int16 pairs whose lane o belongs to output o (or two 256-bit registers of
 /// 8), so one `vpdpwssd` against a broadcast pair of activations adds 32 products into 16 outputs,
 /// and no sums across lanes are ever needed. The repacking is exact: `scale·q − minimum` is
 /// `Dequantizer`'s weight (for K-quants the integer sub-block scale is folded into the float scale,
-/// as `Dequantizer` computes it).
+/// as `Dequantizer` computes it). Q8_0 and Q5_0 keep the file's half-precision scales (exactly the
+/// file's values, in half the bytes); K-quant scales, products of two file values, are Float32.
 ///
-/// It costs 1.125 bytes per weight (1.25 with minimums) against 0.56–1.06 in the file; the decode
-/// it saves is worth more than the bytes at every batch size measured (`tandem bench --projections`).
+/// It costs 1.06 bytes per weight (1.125 for Q6_K, 1.25 with minimums) against 0.56–1.06 in the
+/// file; the decode it saves is worth more than the bytes at every batch size measured
+/// (`tandem bench --projections`).
 public final class IntegerTiles: @unchecked Sendable {
     public let inputs: Int
     public let outputs: Int
@@ -23,11 +25,13 @@ public final class IntegerTiles: @unchecked Sendable {
     public let tileInputs: Int
     /// Whether tiles hold minimums (Q4_K): `weight = scale·q − minimum`.
     public let hasMinimum: Bool
+    /// Whether scales are Float16 (Q8_0, Q5_0: the file's own) rather than Float32 (K-quants).
+    public let halfScales: Bool
     public let tileBytes: Int
     public let base: UnsafeMutableRawPointer
 
     /// Bytes before a tile's weights: 16 scales, then 16 minimums when there are any.
-    @inlinable public var weightOffset: Int { hasMinimum ? 128 : 64 }
+    @inlinable public var weightOffset: Int { halfScales ? 32 : hasMinimum ? 128 : 64 }
     @inlinable public var groups: Int { outputs / 16 }
     @inlinable public var tilesPerGroup: Int { inputs / tileInputs }
 
@@ -51,7 +55,8 @@ public final class IntegerTiles: @unchecked Sendable {
         self.outputs = outputs
         tileInputs = type == .q6_K ? 16 : 32
         hasMinimum = type == .q4_K
-        tileBytes = (hasMinimum ? 128 : 64) + tileInputs * 16
+        halfScales = type == .q8_0 || type == .q5_0
+        tileBytes = (halfScales ? 32 : hasMinimum ? 128 : 64) + tileInputs * 16
         base = .allocate(byteCount: outputs / 16 * (inputs / tileInputs) * tileBytes, alignment: 64)
         let rowBytes = inputs / type.blockSize * type.blockBytes
         let groups = outputs / 16, parts = min(groups, 64)
@@ -72,6 +77,21 @@ public final class IntegerTiles: @unchecked Sendable {
 
     deinit { base.deallocate() }
 
+    /// `groups` cut into stretches of about 128 KB of tiles each, which stay in a core's cache while
+    /// every row of a batch passes over them.
+    @inlinable public func cacheSizedStretches(of groups: Range<Int>) -> LazyMapSequence<StrideTo<Int>, Range<Int>> {
+        let size = max(1, (1 << 17) / (tilesPerGroup * tileBytes))
+        return stride(from: groups.lowerBound, to: groups.upperBound, by: size).lazy.map {
+            $0..<min($0 + size, groups.upperBound)
+        }
+    }
+
+    /// Output `lane`'s scale in `tile`.
+    @inlinable @inline(__always) public func scale(_ tile: UnsafeRawPointer, lane: Int) -> Float {
+        halfScales ? Float(tile.load(fromByteOffset: 2 * lane, as: Float16.self))
+                   : tile.load(fromByteOffset: 4 * lane, as: Float.self)
+    }
+
     /// Tile `t` of output group `g`.
     @inlinable @inline(__always) public func tile(group g: Int, _ t: Int) -> UnsafeRawPointer {
         UnsafeRawPointer(base + (g * tilesPerGroup + t) * tileBytes)
@@ -80,9 +100,13 @@ public final class IntegerTiles: @unchecked Sendable {
     private func store(_ row: DecodedRow, group g: Int, lane: Int) {
         for t in 0..<tilesPerGroup {
             let tile = base + (g * tilesPerGroup + t) * tileBytes
-            tile.storeBytes(of: row.scales[t], toByteOffset: 4 * lane, as: Float.self)
+            if halfScales {
+                tile.storeBytes(of: Float16(row.scales[t]), toByteOffset: 2 * lane, as: Float16.self)
+            } else {
+                tile.storeBytes(of: row.scales[t], toByteOffset: 4 * lane, as: Float.self)
+            }
             if hasMinimum { tile.storeBytes(of: -row.minimums[t], toByteOffset: 64 + 4 * lane, as: Float.self) }
-            let weights = tile + (hasMinimum ? 128 : 64)
+            let weights = tile + weightOffset
             for k in 0..<tileInputs / 2 {
                 weights.storeBytes(of: row.q[t * tileInputs + 2 * k], toByteOffset: 32 * k + 2 * lane, as: Int8.self)
                 weights.storeBytes(of: row.q[t * tileInputs + 2 * k + 1], toByteOffset: 32 * k + 2 * lane + 1,
@@ -170,28 +194,30 @@ private struct DecodedRow {
 }
 
 extension IntegerTiles {
+    /// Row `o` of the weights as Float32 (`inputs` values), e.g. one token's embedding: read from the
+    /// tiles, so the file's pages of a repacked matrix are never faulted back in.
+    public func row(_ o: Int, into out: UnsafeMutablePointer<Float>) {
+        let g = o / 16, lane = o % 16, offset = weightOffset
+        for t in 0..<tilesPerGroup {
+            let tile = self.tile(group: g, t)
+            let scale = self.scale(tile, lane: lane)
+            let minimum = hasMinimum ? tile.load(fromByteOffset: 64 + 4 * lane, as: Float.self) : 0
+            let row = out + t * tileInputs
+            for k in 0..<tileInputs / 2 {
+                let q = tile.load(fromByteOffset: offset + 32 * k + 2 * lane, as: SIMD2<Int8>.self)
+                row[2 * k] = scale * Float(q.x) + minimum
+                row[2 * k + 1] = scale * Float(q.y) + minimum
+            }
+        }
+    }
+
     /// The weights as Float32, `[outputs × inputs]` row-major: `scale·q − minimum`, the values the
     /// integer products multiply by (for sgemm, where a long batch makes Float32 math the faster).
     public func dequantize(into w: UnsafeMutablePointer<Float>) {
         let shared = UnsafeShared((self, w))
         forEachOutputRange(inputs: inputs * 16, outputs: groups) { range in
             let (tiles, w) = shared.value
-            let inputs = tiles.inputs, tileInputs = tiles.tileInputs, offset = tiles.weightOffset
-            for g in range {
-                for t in 0..<tiles.tilesPerGroup {
-                    let tile = tiles.tile(group: g, t)
-                    for lane in 0..<16 {
-                        let scale = tile.load(fromByteOffset: 4 * lane, as: Float.self)
-                        let minimum = tiles.hasMinimum ? tile.load(fromByteOffset: 64 + 4 * lane, as: Float.self) : 0
-                        let row = w + (g * 16 + lane) * inputs + t * tileInputs
-                        for k in 0..<tileInputs / 2 {
-                            let q = tile.load(fromByteOffset: offset + 32 * k + 2 * lane, as: SIMD2<Int8>.self)
-                            row[2 * k] = scale * Float(q.x) + minimum
-                            row[2 * k + 1] = scale * Float(q.y) + minimum
-                        }
-                    }
-                }
-            }
+            for o in range.lowerBound * 16..<range.upperBound * 16 { tiles.row(o, into: w + o * tiles.inputs) }
         }
     }
 }

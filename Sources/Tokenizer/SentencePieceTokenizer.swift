@@ -14,8 +14,10 @@ public final class SentencePieceTokenizer: @unchecked Sendable {
     private let specialPieces: [[UInt8]: Int32]
     private let specialLengths: [Int]
     private let specialFirstBytes: Set<UInt8>
-    /// UTF-8 bytes each id decodes to (control pieces: their written form).
-    private let pieceBytes: [[UInt8]]
+    /// UTF-8 bytes each id decodes to, end to end: id i's are `pieceBytes[pieceStarts[i]..<pieceStarts[i + 1]]`
+    /// (one array: an array per piece costs a heap block each, several times the bytes it holds).
+    private let pieceBytes: [UInt8]
+    private let pieceStarts: [Int32]
 
     /// Builds the tokenizer from a GGUF file's vocabulary.
     public convenience init(gguf: GGUFFile) throws {
@@ -40,7 +42,7 @@ public final class SentencePieceTokenizer: @unchecked Sendable {
         self.vocabulary = vocabulary
         self.processor = processor
         (specialPieces, specialLengths, specialFirstBytes) = Self.specialTable(vocabulary)
-        pieceBytes = Self.decodedBytes(vocabulary)
+        (pieceBytes, pieceStarts) = Self.decodedBytes(vocabulary)
     }
 
     /// Loads a `tokenizer.model` file. Its proto carries no BOS/EOS ids we can trust (libsentencepiece
@@ -110,14 +112,14 @@ public final class SentencePieceTokenizer: @unchecked Sendable {
 
     /// The bytes one id contributes to decoded text.
     public func bytes(of id: Int32, includeSpecial: Bool = false) throws -> [UInt8] {
-        guard id >= 0, Int(id) < pieceBytes.count else {
-            throw TokenizerError.tokenOutOfRange(id, vocabularySize: pieceBytes.count)
+        guard id >= 0, Int(id) < vocabulary.count else {
+            throw TokenizerError.tokenOutOfRange(id, vocabularySize: vocabulary.count)
         }
         switch vocabulary.types[Int(id)] {
         case .control, .unknown, .unused:
             return includeSpecial ? Array(vocabulary.pieces[Int(id)].utf8) : []
         default:
-            return pieceBytes[Int(id)]
+            return Array(pieceBytes[Int(pieceStarts[Int(id)])..<Int(pieceStarts[Int(id) + 1])])
         }
     }
 
@@ -161,11 +163,18 @@ public final class SentencePieceTokenizer: @unchecked Sendable {
         return (table, lengths, Set(table.keys.compactMap(\.first)))
     }
 
-    private static func decodedBytes(_ v: Vocabulary) -> [[UInt8]] {
-        v.pieces.enumerated().map { i, piece in
-            if v.types[i] == .byte, let value = byteValue(piece) { return [value] }
-            return Array(piece.replacingOccurrences(of: "\u{2581}", with: " ").utf8)
+    private static func decodedBytes(_ v: Vocabulary) -> (bytes: [UInt8], starts: [Int32]) {
+        var bytes: [UInt8] = [], starts: [Int32] = [0]
+        starts.reserveCapacity(v.count + 1)
+        for (i, piece) in v.pieces.enumerated() {
+            if v.types[i] == .byte, let value = byteValue(piece) {
+                bytes.append(value)
+            } else {
+                bytes += piece.replacingOccurrences(of: "\u{2581}", with: " ").utf8
+            }
+            starts.append(Int32(bytes.count))
         }
+        return (bytes, starts)
     }
 
     /// "<0x0A>" → 0x0A.

@@ -86,6 +86,33 @@ struct IntegerDotKernelTests {
         }
     }
 
+    @Test("a row looked up in the tiles is Dequantizer's row; Q8_0 and Q5_0 tiles keep half-precision scales",
+          arguments: [GGMLType.q8_0, .q5_0, .q4_K, .q6_K])
+    func rowLookUpFromTiles(_ type: GGMLType) throws {
+        let inputs = 512, outputs = 48
+        let blocks = QuantizedKernelTests().randomBlocks(type, outputs: outputs, inputs: inputs, seed: 29)
+        var weights = [Float](repeating: 0, count: inputs * outputs)
+        blocks.withUnsafeBytes { raw in weights.withUnsafeMutableBufferPointer { Dequantizer.dequantize(raw, type: type, count: inputs * outputs, into: $0.baseAddress!) } }
+        try blocks.withUnsafeBytes { raw in
+            let matrix = WeightMatrix(inputs: inputs, outputs: outputs, values: nil, quantized: (type, raw.baseAddress!), integerActivations: true)
+            let tiles = try #require(matrix.integerTiles)
+            // Bytes per 32 weights: the file's 34 for Q8_0 (16 outputs' half scales + 512 weights per tile).
+            let expected: [GGMLType: Int] = [.q8_0: 544, .q5_0: 544, .q4_K: 640, .q6_K: 320]
+            #expect(tiles.tileBytes == expected[type])
+            var row = [Float](repeating: .nan, count: inputs)
+            for o in [0, 1, 15, 16, 31, 47] {
+                row.withUnsafeMutableBufferPointer { matrix.row(o, into: $0.baseAddress!) }
+                let reference = Array(weights[o * inputs..<(o + 1) * inputs])
+                if type == .q8_0 || type == .q5_0 {
+                    #expect(row == reference, "\(type.name) row \(o)")
+                } else {
+                    let scale = reference.map(abs).max()!
+                    #expect(zip(row, reference).allSatisfy { abs($0 - $1) <= 1e-6 * scale }, "\(type.name) row \(o)")
+                }
+            }
+        }
+    }
+
     @Test("products sharing one input and one hand-off equal the same products one by one", arguments: KernelPath.available)
     func fusedProductsEqualSeparateOnes(path: KernelPath) throws {
         // 64 + 16 + 32 output groups over 512 inputs: split in 8 parts whose edges fall inside matrices.
