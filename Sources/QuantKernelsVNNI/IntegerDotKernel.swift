@@ -82,6 +82,14 @@ public enum IntegerDotKernel: TileKernel {
                 for k in 0..<L.pairs {
                     let w = _mm512_cvtepi8_epi16(tile.load(fromByteOffset: weightOffset + 32 * k,
                                                            as: SIMD4<Int64>.self))
+                    if rows <= 4 && k % 2 == 1 {
+                        // Up to 4 rows: odd pairs go to a second sum per row, halving each chain.
+                        i4 = dot(i4, w, pair(0, k))
+                        if rows > 1 { i5 = dot(i5, w, pair(1, k)) }
+                        if rows > 2 { i6 = dot(i6, w, pair(2, k)) }
+                        if rows > 3 { i7 = dot(i7, w, pair(3, k)) }
+                        continue
+                    }
                     i0 = dot(i0, w, pair(0, k))
                     if rows > 1 { i1 = dot(i1, w, pair(1, k)) }
                     if rows > 2 { i2 = dot(i2, w, pair(2, k)) }
@@ -90,6 +98,12 @@ public enum IntegerDotKernel: TileKernel {
                     if rows > 5 { i5 = dot(i5, w, pair(5, k)) }
                     if rows > 6 { i6 = dot(i6, w, pair(6, k)) }
                     if rows > 7 { i7 = dot(i7, w, pair(7, k)) }
+                }
+                if rows <= 4 {
+                    i0 = _mm512_add_epi32(i0, i4)
+                    if rows > 1 { i1 = _mm512_add_epi32(i1, i5) }
+                    if rows > 2 { i2 = _mm512_add_epi32(i2, i6) }
+                    if rows > 3 { i3 = _mm512_add_epi32(i3, i7) }
                 }
                 let s = L.halfScales ? _mm512_cvtph_ps(tile.load(as: SIMD4<Int64>.self))
                                      : tile.load(as: SIMD16<Float>.self)
