@@ -67,12 +67,24 @@ public enum IntegerDotKernel: TileKernel {
                         _mm256_set1_epi32(p.load(fromByteOffset: r * rowBytes + 4 * k, as: Int32.self))
                     }
                     var i0 = _mm256_setzero_si256(), i1 = i0, i2 = i0, i3 = i0
-                    for k in 0..<L.pairs {
-                        let wk = _mm256_cvtepi8_epi16(w.load(fromByteOffset: 32 * k, as: SIMD2<Int64>.self))
+                    @inline(__always) func add(_ k: Int, _ wk: SIMD4<Int64>) {
                         i0 = _mm256_add_epi32(i0, _mm256_madd_epi16(wk, pair(0, k)))
                         if rows > 1 { i1 = _mm256_add_epi32(i1, _mm256_madd_epi16(wk, pair(1, k))) }
                         if rows > 2 { i2 = _mm256_add_epi32(i2, _mm256_madd_epi16(wk, pair(2, k))) }
                         if rows > 3 { i3 = _mm256_add_epi32(i3, _mm256_madd_epi16(wk, pair(3, k))) }
+                    }
+                    if L.hasMinimum {
+                        // Nibbles (Q4_K): one load holds slices k (low) and k + 8 (high).
+                        let low = _mm_set1_epi8(0x0F)
+                        for k in 0..<L.pairs / 2 {
+                            let b = w.load(fromByteOffset: 32 * k, as: SIMD2<Int64>.self)
+                            add(k, _mm256_cvtepu8_epi16(_mm_and_si128(b, low)))
+                            add(k + 8, _mm256_cvtepu8_epi16(_mm_and_si128(_mm_srli_epi16(b, 4), low)))
+                        }
+                    } else {
+                        for k in 0..<L.pairs {
+                            add(k, _mm256_cvtepi8_epi16(w.load(fromByteOffset: 32 * k, as: SIMD2<Int64>.self)))
+                        }
                     }
                     let block = t * tileInputs / 32
                     let m = L.hasMinimum ? tile.load(fromByteOffset: 64 + 32 * half, as: SIMD8<Float>.self)

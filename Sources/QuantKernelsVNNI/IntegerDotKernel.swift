@@ -79,16 +79,15 @@ public enum IntegerDotKernel: TileKernel {
                     _mm512_set1_epi32(p.load(fromByteOffset: r * rowBytes + 4 * k, as: Int32.self))
                 }
                 var i0 = _mm512_setzero_si512(), i1 = i0, i2 = i0, i3 = i0, i4 = i0, i5 = i0, i6 = i0, i7 = i0
-                for k in 0..<L.pairs {
-                    let w = _mm512_cvtepi8_epi16(tile.load(fromByteOffset: weightOffset + 32 * k,
-                                                           as: SIMD4<Int64>.self))
+                /// Slice k's products into each row's sum; up to 4 rows, odd slices go to a second
+                /// sum per row, halving each chain.
+                @inline(__always) func add(_ k: Int, _ w: SIMD8<Int64>) {
                     if rows <= 4 && k % 2 == 1 {
-                        // Up to 4 rows: odd pairs go to a second sum per row, halving each chain.
                         i4 = dot(i4, w, pair(0, k))
                         if rows > 1 { i5 = dot(i5, w, pair(1, k)) }
                         if rows > 2 { i6 = dot(i6, w, pair(2, k)) }
                         if rows > 3 { i7 = dot(i7, w, pair(3, k)) }
-                        continue
+                        return
                     }
                     i0 = dot(i0, w, pair(0, k))
                     if rows > 1 { i1 = dot(i1, w, pair(1, k)) }
@@ -98,6 +97,20 @@ public enum IntegerDotKernel: TileKernel {
                     if rows > 5 { i5 = dot(i5, w, pair(5, k)) }
                     if rows > 6 { i6 = dot(i6, w, pair(6, k)) }
                     if rows > 7 { i7 = dot(i7, w, pair(7, k)) }
+                }
+                if L.hasMinimum {
+                    // Nibbles (Q4_K): one load holds slices k (low) and k + 8 (high).
+                    let low = _mm256_set1_epi8(0x0F)
+                    for k in 0..<L.pairs / 2 {
+                        let b = tile.load(fromByteOffset: weightOffset + 32 * k, as: SIMD4<Int64>.self)
+                        add(k, _mm512_cvtepu8_epi16(_mm256_and_si256(b, low)))
+                        add(k + 8, _mm512_cvtepu8_epi16(_mm256_and_si256(_mm256_srli_epi16(b, 4), low)))
+                    }
+                } else {
+                    for k in 0..<L.pairs {
+                        add(k, _mm512_cvtepi8_epi16(tile.load(fromByteOffset: weightOffset + 32 * k,
+                                                              as: SIMD4<Int64>.self)))
+                    }
                 }
                 if rows <= 4 {
                     i0 = _mm512_add_epi32(i0, i4)

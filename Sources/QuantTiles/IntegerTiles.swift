@@ -14,9 +14,11 @@ import Parallel
 /// `Dequantizer`'s weight (for K-quants the integer sub-block scale is folded into the float scale,
 /// as `Dequantizer` computes it). Q8_0 and Q5_0 keep the file's half-precision scales (exactly the
 /// file's values, in half the bytes); K-quant scales, products of two file values, are Float32.
+/// Q4_K weights (0…15) are nibbles: byte `32·k + 2·o + j` holds pair slice k's weight j in its low
+/// nibble and slice k + 8's in its high one, so one 32-byte load yields two slices.
 ///
-/// It costs 1.06 bytes per weight (1.125 for Q6_K, 1.25 with minimums) against 0.56–1.06 in the
-/// file; the decode it saves is worth more than the bytes at every batch size measured
+/// It costs 1.06 bytes per weight (1.125 for Q6_K, 0.75 for Q4_K) against 0.56–1.06 in the file;
+/// the decode it saves is worth more than the bytes at every batch size measured
 /// (`tandem bench --projections`).
 public final class IntegerTiles: @unchecked Sendable {
     public let inputs: Int
@@ -27,6 +29,8 @@ public final class IntegerTiles: @unchecked Sendable {
     public let hasMinimum: Bool
     /// Whether scales are Float16 (Q8_0, Q5_0: the file's own) rather than Float32 (K-quants).
     public let halfScales: Bool
+    /// Whether weights are nibbles, two pair slices per 32 bytes (Q4_K; always with minimums).
+    @inlinable public var packedNibbles: Bool { hasMinimum }
     public let tileBytes: Int
     public let base: UnsafeMutableRawPointer
 
@@ -56,7 +60,7 @@ public final class IntegerTiles: @unchecked Sendable {
         tileInputs = type == .q6_K ? 16 : 32
         hasMinimum = type == .q4_K
         halfScales = type == .q8_0 || type == .q5_0
-        tileBytes = (halfScales ? 32 : hasMinimum ? 128 : 64) + tileInputs * 16
+        tileBytes = (halfScales ? 32 : hasMinimum ? 128 : 64) + tileInputs * (hasMinimum ? 8 : 16)
         base = .allocate(byteCount: outputs / 16 * (inputs / tileInputs) * tileBytes, alignment: 64)
         let rowBytes = inputs / type.blockSize * type.blockBytes
         let groups = outputs / 16, parts = min(groups, 64)
@@ -107,6 +111,16 @@ public final class IntegerTiles: @unchecked Sendable {
             }
             if hasMinimum { tile.storeBytes(of: -row.minimums[t], toByteOffset: 64 + 4 * lane, as: Float.self) }
             let weights = tile + weightOffset
+            if packedNibbles {
+                for k in 0..<tileInputs / 4 {
+                    for j in 0..<2 {
+                        let low = UInt8(row.q[t * tileInputs + 2 * k + j])
+                        let high = UInt8(row.q[t * tileInputs + 2 * k + 16 + j])
+                        weights.storeBytes(of: low | high << 4, toByteOffset: 32 * k + 2 * lane + j, as: UInt8.self)
+                    }
+                }
+                continue
+            }
             for k in 0..<tileInputs / 2 {
                 weights.storeBytes(of: row.q[t * tileInputs + 2 * k], toByteOffset: 32 * k + 2 * lane, as: Int8.self)
                 weights.storeBytes(of: row.q[t * tileInputs + 2 * k + 1], toByteOffset: 32 * k + 2 * lane + 1,
@@ -204,7 +218,11 @@ extension IntegerTiles {
             let minimum = hasMinimum ? tile.load(fromByteOffset: 64 + 4 * lane, as: Float.self) : 0
             let row = out + t * tileInputs
             for k in 0..<tileInputs / 2 {
-                let q = tile.load(fromByteOffset: offset + 32 * k + 2 * lane, as: SIMD2<Int8>.self)
+                // Q4_K: slice k is in the low nibbles of slice k mod 8's bytes for k < 8, else the high.
+                let q = packedNibbles
+                    ? SIMD2<Int8>(truncatingIfNeeded: tile.load(fromByteOffset: offset + 32 * (k % 8) + 2 * lane,
+                                                               as: SIMD2<UInt8>.self) &>> UInt8(k < 8 ? 0 : 4) & 0x0F)
+                    : tile.load(fromByteOffset: offset + 32 * k + 2 * lane, as: SIMD2<Int8>.self)
                 row[2 * k] = scale * Float(q.x) + minimum
                 row[2 * k + 1] = scale * Float(q.y) + minimum
             }

@@ -96,8 +96,8 @@ struct IntegerDotKernelTests {
         try blocks.withUnsafeBytes { raw in
             let matrix = WeightMatrix(inputs: inputs, outputs: outputs, values: nil, quantized: (type, raw.baseAddress!), integerActivations: true)
             let tiles = try #require(matrix.integerTiles)
-            // Bytes per 32 weights: the file's 34 for Q8_0 (16 outputs' half scales + 512 weights per tile).
-            let expected: [GGMLType: Int] = [.q8_0: 544, .q5_0: 544, .q4_K: 640, .q6_K: 320]
+            // Per tile of 16 × 32 weights (16 × 16 for Q6_K): the file's 34 bytes per 32 for Q8_0; Q4_K nibbles.
+            let expected: [GGMLType: Int] = [.q8_0: 544, .q5_0: 544, .q4_K: 384, .q6_K: 320]
             #expect(tiles.tileBytes == expected[type])
             var row = [Float](repeating: .nan, count: inputs)
             for o in [0, 1, 15, 16, 31, 47] {
