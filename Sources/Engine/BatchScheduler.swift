@@ -7,8 +7,9 @@ public enum BatchScheduler {
     public struct Limits: Sendable, Equatable {
         /// Sequences that may run at once (rows in a decode step).
         public var maxRunning = 64
-        /// Prompt tokens processed per step across all prefilling sequences.
-        public var maxPrefillTokensPerStep = 512
+        /// Prompt tokens processed per step across all prefilling sequences. The scratch of a step
+        /// grows with its rows, and a step's prompt throughput is already at its best well below this.
+        public var maxPrefillTokensPerStep = 256
 
         /// Prompt tokens a step carries beside decode rows: at least this many. See `prefillBudget`.
         public var prefillTokensWhileDecoding = 16

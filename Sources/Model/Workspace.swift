@@ -7,30 +7,11 @@ final class Workspace: @unchecked Sendable {
     }
 
     private var buffers = Scratch.allCases.map { _ in FloatBuffer(count: 0) }
-    /// Per slot: the most floats asked for since the last trim, and the requests since then.
-    private var recentPeak = [Int](repeating: 0, count: Scratch.allCases.count)
-    private var requests = [Int](repeating: 0, count: Scratch.allCases.count)
-    /// Floats past the recent peak worth giving back (1 MB), and requests between trims (a few
-    /// dozen steps: every layer asks once or more per step).
-    static let trimFloats = 1 << 18, trimInterval = 1024
 
     /// Returns the buffer for `role` with room for at least `count` floats (contents undefined).
-    ///
-    /// A burst of prompts sizes the buffers for hundreds of rows; the decode steps that follow need
-    /// a few. Every `trimInterval` requests the pages past the recent peak go back to the kernel, so
-    /// a burst's scratch is not still resident when the KV cache of the sequences it started has
-    /// grown (the buffers keep their size; pages come back zeroed if a later burst needs them).
     func buffer(_ role: Scratch, count: Int) -> UnsafeMutablePointer<Float> {
         let slot = role.rawValue
         if buffers[slot].count < count { buffers[slot] = FloatBuffer(count: count + count / 4) }
-        recentPeak[slot] = max(recentPeak[slot], count)
-        requests[slot] += 1
-        if requests[slot] >= Self.trimInterval {
-            if buffers[slot].count - recentPeak[slot] >= Self.trimFloats {
-                buffers[slot].dropResidentPages(from: recentPeak[slot])
-            }
-            (recentPeak[slot], requests[slot]) = (0, 0)
-        }
         return buffers[slot].pointer
     }
 
