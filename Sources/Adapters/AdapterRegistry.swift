@@ -252,7 +252,11 @@ public final class AdapterRegistry: @unchecked Sendable {
         for _ in 0..<3 {
             let before = fingerprint(location)
             let adapter = try location.load(name: name, base: base, maxRank: maxRank, version: version)
-            if fingerprint(location) == before { return (adapter, before) }
+            if fingerprint(location) == before {
+                // The file's bytes and the tensors before conversion are freed now.
+                FreedMemory.release()
+                return (adapter, before)
+            }
             Thread.sleep(forTimeInterval: 0.1)
         }
         throw AdapterError.io(file: location.path,

@@ -99,11 +99,8 @@ public struct ServingModel: Sendable {
             "positions_per_layer": "\(pool.pageCount / layers * pool.pageSize)",
             "mb": "\((pool.pageCount * pageBytes) >> 20)",
         ])
-        // Loading freed much more than it kept (file pages read once, rows decoded for the tiles);
-        // glibc keeps freed heap memory resident until asked to give it back.
-        #if os(Linux)
-        _ = glibcMallocTrim(0)
-        #endif
+        // Loading freed much more than it kept (file pages read once, rows decoded for the tiles).
+        FreedMemory.release()
         var serving = ServingModel(id: id, tokenizer: loaded.tokenizer, engine: engine, template: template,
                                    stopTokenIDs: stops, adapters: adapters)
         serving.kernelPath = c.kernelPath
@@ -142,9 +139,3 @@ public final class ServingState: @unchecked Sendable {
         }
     }
 }
-
-#if os(Linux)
-/// glibc's `malloc_trim` (malloc.h is not part of the Glibc module).
-@_silgen_name("malloc_trim")
-private func glibcMallocTrim(_ pad: Int) -> Int32
-#endif

@@ -169,8 +169,21 @@ public final class SentencePieceTokenizer: @unchecked Sendable {
         for (i, piece) in v.pieces.enumerated() {
             if v.types[i] == .byte, let value = byteValue(piece) {
                 bytes.append(value)
-            } else {
-                bytes += piece.replacingOccurrences(of: "\u{2581}", with: " ").utf8
+                starts.append(Int32(bytes.count))
+                continue
+            }
+            // "▁" (E2 96 81) is a space; replaced byte by byte (Foundation's string search is slow
+            // over 262k pieces).
+            let utf8 = Array(piece.utf8)
+            var j = 0
+            while j < utf8.count {
+                if j + 2 < utf8.count, utf8[j] == 0xE2, utf8[j + 1] == 0x96, utf8[j + 2] == 0x81 {
+                    bytes.append(0x20)
+                    j += 3
+                } else {
+                    bytes.append(utf8[j])
+                    j += 1
+                }
             }
             starts.append(Int32(bytes.count))
         }
