@@ -17,7 +17,7 @@ import Parallel
 /// Q4_K weights (0…15) are nibbles: byte `32·k + 2·o + j` holds pair slice k's weight j in its low
 /// nibble and slice k + 8's in its high one, so one 32-byte load yields two slices.
 ///
-/// It costs 1.06 bytes per weight (1.125 for Q6_K, 0.75 for Q4_K) against 0.56–1.06 in the file;
+/// It costs 1.06 bytes per weight (1.25 for Q6_K, 0.75 for Q4_K) against 0.56–1.06 in the file;
 /// the decode it saves is worth more than the bytes at every batch size measured
 /// (`tandem bench --projections`).
 public final class IntegerTiles: @unchecked Sendable {
