@@ -59,7 +59,7 @@ let package = Package(
         .target(name: "Grammar", dependencies: ["Sampling"], swiftSettings: kernelFlags),
         .target(
             name: "Adapters",
-            dependencies: ["Model", "CBLAS", "Grammar", "OpenAIAPI", .product(name: "Yams", package: "Yams")]
+            dependencies: ["Model", "CBLAS", "Grammar", "OpenAIAPI", "Parallel", .product(name: "Yams", package: "Yams")]
         ),
         .target(name: "Engine", dependencies: ["Model", "Sampling", "Tokenizer", "GGUF", "Adapters", "Parallel"]),
         .target(name: "OpenAIAPI", dependencies: ["Grammar"]),

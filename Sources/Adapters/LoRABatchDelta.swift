@@ -1,4 +1,5 @@
 import Model
+import Parallel
 
 /// The LoRA deltas of one mixed batch: rows that share an adapter form a group, and each group gets
 /// `scale · (X_g·Aᵀ)·Bᵀ` added to its rows of the projection output (the S-LoRA / Punica idea: the
@@ -39,15 +40,32 @@ public final class LoRABatchDelta: ProjectionDelta, @unchecked Sendable {
         }
     }
 
+    /// Rows of adapter work at which a site's deltas are split across the cores (a prompt chunk's
+    /// rows; fewer run on the calling thread, where the hand-off would cost more than it saves).
+    static let parallelRows = 16
+
     public func addDelta(site: ProjectionSite, layer: Int, input: UnsafePointer<Float>, inputs: Int,
                          output: UnsafeMutablePointer<Float>, outputs: Int, rows: Int) {
+        let key = LoRAAdapter.Site(layer: layer, projection: site)
+        var work: [(row: Int, weights: LoRAAdapter.Weights, scale: Float)] = []
         for group in groups {
-            guard let w = group.adapter.weights[LoRAAdapter.Site(layer: layer, projection: site)] else { continue }
-            for r in group.rows {
-                LowRankProduct.add(x: input + r * inputs, inputs: inputs, a: w.a.pointer,
-                                   bTransposed: w.bTransposed.pointer, rank: w.rank, scale: w.scale * group.scale,
-                                   into: output + r * outputs, outputs: outputs)
+            guard let w = group.adapter.weights[key] else { continue }
+            for r in group.rows { work.append((r, w, w.scale * group.scale)) }
+        }
+        let shared = UnsafeShared((work, input, output))
+        @Sendable func run(_ part: Int, of parts: Int) {
+            let (work, input, output) = shared.value
+            for item in work[work.count * part / parts..<work.count * (part + 1) / parts] {
+                let w = item.weights
+                LowRankProduct.add(x: input + item.row * inputs, inputs: inputs, a: w.a.pointer,
+                                   bTransposed: w.bTransposed.pointer, rank: w.rank, scale: item.scale,
+                                   into: output + item.row * outputs, outputs: outputs)
             }
+        }
+        if work.count >= Self.parallelRows {
+            WorkerPool.shared.forEach(iterations: 8) { run($0, of: 8) }
+        } else {
+            run(0, of: 1)
         }
     }
 }
