@@ -27,15 +27,21 @@ public final class IntegerTiles: @unchecked Sendable {
     public let tileInputs: Int
     /// Whether tiles hold minimums (Q4_K): `weight = scale·q − minimum`.
     public let hasMinimum: Bool
-    /// Whether scales are Float16 (Q8_0, Q5_0: the file's own) rather than Float32 (K-quants).
-    public let halfScales: Bool
+    /// Whether scales are Float16 (Q8_0, Q5_0: the file's own) rather than Float32 (K-quants): the
+    /// 32-input tiles without minimums, the layout the kernels read as `Pairs16`.
+    @inlinable public var halfScales: Bool { tileInputs == 32 && !hasMinimum }
     /// Whether weights are nibbles, two pair slices per 32 bytes (Q4_K; always with minimums).
     @inlinable public var packedNibbles: Bool { hasMinimum }
     public let tileBytes: Int
     public let base: UnsafeMutableRawPointer
 
     /// Bytes before a tile's weights: 16 scales, then 16 minimums when there are any.
-    @inlinable public var weightOffset: Int { halfScales ? 32 : hasMinimum ? 128 : 64 }
+    @inlinable public var weightOffset: Int { Self.headerBytes(tileInputs: tileInputs, hasMinimum: hasMinimum) }
+
+    /// Half-precision scales for 32-input tiles without minimums, else Float32 scales and minimums.
+    @inlinable @usableFromInline static func headerBytes(tileInputs: Int, hasMinimum: Bool) -> Int {
+        tileInputs == 32 && !hasMinimum ? 32 : hasMinimum ? 128 : 64
+    }
     @inlinable public var groups: Int { outputs / 16 }
     @inlinable public var tilesPerGroup: Int { inputs / tileInputs }
 
@@ -59,8 +65,8 @@ public final class IntegerTiles: @unchecked Sendable {
         self.outputs = outputs
         tileInputs = type == .q6_K ? 16 : 32
         hasMinimum = type == .q4_K
-        halfScales = type == .q8_0 || type == .q5_0
-        tileBytes = (halfScales ? 32 : hasMinimum ? 128 : 64) + tileInputs * (hasMinimum ? 8 : 16)
+        let weightBytes = tileInputs * (hasMinimum ? 8 : 16)
+        tileBytes = Self.headerBytes(tileInputs: tileInputs, hasMinimum: hasMinimum) + weightBytes
         base = .allocate(byteCount: outputs / 16 * (inputs / tileInputs) * tileBytes, alignment: 64)
         let rowBytes = inputs / type.blockSize * type.blockBytes
         let groups = outputs / 16, parts = min(groups, 64)
