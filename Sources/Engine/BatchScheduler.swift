@@ -1,8 +1,11 @@
 /// Decides what one engine step runs. Pure logic: state in, plan out.
 ///
 /// Every step serves every running sequence: one decode row for each sequence past its prompt, and
-/// prompt chunks for sequences still prefilling, first come first served, within a budget so a
-/// long prompt never stalls the streams already running.
+/// prompt chunks for sequences still prefilling, within a budget so a long prompt never stalls the
+/// streams already running. The budget is shared evenly by the prompts (a short one takes what it
+/// needs and leaves the rest to the others): a burst's prompts finish together, so its streams
+/// start decoding together instead of one by one, each new one shrinking the budget of the rest,
+/// and a long prompt never holds up the short ones behind it.
 public enum BatchScheduler {
     public struct Limits: Sendable, Equatable {
         /// Sequences that may run at once (rows in a decode step).
@@ -14,9 +17,10 @@ public enum BatchScheduler {
         /// Prompt tokens a step carries beside decode rows: at least this many. See `prefillBudget`.
         public var prefillTokensWhileDecoding = 16
 
-        /// Prompt work a step may add beside decode rows, as a share of the decode rows' own time
-        /// (1: a step with prompt tokens takes at most about twice a plain decode step).
-        public var prefillTimeShare = 1.0
+        /// How much longer than a decode step of all running sequences a step with prompt tokens
+        /// may take while others decode, as a share (0.5: at most 1.5 times). Below 1 so that host
+        /// noise on top keeps the decoding streams' gaps within twice their usual step.
+        public var prefillTimeShare = 0.5
 
         /// Limits given here replace the defaults above (written once, read by `tandem serve`).
         public init(maxRunning: Int? = nil, maxPrefillTokensPerStep: Int? = nil,
@@ -35,11 +39,14 @@ public enum BatchScheduler {
         public var promptRemaining: Int
         /// KV pages the sequence may hold at its longest (prompt + max_tokens); committed while it runs.
         public var pages: Int
+        /// Waits for an earlier prompt with the same prefix (`SharedPrefixWait`): no prompt chunk yet.
+        public var waitsForPrefix: Bool
 
-        public init(id: Int, promptRemaining: Int, pages: Int = 0) {
+        public init(id: Int, promptRemaining: Int, pages: Int = 0, waitsForPrefix: Bool = false) {
             self.id = id
             self.promptRemaining = promptRemaining
             self.pages = pages
+            self.waitsForPrefix = waitsForPrefix
         }
     }
 
@@ -61,16 +68,18 @@ public enum BatchScheduler {
 
     /// Prompt tokens a step may carry beside `decoding` decode rows while `prefilling` sequences
     /// wait for the rest of their prompts: the whole `maxPrefillTokensPerStep` when nothing decodes
-    /// or the prefilling outnumber the decoding (a burst: its first tokens come first); else as many
-    /// as fit in `prefillTimeShare` of the decode rows' own time by the measured step costs, at
-    /// least `prefillTokensWhileDecoding`. Before any step was measured, as many as there are decode
-    /// rows (a prompt row costs less than a decode row: it needs no logits). Streams already running
-    /// then see a step longer than about `1 + prefillTimeShare` plain decode steps only while a
-    /// burst is admitted.
+    /// (no stream waits on the step); else as many as keep the step within `1 + prefillTimeShare`
+    /// times the decode step of all running sequences by the measured step costs, at least
+    /// `prefillTokensWhileDecoding`. Measured against the whole running set, a burst is admitted
+    /// in steps near the length the streams will see once it decodes, so its first tokens come
+    /// quickly and the streams already decoding see no gap beyond the bound. Before any step was
+    /// measured, as many as there are decode rows (a prompt row costs less than a decode row: it
+    /// needs no logits).
     public static func prefillBudget(decoding: Int, prefilling: Int = 0, limits: Limits,
                                      costs: StepCostModel = .init()) -> Int {
-        guard decoding > prefilling else { return limits.maxPrefillTokensPerStep }
-        let fitting = costs.promptTokens(besideDecodeRows: decoding, prefillShare: limits.prefillTimeShare) ?? decoding
+        guard decoding > 0 else { return limits.maxPrefillTokensPerStep }
+        let fitting = costs.promptTokens(besideDecodeRows: decoding, runningRows: decoding + prefilling,
+                                         prefillShare: limits.prefillTimeShare) ?? decoding
         return min(limits.maxPrefillTokensPerStep, max(limits.prefillTokensWhileDecoding, fitting))
     }
 
@@ -89,13 +98,30 @@ public enum BatchScheduler {
         }
         let all = running + waiting.prefix(admit)
         let decoding = all.filter { $0.promptRemaining == 0 }.count
-        var budget = prefillBudget(decoding: decoding, prefilling: all.count - decoding, limits: limits, costs: costs)
-        var prefill: [(id: Int, tokens: Int)] = []
-        for s in all where s.promptRemaining > 0 && budget > 0 {
-            let n = min(s.promptRemaining, budget)
-            prefill.append((s.id, n))
-            budget -= n
-        }
+        let budget = prefillBudget(decoding: decoding, prefilling: all.count - decoding, limits: limits, costs: costs)
+        let prompts = all.filter { $0.promptRemaining > 0 && !$0.waitsForPrefix }
+        let shares = share(budget, over: prompts.map(\.promptRemaining))
+        let prefill = zip(prompts, shares).filter { $0.1 > 0 }.map { (id: $0.0.id, tokens: $0.1) }
         return Plan(admit: admit, decode: all.filter { $0.promptRemaining == 0 }.map(\.id), prefill: prefill)
+    }
+
+    /// Splits `budget` tokens evenly over prompts needing `remaining` tokens each: one needing
+    /// less than an even share takes what it needs and the others share the rest; tokens that do
+    /// not divide evenly go to the earliest.
+    public static func share(_ budget: Int, over remaining: [Int]) -> [Int] {
+        var tokens = [Int](repeating: 0, count: remaining.count)
+        var left = budget, open = remaining.indices.filter { remaining[$0] > 0 }
+        while left > 0 && !open.isEmpty {
+            let each = max(left / open.count, 1)
+            var stillOpen: [Int] = []
+            for i in open {
+                let n = min(each, remaining[i] - tokens[i], left)
+                tokens[i] += n
+                left -= n
+                if tokens[i] < remaining[i] { stillOpen.append(i) }
+            }
+            open = stillOpen
+        }
+        return tokens
     }
 }

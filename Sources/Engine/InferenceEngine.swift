@@ -102,7 +102,7 @@ public final class InferenceEngine: @unchecked Sendable {
     private var thread: Thread?
     // Engine thread only:
     private var running: [ActiveSequence] = []
-    private var costs = StepCostModel()
+    private var costs: StepCostModel
 
     public init(model: any LanguageModel, tokenizer: any TextTokenizer, configuration: Configuration) {
         self.model = model
@@ -113,6 +113,7 @@ public final class InferenceEngine: @unchecked Sendable {
         pages = configuration.kvCacheTokens.map { model.makePagePool(tokens: $0, precision: precision) }
             ?? model.makePagePool(megabytes: configuration.kvCacheMegabytes, precision: precision)
         prefixCache = PrefixCache(pool: pages, windows: model.slidingWindows)
+        costs = StepCostModel(decodeRowCost: StepCostModel.decodeRowCost(of: model.config))
         snapshotValue.kvPagesTotal = pages.pageCount
         snapshotValue.kvPageSize = pages.pageSize
     }
@@ -212,6 +213,11 @@ public final class InferenceEngine: @unchecked Sendable {
     // MARK: engine thread
 
     private func loop() {
+        let calibration = StepCostCalibration.measure(model: model, pool: pages,
+                                                      rows: min(configuration.limits.maxRunning, 16))
+        for o in calibration {
+            costs.observe(decodeRows: o.decodeRows, promptTokens: o.promptTokens, seconds: o.seconds)
+        }
         while true {
             condition.lock()
             while waiting.isEmpty && running.isEmpty && !stopped { condition.wait() }
@@ -223,7 +229,10 @@ public final class InferenceEngine: @unchecked Sendable {
                 running.removeAll()
                 return
             }
-            let plan = BatchScheduler.plan(running: running.map(progress), waiting: waiting.map(progress),
+            let candidates = running + waiting.prefix(max(configuration.limits.maxRunning - running.count, 0))
+            let progress = zip(candidates, prefixWaits(candidates)).map(progress)
+            let plan = BatchScheduler.plan(running: Array(progress.prefix(running.count)),
+                                           waiting: Array(progress.dropFirst(running.count)),
                                            limits: configuration.limits, totalPages: pages.pageCount, costs: costs)
             running += waiting.prefix(plan.admit)
             waiting.removeFirst(plan.admit)
@@ -235,8 +244,18 @@ public final class InferenceEngine: @unchecked Sendable {
         }
     }
 
-    private func progress(_ s: ActiveSequence) -> BatchScheduler.Progress {
-        .init(id: s.id, promptRemaining: s.promptRemaining, pages: s.worstCasePages)
+    private func progress(_ s: ActiveSequence, waitsForPrefix: Bool) -> BatchScheduler.Progress {
+        .init(id: s.id, promptRemaining: s.promptRemaining, pages: s.worstCasePages, waitsForPrefix: waitsForPrefix)
+    }
+
+    /// Which of `sequences` wait this step for an earlier prompt with the same prefix to be cached.
+    private func prefixWaits(_ sequences: [ActiveSequence]) -> [Bool] {
+        guard configuration.prefixCaching else { return sequences.map { _ in false } }
+        let prompts = sequences.map {
+            SharedPrefixWait.Prompt(key: $0.request.cacheKey, tokens: $0.request.promptIDs, started: $0.cache != nil,
+                                    remaining: $0.promptRemaining, cachedTokens: $0.cachedTokens)
+        }
+        return SharedPrefixWait.waits(prompts, pageSize: pages.pageSize)
     }
 
     /// The rows of one forward step and who owns the logits that come back.

@@ -1,55 +1,117 @@
+import Model
+
 /// What an engine step costs, learned from the steps that ran: seconds ≈ base + perRow × decode
 /// rows + perPromptToken × prompt tokens. The scheduler asks it how many prompt tokens fit beside
 /// the decode rows within a time budget, so a burst of prompts is admitted as fast as the host
 /// allows (more tokens on a fast host, fewer on a slow one) while the streams already decoding see
-/// each step take at most `1 + prefillShare` times a plain decode step.
+/// each step take at most `1 + prefillShare` times the decode step of all the running sequences.
 ///
-/// Decode-only steps fit the line through (rows, seconds) by exponentially weighted least squares;
-/// steps with prompt tokens then give the cost per prompt token as what they took beyond that line.
+/// The three costs are fitted jointly over all steps by exponentially weighted least squares. A
+/// fresh server has seen steps of a few decode rows at most, yet a burst needs the cost of a step
+/// of all its rows; so a prior holds that a decode row costs what the weights it multiplies say
+/// against a prompt token (`decodeRowCost`: a prompt row skips the output head), as strong as a few
+/// steps of varied rows, and the steps correct it as they come. A second, weak prior puts the base
+/// at zero when the steps cannot tell it apart (a server that only ever ran one-row steps).
 public struct StepCostModel: Sendable {
     /// Weight of the past per new step (the model follows a host that slows down within ~50 steps).
     static let decay = 0.95
+    /// Weights of the priors: the row cost's as about ten steps whose rows differ by one; the
+    /// base's far below any step.
+    static let rowCostPrior = 10.0, zeroBasePrior = 1e-8
 
-    // Weighted sums over decode-only steps: weight, rows, seconds, rows², rows × seconds.
-    private var w = 0.0, sx = 0.0, sy = 0.0, sxx = 0.0, sxy = 0.0
-    /// Seconds per prompt token beside decode rows, once a step with prompt tokens ran.
-    public private(set) var perPromptToken: Double?
+    /// What a decode row costs, in prompt tokens, by the weights each multiplies.
+    public let decodeRowCost: Double
 
-    public init() {}
+    /// Weighted sums over the steps of x xᵀ and x × seconds, x = (1, decode rows, prompt tokens).
+    private var xx = [Double](repeating: 0, count: 9), xy = [Double](repeating: 0, count: 3)
+    private var promptStepSeen = false
+
+    public init(decodeRowCost: Double = 1) {
+        self.decodeRowCost = decodeRowCost
+    }
+
+    /// A decode row multiplies by every block matrix and by the output head; a prompt row (not a
+    /// prompt's last) by the block matrices only.
+    public static func decodeRowCost(of c: ModelConfig) -> Double {
+        decodeRowCost(hidden: c.hiddenSize, qDim: c.qDim, kvDim: c.kvDim, feedForward: c.feedForwardSize,
+                      layers: c.layerCount, vocabulary: c.vocabularySize)
+    }
+
+    public static func decodeRowCost(hidden: Int, qDim: Int, kvDim: Int, feedForward: Int, layers: Int,
+                                     vocabulary: Int) -> Double {
+        let attention = hidden * (qDim + 2 * kvDim) + qDim * hidden
+        let blocks = Double(layers * (attention + 3 * hidden * feedForward))
+        return blocks > 0 ? (blocks + Double(vocabulary * hidden)) / blocks : 1
+    }
 
     /// Learns from one step that ran `decodeRows` decode rows and `promptTokens` prompt tokens.
     public mutating func observe(decodeRows: Int, promptTokens: Int, seconds: Double) {
         guard seconds > 0, decodeRows + promptTokens > 0 else { return }
-        if promptTokens == 0 {
-            let x = Double(decodeRows)
-            w = w * Self.decay + 1
-            sx = sx * Self.decay + x
-            sy = sy * Self.decay + seconds
-            sxx = sxx * Self.decay + x * x
-            sxy = sxy * Self.decay + x * seconds
-            return
+        let x = [1, Double(decodeRows), Double(promptTokens)]
+        for i in 0..<3 {
+            xy[i] = xy[i] * Self.decay + x[i] * seconds
+            for j in 0..<3 { xx[i * 3 + j] = xx[i * 3 + j] * Self.decay + x[i] * x[j] }
         }
-        let beyond = seconds - (decodeSeconds(rows: decodeRows) ?? 0)
-        let sample = max(beyond, 0) / Double(promptTokens)
-        perPromptToken = perPromptToken.map { $0 * Self.decay + sample * (1 - Self.decay) } ?? sample
+        if promptTokens > 0 { promptStepSeen = true }
     }
 
-    /// The expected seconds of a decode-only step with `rows` rows; nil before any was seen.
+    /// (base, per decode row, per prompt token) in seconds; nil before any step was seen.
+    public var fitted: (base: Double, perRow: Double, perPromptToken: Double)? {
+        guard xx[0] > 0 else { return nil }
+        var m = xx
+        // The priors' squares: zeroBasePrior × base² and rowCostPrior × (perRow − r × perPromptToken)².
+        let r = decodeRowCost
+        m[0] += Self.zeroBasePrior
+        m[4] += Self.rowCostPrior
+        m[8] += Self.rowCostPrior * r * r
+        m[5] -= Self.rowCostPrior * r
+        m[7] -= Self.rowCostPrior * r
+        guard let c = Self.solve(m, xy) else { return nil }
+        return (max(c[0], 0), max(c[1], 0), max(c[2], 0))
+    }
+
+    /// Seconds per prompt token beside decode rows, once a step with prompt tokens ran.
+    public var perPromptToken: Double? { promptStepSeen ? fitted?.perPromptToken : nil }
+
+    /// The expected seconds of a decode-only step with `rows` rows; nil before any step was seen.
     public func decodeSeconds(rows: Int) -> Double? {
-        guard w > 0 else { return nil }
-        let meanX = sx / w, meanY = sy / w
-        let varianceX = sxx / w - meanX * meanX
-        // One row count seen so far: the cost is proportional to the rows.
-        guard varianceX > 1e-9 else { return meanX > 0 ? meanY * Double(rows) / meanX : meanY }
-        let slope = max((sxy / w - meanX * meanY) / varianceX, 0)
-        return max(meanY + slope * (Double(rows) - meanX), 0)
+        fitted.map { $0.base + $0.perRow * Double(rows) }
     }
 
-    /// Prompt tokens that fit beside `decodeRows` decode rows in `prefillShare` × the decode step's
-    /// own time; nil until the model has seen both kinds of step.
-    public func promptTokens(besideDecodeRows decodeRows: Int, prefillShare: Double) -> Int? {
-        guard decodeRows > 0, let perToken = perPromptToken, perToken > 0,
-              let decode = decodeSeconds(rows: decodeRows) else { return nil }
-        return Int((prefillShare * decode / perToken + 1e-9).rounded(.down))
+    /// Prompt tokens that fit beside `decodeRows` decode rows so that the step takes at most
+    /// `1 + prefillShare` times a decode step of `runningRows` rows (every running sequence, the
+    /// prefilling ones included: the step the decoding streams see once the prompts are in); nil
+    /// until the model has seen a step with prompt tokens.
+    public func promptTokens(besideDecodeRows decodeRows: Int, runningRows: Int, prefillShare: Double) -> Int? {
+        guard decodeRows > 0, promptStepSeen, let c = fitted, c.perPromptToken > 0 else { return nil }
+        let decode = c.base + c.perRow * Double(decodeRows)
+        let running = c.base + c.perRow * Double(max(runningRows, decodeRows))
+        let spare = (1 + prefillShare) * running - decode
+        return Int((max(spare, 0) / c.perPromptToken + 1e-3).rounded(.down))
+    }
+
+    /// Solves the 3 × 3 system `m` c = `v` (row-major) by elimination with partial pivoting.
+    static func solve(_ m: [Double], _ v: [Double]) -> [Double]? {
+        var a = m, b = v
+        for col in 0..<3 {
+            let pivot = (col..<3).max { abs(a[$0 * 3 + col]) < abs(a[$1 * 3 + col]) }!
+            guard abs(a[pivot * 3 + col]) > 1e-300 else { return nil }
+            if pivot != col {
+                for k in 0..<3 { a.swapAt(pivot * 3 + k, col * 3 + k) }
+                b.swapAt(pivot, col)
+            }
+            for r in (col + 1)..<3 {
+                let f = a[r * 3 + col] / a[col * 3 + col]
+                for k in col..<3 { a[r * 3 + k] -= f * a[col * 3 + k] }
+                b[r] -= f * b[col]
+            }
+        }
+        var c = [0.0, 0, 0]
+        for r in stride(from: 2, through: 0, by: -1) {
+            var s = b[r]
+            for k in (r + 1)..<3 { s -= a[r * 3 + k] * c[k] }
+            c[r] = s / a[r * 3 + r]
+        }
+        return c
     }
 }

@@ -82,8 +82,8 @@ struct ServeCommand: AsyncParsableCommand {
 
     @Option(name: .customLong("prefill-time-share"),
             help: """
-                Prompt work a step may add while other sequences decode, as a share of their decode time \
-                (measured per step); bounds their inter-token time to about 1 + this × a plain step.
+                While other sequences decode, a step with prompt tokens takes at most 1 + this × the decode \
+                step of all running sequences (step costs measured as they run).
                 """)
     var prefillTimeShare = limits.prefillTimeShare
 

@@ -25,18 +25,23 @@ struct BatchSchedulerTests {
         #expect(alone.prefill.map(\.tokens) == [512])
     }
 
-    @Test("a burst (more prompts waiting than streams decoding) gets the whole prompt budget")
-    func burstGetsTheWholeBudget() {
-        let limits = BatchScheduler.Limits(maxRunning: 8, maxPrefillTokensPerStep: 512)
-        let plan = BatchScheduler.plan(running: [P(id: 1, promptRemaining: 0)],
-                                       waiting: [P(id: 2, promptRemaining: 300), P(id: 3, promptRemaining: 300)],
-                                       limits: limits)
-        #expect(plan.admit == 2 && plan.prefill.map(\.tokens) == [300, 212])
+    @Test("a burst beside a decoding stream goes in steps bounded by the step of the whole running set")
+    func burstIsBoundedByTheRunningSetsStep() {
+        let limits = BatchScheduler.Limits(maxRunning: 8, maxPrefillTokensPerStep: 512, prefillTimeShare: 1)
+        let waiting = (2...8).map { P(id: $0, promptRemaining: 300) }
+        let plan = BatchScheduler.plan(running: [P(id: 1, promptRemaining: 0)], waiting: waiting, limits: limits,
+                                       costs: Self.measuredCosts())
+        // Twice the 8-row step (2 × 42 ms) less the one decode row (14 ms) leaves 70 ms: 35 tokens,
+        // shared by the 7 prompts.
+        #expect(plan.admit == 7 && plan.decode == [1] && plan.prefill.map(\.tokens) == [5, 5, 5, 5, 5, 5, 5])
+        // Unmeasured, the budget is as many prompt tokens as decode rows, at least the minimum.
+        let cold = BatchScheduler.plan(running: [P(id: 1, promptRemaining: 0)], waiting: waiting, limits: limits)
+        #expect(cold.prefill.map(\.tokens) == [3, 3, 2, 2, 2, 2, 2])
     }
 
     /// Steps of a host where a step costs 10 ms + 4 ms per decode row + 2 ms per prompt token.
-    static func measuredCosts() -> StepCostModel {
-        var costs = StepCostModel()
+    static func measuredCosts(decodeRowCost: Double = 2) -> StepCostModel {
+        var costs = StepCostModel(decodeRowCost: decodeRowCost)
         for rows in [4, 8, 16, 8, 4, 16] { costs.observe(decodeRows: rows, promptTokens: 0, seconds: 0.010 + 0.004 * Double(rows)) }
         for prompt in [16, 32] {
             costs.observe(decodeRows: 8, promptTokens: prompt, seconds: 0.010 + 0.032 + 0.002 * Double(prompt))
@@ -50,22 +55,68 @@ struct BatchSchedulerTests {
         #expect(abs(try #require(costs.decodeSeconds(rows: 16)) - 0.074) < 1e-6)
         #expect(abs(try #require(costs.perPromptToken) - 0.002) < 1e-6)
         // 74 ms of decode rows leave room for 37 prompt tokens at a share of 1, 18 at a share of 0.5.
-        #expect(costs.promptTokens(besideDecodeRows: 16, prefillShare: 1) == 37)
-        #expect(costs.promptTokens(besideDecodeRows: 16, prefillShare: 0.5) == 18)
-        #expect(StepCostModel().promptTokens(besideDecodeRows: 16, prefillShare: 1) == nil)
+        #expect(costs.promptTokens(besideDecodeRows: 16, runningRows: 16, prefillShare: 1) == 37)
+        #expect(costs.promptTokens(besideDecodeRows: 16, runningRows: 16, prefillShare: 0.5) == 18)
+        // The bound is the step of all 17 running: 2 × 78 ms, less the 74 ms the 16 decode rows take.
+        #expect(costs.promptTokens(besideDecodeRows: 16, runningRows: 17, prefillShare: 1) == 41)
+        #expect(StepCostModel().promptTokens(besideDecodeRows: 16, runningRows: 16, prefillShare: 1) == nil)
+    }
+
+    @Test("steps of varied rows correct a wrong prior on the cost of a decode row")
+    func stepCostModelCorrectsItsPrior() throws {
+        var costs = StepCostModel(decodeRowCost: 1)
+        for i in 0..<60 {
+            let rows = 1 + i % 16, prompt = i % 3 == 0 ? 32 : 0
+            costs.observe(decodeRows: rows, promptTokens: prompt,
+                          seconds: 0.010 + 0.004 * Double(rows) + 0.002 * Double(prompt))
+        }
+        #expect(abs(try #require(costs.decodeSeconds(rows: 16)) - 0.074) < 0.074 * 0.02)
+        #expect(abs(try #require(costs.perPromptToken) - 0.002) < 0.002 * 0.02)
+    }
+
+    @Test("a fresh server that ran a prompt and one-row steps prices a larger step by the weights a row multiplies")
+    func stepCostModelExtrapolatesFromAFreshServer() throws {
+        // The host of `measuredCosts`: 10 ms + 4 ms per decode row + 2 ms per prompt token.
+        func fresh(decodeRowCost: Double) -> StepCostModel {
+            var costs = StepCostModel(decodeRowCost: decodeRowCost)
+            costs.observe(decodeRows: 0, promptTokens: 66, seconds: 0.010 + 0.002 * 66)
+            for _ in 0..<3 { costs.observe(decodeRows: 1, promptTokens: 0, seconds: 0.014) }
+            return costs
+        }
+        #expect(abs(try #require(fresh(decodeRowCost: 2).decodeSeconds(rows: 16)) - 0.074) < 1e-4)
+        // A prior that prices a decode row as a prompt token errs short: 12.0 ms + 16 × 1.97 ms.
+        #expect(abs(try #require(fresh(decodeRowCost: 1).decodeSeconds(rows: 16)) - 0.0435) < 1e-4)
+        // Before any prompt step the base goes to zero: the cost is proportional to the rows.
+        var decodeOnly = StepCostModel(decodeRowCost: 2)
+        for _ in 0..<3 { decodeOnly.observe(decodeRows: 1, promptTokens: 0, seconds: 0.014) }
+        #expect(abs(try #require(decodeOnly.decodeSeconds(rows: 16)) - 0.014 * 16) < 1e-6)
+        #expect(decodeOnly.perPromptToken == nil)
+    }
+
+    @Test("a decode row of Gemma 3 270M costs its block matrices plus the output head in prompt tokens")
+    func decodeRowCostFollowsTheWeights() {
+        // Blocks: 18 × (640 × 1536 + 1024 × 640 + 3 × 640 × 2048) = 100.2 M; head 167.8 M.
+        let cost = StepCostModel.decodeRowCost(hidden: 640, qDim: 1024, kvDim: 256, feedForward: 2048, layers: 18,
+                                               vocabulary: 262_144)
+        #expect(abs(cost - 2.674) < 0.001)
     }
 
     @Test("beside decode rows the prompt budget is the time the measured costs allow")
     func prefillBudgetFollowsMeasuredCosts() {
-        let limits = BatchScheduler.Limits(maxRunning: 64, maxPrefillTokensPerStep: 512)
+        let limits = BatchScheduler.Limits(maxRunning: 64, maxPrefillTokensPerStep: 512, prefillTimeShare: 1)
         let costs = Self.measuredCosts()
-        #expect(BatchScheduler.prefillBudget(decoding: 16, prefilling: 1, limits: limits, costs: costs) == 37)
+        #expect(BatchScheduler.prefillBudget(decoding: 16, prefilling: 1, limits: limits, costs: costs) == 41)
         #expect(BatchScheduler.prefillBudget(decoding: 1, prefilling: 0, limits: limits, costs: costs)
             == limits.prefillTokensWhileDecoding)
-        #expect(BatchScheduler.prefillBudget(decoding: 2, prefilling: 3, limits: limits, costs: costs) == 512)
+        // A burst: 2 decode (18 ms) while 14 prefill; the bound is twice the 16-row step (148 ms).
+        #expect(BatchScheduler.prefillBudget(decoding: 2, prefilling: 14, limits: limits, costs: costs) == 65)
+        #expect(BatchScheduler.prefillBudget(decoding: 0, prefilling: 16, limits: limits, costs: costs) == 512)
         let running = (0..<16).map { P(id: $0, promptRemaining: 0) } + [P(id: 16, promptRemaining: 64)]
         let plan = BatchScheduler.plan(running: running, waiting: [], limits: limits, costs: costs)
-        #expect(plan.prefill.map(\.tokens) == [37])
+        #expect(plan.prefill.map(\.tokens) == [41])
+        let defaultShare = BatchScheduler.Limits(maxRunning: 64, maxPrefillTokensPerStep: 512)
+        // 1.5 × 78 ms − 74 ms leaves 43 ms: 21 prompt tokens.
+        #expect(BatchScheduler.prefillBudget(decoding: 16, prefilling: 1, limits: defaultShare, costs: costs) == 21)
     }
 
     @Test("beside decode rows a step carries as many prompt tokens as decode rows, at least the minimum, at most the limit")
@@ -80,12 +131,30 @@ struct BatchSchedulerTests {
         #expect(plan.decode.count == 20 && plan.prefill.map(\.tokens) == [20])
     }
 
-    @Test func budgetIsSharedFirstComeFirstServed() {
+    @Test func budgetIsSharedEvenly() {
         let plan = BatchScheduler.plan(running: [], waiting: [P(id: 1, promptRemaining: 300), P(id: 2, promptRemaining: 300), P(id: 3, promptRemaining: 300)],
                                        limits: .init(maxRunning: 8, maxPrefillTokensPerStep: 512))
         #expect(plan.admit == 3)
-        #expect(plan.prefill.map(\.id) == [1, 2] && plan.prefill.map(\.tokens) == [300, 212])
+        #expect(plan.prefill.map(\.id) == [1, 2, 3] && plan.prefill.map(\.tokens) == [171, 171, 170])
         #expect(plan.decode.isEmpty)
+    }
+
+    @Test("the prompt budget is shared evenly; a prompt needing less leaves the rest to the others")
+    func shareFillsEvenly() {
+        #expect(BatchScheduler.share(100, over: [10, 300, 300]) == [10, 45, 45])
+        #expect(BatchScheduler.share(7, over: [5, 0, 5]) == [4, 0, 3])
+        #expect(BatchScheduler.share(50, over: [5, 6]) == [5, 6])
+        #expect(BatchScheduler.share(0, over: [5, 6]) == [0, 0])
+        #expect(BatchScheduler.share(3, over: [9, 9, 9, 9, 9]) == [1, 1, 1, 0, 0])
+    }
+
+    @Test("a prompt waiting for a shared prefix gets no chunk; the others share the budget")
+    func waitingPromptsGetNoChunk() {
+        let plan = BatchScheduler.plan(running: [P(id: 1, promptRemaining: 300)],
+                                       waiting: [P(id: 2, promptRemaining: 300, waitsForPrefix: true),
+                                                 P(id: 3, promptRemaining: 300)],
+                                       limits: .init(maxRunning: 8, maxPrefillTokensPerStep: 256))
+        #expect(plan.admit == 2 && plan.prefill.map(\.id) == [1, 3] && plan.prefill.map(\.tokens) == [128, 128])
     }
 
     @Test func nothingToDoIsAnEmptyPlan() {
