@@ -5,15 +5,18 @@ import PackageDescription
 // Kernels are plain Swift loops and SIMD types over unsafe pointers. -Ounchecked drops bounds
 // checks in the hot loops. On x86-64 everything is compiled for the AVX2 class (AVX2 + FMA + F16C:
 // every x86 server CPU since 2015; without them FMA becomes a libm call), so one binary runs on any
-// of them, and the matrix kernels are compiled three times, once per CPU class: AVX2, AVX-512 and
-// AVX-512 VNNI (its own integer dot-product kernel). `KernelPath` picks one at start-up from the
-// CPU's flags. The AVX-512 targets hold symbolic links to the AVX2 target's files (the AVX-512
-// target's integer kernel links to the VNNI target's, built without `vpdpwssd`); QuantTiles (the
-// repacked weights and rounded activations every path shares) is built for the AVX2 class.
+// of them, and the matrix kernels are compiled once per CPU class: AVX2, AVX-VNNI (the AVX2 integer
+// kernel with `vpdpwssd`), AVX-512 and AVX-512 VNNI (its own integer dot-product kernel).
+// `KernelPath` picks one at start-up from the CPU's flags. The other targets hold symbolic links
+// to the AVX2 target's files (the AVX-512 target's integer kernel links to the VNNI target's, built
+// without `vpdpwssd`); QuantTiles (the repacked weights and rounded activations every path shares)
+// is built for the AVX2 class.
 #if arch(x86_64)
 func cpu(_ name: String) -> [String] { ["-target-cpu", name] }
+let avxVNNI = ["-Xcc", "-mavxvnni"]
 #else
 func cpu(_ name: String) -> [String] { [] }
+let avxVNNI: [String] = []
 #endif
 let optimized = ["-Ounchecked", "-wmo"]
 let kernelFlags: [SwiftSetting] = [.unsafeFlags(optimized + cpu("haswell"))]
@@ -46,14 +49,16 @@ let package = Package(
         .target(name: "Parallel", swiftSettings: kernelFlags),
         .target(name: "QuantTiles", dependencies: ["GGUF", "Parallel"], swiftSettings: kernelFlags),
         .target(name: "QuantKernelsAVX2", dependencies: ["GGUF", "Parallel", "QuantTiles"], swiftSettings: kernelFlags),
+        .target(name: "QuantKernelsAVXVNNI", dependencies: ["GGUF", "Parallel", "QuantTiles"],
+                swiftSettings: [.unsafeFlags(optimized + cpu("haswell") + avxVNNI), .define("TANDEM_AVX_VNNI")]),
         .target(name: "QuantKernelsAVX512", dependencies: ["GGUF", "Parallel", "QuantTiles"],
                 swiftSettings: [.unsafeFlags(optimized + cpu("skylake-avx512")), .define("TANDEM_AVX512")]),
         .target(name: "QuantKernelsVNNI", dependencies: ["GGUF", "Parallel", "QuantTiles"],
                 swiftSettings: [.unsafeFlags(optimized + cpu("icelake-server")), .define("TANDEM_AVX512"),
                                 .define("TANDEM_VNNI")]),
         .target(name: "Model",
-                dependencies: ["GGUF", "CBLAS", "Parallel", "QuantTiles", "QuantKernelsAVX2", "QuantKernelsAVX512",
-                               "QuantKernelsVNNI"],
+                dependencies: ["GGUF", "CBLAS", "Parallel", "QuantTiles", "QuantKernelsAVX2", "QuantKernelsAVXVNNI",
+                               "QuantKernelsAVX512", "QuantKernelsVNNI"],
                 swiftSettings: kernelFlags),
         .target(name: "Sampling", dependencies: ["Model"], swiftSettings: kernelFlags),
         .target(name: "Grammar", dependencies: ["Sampling"], swiftSettings: kernelFlags),

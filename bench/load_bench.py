@@ -52,7 +52,7 @@ cannot keep more than that resident.
   python3 bench/load_bench.py --temperature 1 --no-ignore-eos    # what OpenAI clients send by default
   python3 bench/load_bench.py --busy-core                        # another process keeps one core busy
 
-The first lines printed name the CPU, its class (AVX2, AVX-512 or AVX-512 VNNI) and the kernel path
+The first lines printed name the CPU, its class (AVX2, AVX2 + AVX-VNNI, AVX-512 or AVX-512 VNNI) and the kernel path
 Tandem chose (from its /health).
 
 Needs numpy (random adapters) and, with LLAMA_SERVER, the gguf package (the converter). Not a test.
@@ -370,7 +370,7 @@ def cpu_description():
     model = next((l.split(":", 1)[1].strip() for l in info.splitlines() if l.startswith("model name")), "unknown")
     flags = set(next((l.split(":", 1)[1].split() for l in info.splitlines() if l.startswith("flags")), []))
     kind = "AVX-512 VNNI" if {"avx512f", "avx512_vnni"} <= flags else "AVX-512" if "avx512f" in flags \
-        else "AVX2" if "avx2" in flags else "pre-AVX2"
+        else "AVX2 + AVX-VNNI" if {"avx2", "avx_vnni"} <= flags else "AVX2" if "avx2" in flags else "pre-AVX2"
     return f"{model}, {os.cpu_count()} CPUs, class {kind} (flags: " \
         + " ".join(f for f in ["avx2", "fma", "avx512f", "avx512_vnni", "avx_vnni"] if f in flags) + ")"
 

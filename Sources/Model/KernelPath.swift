@@ -3,6 +3,7 @@ import Foundation
 import GGUF
 import QuantKernelsAVX2
 import QuantKernelsAVX512
+import QuantKernelsAVXVNNI
 import QuantKernelsVNNI
 import QuantTiles
 
@@ -12,6 +13,8 @@ import QuantTiles
 /// class, so the binary runs on any x86-64 server CPU since 2015).
 ///
 /// - `avx2`: AVX2 + FMA + F16C (Haswell and later, Zen 1 and later): integer dot products by `vpmaddwd`.
+/// - `avx-vnni`: AVX-VNNI as well (Alder Lake, Sierra Forest and later, Zen 5): the AVX2 build with
+///   `vpdpwssd` on 8 outputs per instruction.
 /// - `avx512`: AVX-512 F/BW/VL/DQ (Skylake-SP and later): 16-float vectors in one register, and the
 ///   VNNI path's integer kernel with `vpmaddwd` and an add in place of `vpdpwssd`.
 /// - `avx512-vnni`: AVX-512 VNNI as well (Ice Lake, Cascade Lake, Zen 4 and later): `vpdpwssd` on
@@ -23,25 +26,45 @@ import QuantTiles
 /// `TANDEM_KERNEL_PATH` (or `--kernel-path`) forces a path; one the CPU cannot run is refused.
 public enum KernelPath: String, CaseIterable, Sendable, Comparable {
     case avx2
+    case avxVNNI = "avx-vnni"
     case avx512
     case avx512VNNI = "avx512-vnni"
 
+    /// Paths in order of preference: a later one is faster where the CPU runs both.
     public static func < (a: KernelPath, b: KernelPath) -> Bool {
         allCases.firstIndex(of: a)! < allCases.firstIndex(of: b)!
     }
 
-    /// The fastest path this CPU runs, from the flags the kernel reports in /proc/cpuinfo (they
-    /// include only features the OS enabled, so AVX-512 state is saved on context switches).
-    public static let detected: KernelPath = {
+    /// The CPU flags this path's build needs, as /proc/cpuinfo names them.
+    public var requiredFlags: [String] {
+        switch self {
+        case .avx2: ["avx2", "fma", "f16c"]
+        case .avxVNNI: ["avx2", "fma", "f16c", "avx_vnni"]
+        case .avx512: ["avx512f", "avx512bw", "avx512vl", "avx512dq"]
+        case .avx512VNNI: ["avx512f", "avx512bw", "avx512vl", "avx512dq", "avx512_vnni"]
+        }
+    }
+
+    /// The flags the kernel reports in /proc/cpuinfo (they include only features the OS enabled, so
+    /// AVX-512 state is saved on context switches).
+    static let cpuFlags: Set<String> = {
         let text = (try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8)) ?? ""
         let line = text.split(separator: "\n").first { $0.hasPrefix("flags") } ?? ""
-        let flags = Set(line.split(separator: " ").map(String.init))
-        guard ["avx512f", "avx512bw", "avx512vl", "avx512dq"].allSatisfy(flags.contains) else { return .avx2 }
-        return flags.contains("avx512_vnni") ? .avx512VNNI : .avx512
+        return Set(line.split(separator: " ").map(String.init))
     }()
 
-    /// Every path this CPU can run, slowest first.
-    public static var available: [KernelPath] { allCases.filter { $0 <= detected } }
+    /// Every path this CPU can run, in order of preference (the AVX2 build always: it is the
+    /// binary's baseline). A CPU may run a later path and not an earlier one (AVX-512 VNNI without
+    /// AVX-VNNI), so this is a set, not a prefix of the paths.
+    public static let available = available(flags: cpuFlags)
+
+    /// The paths a CPU with `flags` runs, in order of preference.
+    public static func available(flags: Set<String>) -> [KernelPath] {
+        allCases.filter { $0 == .avx2 || $0.requiredFlags.allSatisfy(flags.contains) }
+    }
+
+    /// The fastest path this CPU runs.
+    public static var detected: KernelPath { available.last! }
 
     public struct Unavailable: Error, CustomStringConvertible {
         public let requested: String
@@ -56,7 +79,9 @@ public enum KernelPath: String, CaseIterable, Sendable, Comparable {
         guard let name = name ?? ProcessInfo.processInfo.environment["TANDEM_KERNEL_PATH"], !name.isEmpty else {
             return detected
         }
-        guard let path = KernelPath(rawValue: name), path <= detected else { throw Unavailable(requested: name) }
+        guard let path = KernelPath(rawValue: name), available.contains(path) else {
+            throw Unavailable(requested: name)
+        }
         return path
     }
 
@@ -65,9 +90,9 @@ public enum KernelPath: String, CaseIterable, Sendable, Comparable {
     nonisolated(unsafe) public static var active: KernelPath = (try? chosen()) ?? .detected
 
     /// Rows up to which the integer kernel beats sgemm over tiles decoded to Float32 for the batch
-    /// (measured with `tandem bench`): every batch on the AVX-512 paths; on AVX2 sgemm wins on long
-    /// batches (prefill), where decoding the tiles once is paid back, and loses on short ones.
-    public var integerMaximumRows: Int { self == .avx2 ? 64 : .max }
+    /// (measured with `tandem bench`): every batch on the AVX-512 paths; on AVX2 and AVX-VNNI sgemm
+    /// wins on long batches (prefill), where decoding the tiles once is paid back, and loses on short ones.
+    public var integerMaximumRows: Int { self == .avx2 || self == .avxVNNI ? 64 : .max }
 
     /// `y_i = x · W_iᵀ` for integer tiles of the same inputs, by this path's integer kernel.
     @inline(__always)
@@ -75,6 +100,8 @@ public enum KernelPath: String, CaseIterable, Sendable, Comparable {
                         rows: Int) {
         switch self {
         case .avx2: IntegerProduct.apply(products, x: x, rows: rows, kernel: QuantKernelsAVX2.IntegerDotKernel.self)
+        case .avxVNNI:
+            IntegerProduct.apply(products, x: x, rows: rows, kernel: QuantKernelsAVXVNNI.IntegerDotKernel.self)
         case .avx512: IntegerProduct.apply(products, x: x, rows: rows, kernel: QuantKernelsAVX512.IntegerDotKernel.self)
         case .avx512VNNI:
             IntegerProduct.apply(products, x: x, rows: rows, kernel: QuantKernelsVNNI.IntegerDotKernel.self)
@@ -88,6 +115,8 @@ public enum KernelPath: String, CaseIterable, Sendable, Comparable {
         switch self {
         case .avx2: QuantKernelsAVX2.QuantizedKernel.apply(type, w, inputs: inputs, outputs: outputs, x: x, rows: rows,
                                                            into: y)
+        case .avxVNNI: QuantKernelsAVX2.QuantizedKernel.apply(type, w, inputs: inputs, outputs: outputs, x: x,
+                                                              rows: rows, into: y)
         case .avx512: QuantKernelsAVX512.QuantizedKernel.apply(type, w, inputs: inputs, outputs: outputs, x: x,
                                                                rows: rows, into: y)
         case .avx512VNNI: QuantKernelsVNNI.QuantizedKernel.apply(type, w, inputs: inputs, outputs: outputs, x: x,
@@ -107,6 +136,10 @@ public enum KernelPath: String, CaseIterable, Sendable, Comparable {
                                                                headDim: headDim, kvDim: kvDim,
                                                                halfPrecision: halfPrecision, scale: scale,
                                                                scores: scores, into: out)
+        case .avxVNNI: QuantKernelsAVX2.VectorKernels.attendHeads(query: q, heads: heads, runs: runs, count: n,
+                                                                  headDim: headDim, kvDim: kvDim,
+                                                                  halfPrecision: halfPrecision, scale: scale,
+                                                                  scores: scores, into: out)
         case .avx512: QuantKernelsAVX512.VectorKernels.attendHeads(query: q, heads: heads, runs: runs, count: n,
                                                                    headDim: headDim, kvDim: kvDim,
                                                                    halfPrecision: halfPrecision, scale: scale,
@@ -122,6 +155,7 @@ public enum KernelPath: String, CaseIterable, Sendable, Comparable {
     public func geluTanhGate(_ a: UnsafeMutablePointer<Float>, _ b: UnsafePointer<Float>, count: Int) {
         switch self {
         case .avx2: QuantKernelsAVX2.VectorKernels.geluTanhGate(a, b, count: count)
+        case .avxVNNI: QuantKernelsAVX2.VectorKernels.geluTanhGate(a, b, count: count)
         case .avx512: QuantKernelsAVX512.VectorKernels.geluTanhGate(a, b, count: count)
         case .avx512VNNI: QuantKernelsVNNI.VectorKernels.geluTanhGate(a, b, count: count)
         }
@@ -131,6 +165,7 @@ public enum KernelPath: String, CaseIterable, Sendable, Comparable {
     public func softmax(_ x: UnsafeMutablePointer<Float>, count n: Int) {
         switch self {
         case .avx2: QuantKernelsAVX2.VectorKernels.softmax(x, count: n)
+        case .avxVNNI: QuantKernelsAVX2.VectorKernels.softmax(x, count: n)
         case .avx512: QuantKernelsAVX512.VectorKernels.softmax(x, count: n)
         case .avx512VNNI: QuantKernelsVNNI.VectorKernels.softmax(x, count: n)
         }
@@ -140,6 +175,7 @@ public enum KernelPath: String, CaseIterable, Sendable, Comparable {
     public func maximum(_ x: UnsafeBufferPointer<Float>) -> Float {
         switch self {
         case .avx2: QuantKernelsAVX2.VectorKernels.maximum(x)
+        case .avxVNNI: QuantKernelsAVX2.VectorKernels.maximum(x)
         case .avx512: QuantKernelsAVX512.VectorKernels.maximum(x)
         case .avx512VNNI: QuantKernelsVNNI.VectorKernels.maximum(x)
         }
@@ -149,6 +185,7 @@ public enum KernelPath: String, CaseIterable, Sendable, Comparable {
     public func exponentiate(_ x: UnsafeMutableBufferPointer<Float>, temperature: Float) -> Double {
         switch self {
         case .avx2: QuantKernelsAVX2.VectorKernels.exponentiate(x, temperature: temperature)
+        case .avxVNNI: QuantKernelsAVX2.VectorKernels.exponentiate(x, temperature: temperature)
         case .avx512: QuantKernelsAVX512.VectorKernels.exponentiate(x, temperature: temperature)
         case .avx512VNNI: QuantKernelsVNNI.VectorKernels.exponentiate(x, temperature: temperature)
         }

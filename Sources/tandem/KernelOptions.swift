@@ -15,7 +15,7 @@ struct KernelOptions: ParsableArguments {
 
     @Option(name: .customLong("kernel-path"),
             help: """
-                Build of the quantized kernels: avx2, avx512 or avx512-vnni (default: the fastest this CPU \
+                Build of the quantized kernels: avx2, avx-vnni, avx512 or avx512-vnni (default: the fastest this CPU \
                 runs, or $TANDEM_KERNEL_PATH). A path the CPU cannot run is refused.
                 """)
     var path: String?

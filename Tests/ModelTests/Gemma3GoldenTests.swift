@@ -53,9 +53,22 @@ struct Gemma3GoldenTests {
         #expect(KernelPath.available.last == KernelPath.detected)
         #expect(try KernelPath.chosen("avx2") == .avx2, "every x86-64 class runs the AVX2 build")
         #expect(throws: KernelPath.Unavailable.self) { try KernelPath.chosen("sse2") }
-        if KernelPath.detected < .avx512VNNI {
-            #expect(throws: KernelPath.Unavailable.self) { try KernelPath.chosen("avx512-vnni") }
+        // A path runs where the CPU has its flags; a CPU may have a later path's and not an earlier one's.
+        for path in KernelPath.allCases where path != .avx2 {
+            if KernelPath.available.contains(path) {
+                #expect(try KernelPath.chosen(path.rawValue) == path)
+            } else {
+                #expect(throws: KernelPath.Unavailable.self) { try KernelPath.chosen(path.rawValue) }
+            }
         }
+        let avx2: Set = ["avx", "avx2", "fma", "f16c"], avx512: Set = ["avx512f", "avx512bw", "avx512vl", "avx512dq"]
+        #expect(KernelPath.available(flags: avx2) == [.avx2], "Zen 2/3")
+        #expect(KernelPath.available(flags: avx2.union(["avx_vnni"])) == [.avx2, .avxVNNI], "Alder Lake")
+        #expect(KernelPath.available(flags: avx2.union(avx512).union(["avx512_vnni"])) == [.avx2, .avx512, .avx512VNNI],
+                "Cascade Lake, Zen 4: AVX-512 VNNI without AVX-VNNI")
+        #expect(KernelPath.available(flags: avx2.union(avx512).union(["avx512_vnni", "avx_vnni"])) == KernelPath.allCases,
+                "Sapphire Rapids")
+        #expect(KernelPath.available(flags: avx2.union(["avx512f"])) == [.avx2], "AVX-512 F alone runs no 512-bit path")
     }
 
     @Test func configReadFromGGUF() {

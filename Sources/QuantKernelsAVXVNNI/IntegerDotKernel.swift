@@ -1,0 +1,1 @@
+../QuantKernelsAVX2/IntegerDotKernel.swift
