@@ -1,7 +1,9 @@
 """Prefix cache, GGUF LoRA adapters, request ids and KV metrics, end to end with the `openai` client.
 
 * A repeated long system prompt is served from the prefix cache (`cached_tokens` > 0) with the same
-  greedy answer; the same prompt under an adapter never reuses the base model's KV.
+  greedy answer; the same prompt under an adapter never reuses the base model's KV. In a burst of
+  requests with one new system prompt, all but the first take it from the cache (they wait for the
+  first to compute it instead of computing it beside it).
 * A llama.cpp GGUF LoRA (converted from a PEFT fixture) is servable by folder name and equals its
   PEFT twin token for token.
 * Every response carries `x-request-id` (the client's own when it sent one); `/metrics` shows the
@@ -11,6 +13,7 @@ from __future__ import annotations
 
 import json
 import shutil
+from concurrent.futures import ThreadPoolExecutor
 
 import openai
 import pytest
@@ -49,6 +52,17 @@ def test_repeated_system_prompt_is_served_from_the_prefix_cache(server):
     # Another question after the same system prompt still reuses the shared part.
     _, u3 = ask(server, BASE, "How do I reset my password?")
     assert u3.prompt_tokens_details.cached_tokens > 100
+
+
+def test_a_burst_with_one_new_system_prompt_computes_it_once(server):
+    # Longer than one step's prompt budget (256 tokens), so the others arrive while the first computes.
+    system = "You are a patient maths tutor for Acme School. Explain every step in plain words. " * 24
+    questions = [f"What is {n} plus {n + 1}?" for n in range(6)]
+    with ThreadPoolExecutor(max_workers=len(questions)) as pool:
+        usages = list(pool.map(lambda q: ask(server, BASE, q, system=system, max_tokens=4)[1], questions))
+    cached = sorted(u.prompt_tokens_details.cached_tokens for u in usages)
+    assert cached[0] == 0, cached
+    assert all(c > 100 for c in cached[1:]), cached
 
 
 def test_kv_from_the_base_is_never_reused_under_an_adapter(server):

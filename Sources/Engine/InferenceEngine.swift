@@ -125,11 +125,17 @@ public final class InferenceEngine: @unchecked Sendable {
                                pageSize: pages.pageSize, windows: model.slidingWindows)
     }
 
-    /// Starts the engine thread (idempotent).
+    /// Times a few steps (`StepCostCalibration`), then starts the engine thread (idempotent). The
+    /// steps run here, before the server answers, so they never delay a request.
     public func start() {
         condition.lock()
         defer { condition.unlock() }
         guard thread == nil else { return }
+        let calibration = StepCostCalibration.measure(model: model, pool: pages,
+                                                      rows: min(configuration.limits.maxRunning, 16))
+        for o in calibration {
+            costs.observe(decodeRows: o.decodeRows, promptTokens: o.promptTokens, seconds: o.seconds)
+        }
         let t = Thread { [self] in loop() }
         t.name = "tandem-engine"
         t.stackSize = 8 << 20
@@ -213,11 +219,6 @@ public final class InferenceEngine: @unchecked Sendable {
     // MARK: engine thread
 
     private func loop() {
-        let calibration = StepCostCalibration.measure(model: model, pool: pages,
-                                                      rows: min(configuration.limits.maxRunning, 16))
-        for o in calibration {
-            costs.observe(decodeRows: o.decodeRows, promptTokens: o.promptTokens, seconds: o.seconds)
-        }
         while true {
             condition.lock()
             while waiting.isEmpty && running.isEmpty && !stopped { condition.wait() }

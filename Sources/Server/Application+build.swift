@@ -56,7 +56,10 @@ struct EngineService: Service {
         } else {
             do {
                 serving = try await Task.detached { [configuration, logger] in
-                    try ServingModel.load(configuration: configuration, logger: logger)
+                    let loaded = try ServingModel.load(configuration: configuration, logger: logger)
+                    // Its first steps are timed here, before /health reports the model ready.
+                    loaded.engine.start()
+                    return loaded
                 }.value
             } catch {
                 logger.critical("could not load the model: \(error)")
@@ -66,7 +69,6 @@ struct EngineService: Service {
             state.set(serving)
         }
         metrics.prepare(model: serving.id)
-        serving.engine.start()
         try? await gracefulShutdown()
         logger.info("shutting down: finishing running requests",
                     metadata: ["grace": "\(configuration.shutdownGracePeriod)"])
