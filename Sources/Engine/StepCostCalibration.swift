@@ -8,16 +8,18 @@ enum StepCostCalibration {
 
     /// A prompt of `promptTokens`, a step of one decode row and a step of `rows` decode rows, each
     /// run twice (the first run of a shape sizes scratch and warms caches); the second runs, as
-    /// observations. Empty when the pool has no room for them: the steps of requests teach the model.
+    /// observations. The decode rows are consecutive tokens of one sequence, each with its logits:
+    /// what a decode row costs (blocks and output head), with one KV page per layer instead of one
+    /// per row. Empty when the pool has no room for them: the steps of requests teach the model.
     static func measure(model: any LanguageModel, pool: KVPagePool, rows: Int,
                         promptTokens: Int = 64) -> [Observation] {
-        let shapes: [(decodeRows: Int, lengths: [Int])] = [(0, [promptTokens]), (1, [1]),
-                                                           (rows, Array(repeating: 1, count: rows))]
+        let shapes: [(tokens: Int, decodeRows: Int)] = [(promptTokens, 0), (1, 1), (rows, rows)]
         var observations: [Observation] = []
         do {
             for shape in shapes {
-                _ = try time(model: model, pool: pool, lengths: shape.lengths)
-                let seconds = try time(model: model, pool: pool, lengths: shape.lengths)
+                _ = try time(model: model, pool: pool, tokens: shape.tokens, logits: max(shape.decodeRows, 1))
+                let seconds = try time(model: model, pool: pool, tokens: shape.tokens,
+                                       logits: max(shape.decodeRows, 1))
                 observations.append((shape.decodeRows, shape.decodeRows == 0 ? promptTokens : 0, seconds))
             }
         } catch {
@@ -26,21 +28,15 @@ enum StepCostCalibration {
         return observations
     }
 
-    /// Seconds of one forward over fresh sequences of `lengths` tokens, logits for each one's last.
-    private static func time(model: any LanguageModel, pool: KVPagePool, lengths: [Int]) throws -> Double {
-        var tokens: [Int32] = [], positions: [Int] = [], caches: [KVCache] = [], logitRows: [Int] = []
+    /// Seconds of one forward over a fresh sequence of `tokens` tokens, logits for its last `logits`.
+    private static func time(model: any LanguageModel, pool: KVPagePool, tokens: Int, logits: Int) throws -> Double {
+        let cache = model.makeCache(maxPositions: tokens, pool: pool)
         let vocabulary = model.config.vocabularySize
-        for n in lengths {
-            let cache = model.makeCache(maxPositions: n, pool: pool)
-            for p in 0..<n {
-                tokens.append(Int32(1 + p % max(vocabulary - 1, 1)))
-                positions.append(p)
-                caches.append(cache)
-            }
-            logitRows.append(tokens.count - 1)
-        }
+        let batch = ForwardBatch(tokens: (0..<tokens).map { Int32(1 + $0 % max(vocabulary - 1, 1)) },
+                                 positions: Array(0..<tokens), caches: Array(repeating: cache, count: tokens),
+                                 logitRows: Array(tokens - logits..<tokens))
         let start = DispatchTime.now()
-        _ = try model.forward(ForwardBatch(tokens: tokens, positions: positions, caches: caches, logitRows: logitRows))
+        _ = try model.forward(batch)
         return seconds(since: start)
     }
 }
