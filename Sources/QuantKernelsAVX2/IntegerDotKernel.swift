@@ -8,12 +8,11 @@ import QuantTiles
 /// AVX-512. The AVX-VNNI path builds this file too, with `vpdpwssd` on 8 lanes in place of
 /// `vpmaddwd` and its add.
 ///
-/// The weights are `IntegerTiles` (16 outputs × 32 inputs per tile), read one half of 8 outputs at
-/// a time: per pair of inputs, one sign-extending load of 8 outputs' weights serves up to 4 rows,
-/// each one `vpmaddwd` against a broadcast pair of activations and one add. Even and odd slices sum
-/// apart, so each row has two short chains of additions (a `vpdpwssd` adds in place, and one chain
-/// would wait on each). Per tile and row, one conversion and one FMA fold the integer sums into
-/// Float32 with the scales.
+/// The weights are `IntegerTiles` (16 outputs × 32 inputs per tile), read a whole tile at a time:
+/// per pair of inputs, two sign-extending loads (outputs 0…7 and 8…15) serve up to 4 rows, each
+/// row one broadcast pair of activations and two `vpmaddwd` and adds (the broadcasts, loads like
+/// the weights, are what bounds a batch, so each serves 16 outputs). Per tile and row, conversions
+/// and FMAs fold the integer sums into Float32 with the scales.
 public enum IntegerDotKernel: TileKernel {
     /// `i + Σ pairs of w·x` in 8 int32 lanes: one `vpdpwssd` with AVX-VNNI; `vpmaddwd` and an add without.
     @inline(__always)
@@ -57,8 +56,11 @@ public enum IntegerDotKernel: TileKernel {
         }
     }
 
-    /// For each output group, half and tile: per row, `Σ q_x·q_w` in 8 int32 lanes (one per output),
-    /// then `acc += lanes · (scale_w · dx)` and, with a minimum, `acc += −min_w · dx·Σq_x`.
+    /// For each output group and tile: per row, `Σ q_x·q_w` in two registers of 8 int32 lanes (one
+    /// lane per output, both halves of the group at once, so each broadcast pair of activations
+    /// serves 16 outputs), then `y += lanes · (scale_w · dx)` and, with a minimum,
+    /// `y += −min_w · dx·Σq_x`. The float sums live in `y` (a load and a store per tile and row),
+    /// which leaves the 16 registers to the 8 integer sums, the weights and the broadcasts.
     @inline(__always)
     static func kernel<L: TileLayout, R: RowCount>(_: L.Type, _: R.Type, _ tiles: IntegerTiles, groups: Range<Int>,
                                                    x: Int16Activations, first: Int, y: UnsafeMutablePointer<Float>) {
@@ -68,67 +70,71 @@ public enum IntegerDotKernel: TileKernel {
         let scales = x.scales + first * blocks
         let sums = L.hasMinimum ? x.sums! + first * blocks : x.scales
         for g in groups {
-            for half in 0..<2 {
-                var a0 = SIMD8<Float>(), a1 = SIMD8<Float>(), a2 = SIMD8<Float>(), a3 = SIMD8<Float>()
-                for t in 0..<tiles.tilesPerGroup {
-                    let tile = tiles.tile(group: g, t)
-                    let s = L.halfScales ? _mm256_cvtph_ps(tile.load(fromByteOffset: 16 * half, as: SIMD2<Int64>.self))
-                                         : tile.load(fromByteOffset: 32 * half, as: SIMD8<Float>.self)
-                    let w = tile + weightOffset + 16 * half
-                    let p = values + t * tileInputs * 2
-                    @inline(__always) func pair(_ r: Int, _ k: Int) -> SIMD4<Int64> {
-                        _mm256_set1_epi32(p.load(fromByteOffset: r * rowBytes + 4 * k, as: Int32.self))
-                    }
-                    var i0 = _mm256_setzero_si256(), i1 = i0, i2 = i0, i3 = i0
-                    var j0 = i0, j1 = i0, j2 = i0, j3 = i0
-                    @inline(__always) func add(_ k: Int, _ wk: SIMD4<Int64>) {
-                        i0 = dot(i0, wk, pair(0, k))
-                        if rows > 1 { i1 = dot(i1, wk, pair(1, k)) }
-                        if rows > 2 { i2 = dot(i2, wk, pair(2, k)) }
-                        if rows > 3 { i3 = dot(i3, wk, pair(3, k)) }
-                    }
-                    @inline(__always) func addOther(_ k: Int, _ wk: SIMD4<Int64>) {
-                        j0 = dot(j0, wk, pair(0, k))
-                        if rows > 1 { j1 = dot(j1, wk, pair(1, k)) }
-                        if rows > 2 { j2 = dot(j2, wk, pair(2, k)) }
-                        if rows > 3 { j3 = dot(j3, wk, pair(3, k)) }
-                    }
-                    if L.hasMinimum {
-                        // Nibbles (Q4_K): one load holds slices k (low) and k + 8 (high).
-                        let low = _mm_set1_epi8(0x0F)
-                        for k in 0..<L.pairs / 2 {
-                            let b = w.load(fromByteOffset: 32 * k, as: SIMD2<Int64>.self)
-                            add(k, _mm256_cvtepu8_epi16(_mm_and_si128(b, low)))
-                            addOther(k + 8, _mm256_cvtepu8_epi16(_mm_and_si128(_mm_srli_epi16(b, 4), low)))
-                        }
-                    } else {
-                        for k in stride(from: 0, to: L.pairs, by: 2) {
-                            add(k, _mm256_cvtepi8_epi16(w.load(fromByteOffset: 32 * k, as: SIMD2<Int64>.self)))
-                            addOther(k + 1, _mm256_cvtepi8_epi16(w.load(fromByteOffset: 32 * k + 32,
-                                                                          as: SIMD2<Int64>.self)))
-                        }
-                    }
-                    i0 = _mm256_add_epi32(i0, j0)
-                    if rows > 1 { i1 = _mm256_add_epi32(i1, j1) }
-                    if rows > 2 { i2 = _mm256_add_epi32(i2, j2) }
-                    if rows > 3 { i3 = _mm256_add_epi32(i3, j3) }
-                    let block = t * tileInputs / 32
-                    let m = L.hasMinimum ? tile.load(fromByteOffset: 64 + 32 * half, as: SIMD8<Float>.self)
-                                         : SIMD8<Float>()
-                    @inline(__always) func fold(_ acc: inout SIMD8<Float>, _ i: SIMD4<Int64>, _ r: Int) {
-                        acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(i), s * scales[r * blocks + block], acc)
-                        if L.hasMinimum { acc = _mm256_fmadd_ps(m, SIMD8(repeating: sums[r * blocks + block]), acc) }
-                    }
-                    fold(&a0, i0, 0)
-                    if rows > 1 { fold(&a1, i1, 1) }
-                    if rows > 2 { fold(&a2, i2, 2) }
-                    if rows > 3 { fold(&a3, i3, 3) }
+            let out = UnsafeMutableRawPointer(y + first * outputs + g * 16), stride = outputs * 4
+            for r in 0..<rows {
+                out.storeBytes(of: SIMD8<Float>(), toByteOffset: r * stride, as: SIMD8<Float>.self)
+                out.storeBytes(of: SIMD8<Float>(), toByteOffset: r * stride + 32, as: SIMD8<Float>.self)
+            }
+            for t in 0..<tiles.tilesPerGroup {
+                let tile = tiles.tile(group: g, t)
+                let w = tile + weightOffset
+                let p = values + t * tileInputs * 2
+                @inline(__always) func pair(_ r: Int, _ k: Int) -> SIMD4<Int64> {
+                    _mm256_set1_epi32(p.load(fromByteOffset: r * rowBytes + 4 * k, as: Int32.self))
                 }
-                let out = UnsafeMutableRawPointer(y + first * outputs + g * 16 + 8 * half), stride = outputs * 4
-                out.storeBytes(of: a0, as: SIMD8<Float>.self)
-                if rows > 1 { out.storeBytes(of: a1, toByteOffset: stride, as: SIMD8<Float>.self) }
-                if rows > 2 { out.storeBytes(of: a2, toByteOffset: 2 * stride, as: SIMD8<Float>.self) }
-                if rows > 3 { out.storeBytes(of: a3, toByteOffset: 3 * stride, as: SIMD8<Float>.self) }
+                var i0 = _mm256_setzero_si256(), i1 = i0, i2 = i0, i3 = i0
+                var j0 = i0, j1 = i0, j2 = i0, j3 = i0
+                /// Pair slice `k` of outputs 0…7 (`low`) and 8…15 (`high`) into every row's sums.
+                @inline(__always) func add(_ k: Int, _ low: SIMD4<Int64>, _ high: SIMD4<Int64>) {
+                    let x0 = pair(0, k)
+                    i0 = dot(i0, low, x0)
+                    j0 = dot(j0, high, x0)
+                    if rows > 1 { let x1 = pair(1, k); i1 = dot(i1, low, x1); j1 = dot(j1, high, x1) }
+                    if rows > 2 { let x2 = pair(2, k); i2 = dot(i2, low, x2); j2 = dot(j2, high, x2) }
+                    if rows > 3 { let x3 = pair(3, k); i3 = dot(i3, low, x3); j3 = dot(j3, high, x3) }
+                }
+                if L.hasMinimum {
+                    // Nibbles (Q4_K): one load of 8 outputs holds slices k (low) and k + 8 (high).
+                    let mask = _mm_set1_epi8(0x0F)
+                    for k in 0..<L.pairs / 2 {
+                        let b0 = w.load(fromByteOffset: 32 * k, as: SIMD2<Int64>.self)
+                        let b1 = w.load(fromByteOffset: 32 * k + 16, as: SIMD2<Int64>.self)
+                        add(k, _mm256_cvtepu8_epi16(_mm_and_si128(b0, mask)),
+                            _mm256_cvtepu8_epi16(_mm_and_si128(b1, mask)))
+                        add(k + 8, _mm256_cvtepu8_epi16(_mm_and_si128(_mm_srli_epi16(b0, 4), mask)),
+                            _mm256_cvtepu8_epi16(_mm_and_si128(_mm_srli_epi16(b1, 4), mask)))
+                    }
+                } else {
+                    for k in 0..<L.pairs {
+                        add(k, _mm256_cvtepi8_epi16(w.load(fromByteOffset: 32 * k, as: SIMD2<Int64>.self)),
+                            _mm256_cvtepi8_epi16(w.load(fromByteOffset: 32 * k + 16, as: SIMD2<Int64>.self)))
+                    }
+                }
+                let block = t * tileInputs / 32
+                let s0 = L.halfScales ? _mm256_cvtph_ps(tile.load(as: SIMD2<Int64>.self))
+                                      : tile.load(as: SIMD8<Float>.self)
+                let s1 = L.halfScales ? _mm256_cvtph_ps(tile.load(fromByteOffset: 16, as: SIMD2<Int64>.self))
+                                      : tile.load(fromByteOffset: 32, as: SIMD8<Float>.self)
+                let m0 = L.hasMinimum ? tile.load(fromByteOffset: 64, as: SIMD8<Float>.self) : SIMD8<Float>()
+                let m1 = L.hasMinimum ? tile.load(fromByteOffset: 96, as: SIMD8<Float>.self) : SIMD8<Float>()
+                @inline(__always) func fold(_ low: SIMD4<Int64>, _ high: SIMD4<Int64>, _ r: Int) {
+                    let dx = SIMD8<Float>(repeating: scales[r * blocks + block])
+                    var a0 = out.load(fromByteOffset: r * stride, as: SIMD8<Float>.self)
+                    var a1 = out.load(fromByteOffset: r * stride + 32, as: SIMD8<Float>.self)
+                    a0 = _mm256_fmadd_ps(_mm256_cvtepi32_ps(low), s0 * dx, a0)
+                    a1 = _mm256_fmadd_ps(_mm256_cvtepi32_ps(high), s1 * dx, a1)
+                    if L.hasMinimum {
+                        let sum = SIMD8<Float>(repeating: sums[r * blocks + block])
+                        a0 = _mm256_fmadd_ps(m0, sum, a0)
+                        a1 = _mm256_fmadd_ps(m1, sum, a1)
+                    }
+                    out.storeBytes(of: a0, toByteOffset: r * stride, as: SIMD8<Float>.self)
+                    out.storeBytes(of: a1, toByteOffset: r * stride + 32, as: SIMD8<Float>.self)
+                }
+                fold(i0, j0, 0)
+                if rows > 1 { fold(i1, j1, 1) }
+                if rows > 2 { fold(i2, j2, 2) }
+                if rows > 3 { fold(i3, j3, 3) }
             }
         }
     }
