@@ -10,9 +10,10 @@ import QuantTiles
 ///
 /// The weights are `IntegerTiles` (16 outputs × 32 inputs per tile), read a whole tile at a time:
 /// per pair of inputs, two sign-extending loads (outputs 0…7 and 8…15) serve up to 4 rows, each
-/// row one broadcast pair of activations and two `vpmaddwd` and adds (the broadcasts, loads like
-/// the weights, are what bounds a batch, so each serves 16 outputs). Per tile and row, conversions
-/// and FMAs fold the integer sums into Float32 with the scales.
+/// row one broadcast pair of activations and two `vpmaddwd` and adds (so each broadcast serves 16
+/// outputs, not 8, and a tile is read in one pass). Each row's two sums are its two chains of
+/// additions (a `vpdpwssd` adds in place, and one chain would wait on each). Per tile and row,
+/// conversions and FMAs fold the integer sums into Float32 with the scales.
 public enum IntegerDotKernel: TileKernel {
     /// `i + Σ pairs of w·x` in 8 int32 lanes: one `vpdpwssd` with AVX-VNNI; `vpmaddwd` and an add without.
     @inline(__always)
@@ -119,8 +120,8 @@ public enum IntegerDotKernel: TileKernel {
                 let m1 = L.hasMinimum ? tile.load(fromByteOffset: 96, as: SIMD8<Float>.self) : SIMD8<Float>()
                 @inline(__always) func fold(_ low: SIMD4<Int64>, _ high: SIMD4<Int64>, _ r: Int) {
                     let dx = SIMD8<Float>(repeating: scales[r * blocks + block])
-                    var a0 = out.load(fromByteOffset: r * stride, as: SIMD8<Float>.self)
-                    var a1 = out.load(fromByteOffset: r * stride + 32, as: SIMD8<Float>.self)
+                    var a0 = out.loadUnaligned(fromByteOffset: r * stride, as: SIMD8<Float>.self)
+                    var a1 = out.loadUnaligned(fromByteOffset: r * stride + 32, as: SIMD8<Float>.self)
                     a0 = _mm256_fmadd_ps(_mm256_cvtepi32_ps(low), s0 * dx, a0)
                     a1 = _mm256_fmadd_ps(_mm256_cvtepi32_ps(high), s1 * dx, a1)
                     if L.hasMinimum {
