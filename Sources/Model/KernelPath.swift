@@ -89,11 +89,6 @@ public enum KernelPath: String, CaseIterable, Sendable, Comparable {
     /// serving when a flag names another).
     nonisolated(unsafe) public static var active: KernelPath = (try? chosen()) ?? .detected
 
-    /// Rows up to which the integer kernel beats sgemm over tiles decoded to Float32 for the batch
-    /// (measured with `tandem bench`): every batch on the AVX-512 paths; on AVX2 and AVX-VNNI sgemm
-    /// wins on long batches (prefill), where decoding the tiles once is paid back, and loses on short ones.
-    public var integerMaximumRows: Int { self == .avx2 || self == .avxVNNI ? 64 : .max }
-
     /// `y_i = x · W_iᵀ` for integer tiles of the same inputs, by this path's integer kernel.
     @inline(__always)
     func integerProduct(_ products: [(tiles: IntegerTiles, y: UnsafeMutablePointer<Float>)], x: UnsafePointer<Float>,

@@ -57,17 +57,11 @@ public struct WeightMatrix: @unchecked Sendable {
     /// faster than a one-row sgemm.
     @inline(__always)
     public func apply(_ x: UnsafePointer<Float>, rows: Int, into y: UnsafeMutablePointer<Float>) {
-        // Matrices with tiles have no Float32 copy. The integer products beat sgemm at every batch
-        // size on the AVX-512 paths; on AVX2 a long batch runs sgemm over the tiles decoded for it.
+        // Matrices with tiles have no Float32 copy: the integer products beat sgemm at every batch size
+        // on every path (`tandem bench --projections`, and prompt processing against sgemm over tiles
+        // decoded for the batch on AVX2).
         if let tiles {
-            if rows > kernels.integerMaximumRows {
-                DecodedTiles.shared.withWeights(of: tiles) { w in
-                    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(rows), Int32(outputs), Int32(inputs),
-                                1, x, Int32(inputs), w, Int32(inputs), 0, y, Int32(outputs))
-                }
-            } else {
-                kernels.integerProduct([(tiles, y)], x: x, rows: rows)
-            }
+            kernels.integerProduct([(tiles, y)], x: x, rows: rows)
             return
         }
         guard let values else {
@@ -98,8 +92,7 @@ public struct WeightMatrix: @unchecked Sendable {
                              rows: Int) {
         let kernels = products[0].w.kernels
         let inputs = products[0].w.inputs
-        if rows <= kernels.integerMaximumRows,
-           products.allSatisfy({ $0.w.tiles != nil && $0.w.inputs == inputs && $0.w.kernels == kernels }) {
+        if products.allSatisfy({ $0.w.tiles != nil && $0.w.inputs == inputs && $0.w.kernels == kernels }) {
             kernels.integerProduct(products.map { ($0.w.tiles!, $0.y) }, x: x, rows: rows)
         } else {
             for p in products { p.w.apply(x, rows: rows, into: p.y) }
@@ -154,29 +147,4 @@ func project(_ x: UnsafePointer<Float>, rows: Int, _ w: WeightMatrix, into y: Un
              site: ProjectionSite, layer: Int, delta: (any ProjectionDelta)?) {
     w.apply(x, rows: rows, into: y)
     delta?.addDelta(site: site, layer: layer, input: x, inputs: w.inputs, output: y, outputs: w.outputs, rows: rows)
-}
-
-/// One Float32 matrix's worth of memory, reused by every long-batch product on the AVX2 path that
-/// decodes its tiles for sgemm (a model's products run one at a time; a product that finds it in
-/// use, from a second model in the process, decodes into memory of its own).
-final class DecodedTiles: @unchecked Sendable {
-    static let shared = DecodedTiles()
-
-    private let lock = NSLock()
-    private var inUse = false
-    private var buffer = FloatBuffer(count: 0)
-
-    func withWeights(of tiles: IntegerTiles, _ body: (UnsafePointer<Float>) -> Void) {
-        let count = tiles.inputs * tiles.outputs
-        let pooled: FloatBuffer? = lock.withLock {
-            guard !inUse else { return nil }
-            inUse = true
-            if buffer.count < count { buffer = FloatBuffer(count: count) }
-            return buffer
-        }
-        let weights = pooled ?? FloatBuffer(count: count)
-        tiles.dequantize(into: weights.pointer)
-        body(weights.pointer)
-        if pooled != nil { lock.withLock { inUse = false } }
-    }
 }

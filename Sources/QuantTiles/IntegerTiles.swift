@@ -234,14 +234,4 @@ extension IntegerTiles {
             }
         }
     }
-
-    /// The weights as Float32, `[outputs × inputs]` row-major: `scale·q − minimum`, the values the
-    /// integer products multiply by (for sgemm, where a long batch makes Float32 math the faster).
-    public func dequantize(into w: UnsafeMutablePointer<Float>) {
-        let shared = UnsafeShared((self, w))
-        forEachOutputRange(inputs: inputs * 16, outputs: groups) { range in
-            let (tiles, w) = shared.value
-            for o in range.lowerBound * 16..<range.upperBound * 16 { tiles.row(o, into: w + o * tiles.inputs) }
-        }
-    }
 }
