@@ -14,8 +14,11 @@ public enum BatchScheduler {
         /// grows with its rows, and a step's prompt throughput is already at its best well below this.
         public var maxPrefillTokensPerStep = 256
 
-        /// Prompt tokens a step carries beside decode rows: at least this many. See `prefillBudget`.
-        public var prefillTokensWhileDecoding = 16
+        /// Prompt tokens a step carries beside decode rows: at least this many, so a prompt always
+        /// advances. Kept small so the time budget decides: at a few decode rows on a slow host a
+        /// larger floor is what made the steps, and so the streams' gaps, outgrow the bound.
+        /// See `prefillBudget`.
+        public var prefillTokensWhileDecoding = 4
 
         /// How much longer than a decode step of all running sequences a step with prompt tokens
         /// may take while others decode, as a share (0.5: at most 1.5 times). Below 1 so that host

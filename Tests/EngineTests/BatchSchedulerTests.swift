@@ -6,11 +6,11 @@ struct BatchSchedulerTests {
     typealias P = BatchScheduler.Progress
 
     @Test func admitsUpToMaxRunningInArrivalOrder() {
-        let plan = BatchScheduler.plan(running: [P(id: 1, promptRemaining: 0)], waiting: [P(id: 2, promptRemaining: 5), P(id: 3, promptRemaining: 5)],
+        let plan = BatchScheduler.plan(running: [P(id: 1, promptRemaining: 0)], waiting: [P(id: 2, promptRemaining: 3), P(id: 3, promptRemaining: 3)],
                                        limits: .init(maxRunning: 2, maxPrefillTokensPerStep: 100))
         #expect(plan.admit == 1)
         #expect(plan.decode == [1])
-        #expect(plan.prefill.map(\.id) == [2] && plan.prefill.map(\.tokens) == [5])
+        #expect(plan.prefill.map(\.id) == [2] && plan.prefill.map(\.tokens) == [3])
     }
 
     @Test func longPromptIsChunkedAndDecodeRowsKeepRunning() {
@@ -34,9 +34,10 @@ struct BatchSchedulerTests {
         // Twice the 8-row step (2 × 42 ms) less the one decode row (14 ms) leaves 70 ms: 35 tokens,
         // shared by the 7 prompts.
         #expect(plan.admit == 7 && plan.decode == [1] && plan.prefill.map(\.tokens) == [5, 5, 5, 5, 5, 5, 5])
-        // Unmeasured, the budget is as many prompt tokens as decode rows, at least the minimum.
+        // Unmeasured, the budget is as many prompt tokens as decode rows, at least the minimum (4):
+        // a token each for the first four prompts.
         let cold = BatchScheduler.plan(running: [P(id: 1, promptRemaining: 0)], waiting: waiting, limits: limits)
-        #expect(cold.prefill.map(\.tokens) == [3, 3, 2, 2, 2, 2, 2])
+        #expect(cold.prefill.map(\.tokens) == [1, 1, 1, 1])
     }
 
     /// Steps of a host where a step costs 10 ms + 4 ms per decode row + 2 ms per prompt token.
@@ -106,8 +107,11 @@ struct BatchSchedulerTests {
         let limits = BatchScheduler.Limits(maxRunning: 64, maxPrefillTokensPerStep: 512, prefillTimeShare: 1)
         let costs = Self.measuredCosts()
         #expect(BatchScheduler.prefillBudget(decoding: 16, prefilling: 1, limits: limits, costs: costs) == 41)
-        #expect(BatchScheduler.prefillBudget(decoding: 1, prefilling: 0, limits: limits, costs: costs)
-            == limits.prefillTokensWhileDecoding)
+        // One decode row (14 ms) may take twice as long: 14 ms spare, 7 prompt tokens (above the minimum).
+        #expect(BatchScheduler.prefillBudget(decoding: 1, prefilling: 0, limits: limits, costs: costs) == 7)
+        let floor = BatchScheduler.Limits(maxRunning: 64, maxPrefillTokensPerStep: 512, prefillTokensWhileDecoding: 9,
+                                          prefillTimeShare: 1)
+        #expect(BatchScheduler.prefillBudget(decoding: 1, prefilling: 0, limits: floor, costs: costs) == 9)
         // A burst: 2 decode (18 ms) while 14 prefill; the bound is twice the 16-row step (148 ms).
         #expect(BatchScheduler.prefillBudget(decoding: 2, prefilling: 14, limits: limits, costs: costs) == 65)
         #expect(BatchScheduler.prefillBudget(decoding: 0, prefilling: 16, limits: limits, costs: costs) == 512)
