@@ -5,7 +5,8 @@
 /// streams already running. The budget is shared evenly by the prompts (a short one takes what it
 /// needs and leaves the rest to the others): a burst's prompts finish together, so its streams
 /// start decoding together instead of one by one, each new one shrinking the budget of the rest,
-/// and a long prompt never holds up the short ones behind it.
+/// and a long prompt never holds up the short ones behind it. The first step after the engine was
+/// idle is short (`Limits.idleFirstStepTokens`), so a burst's later arrivals still find nothing decoding.
 public enum BatchScheduler {
     public struct Limits: Sendable, Equatable {
         /// Sequences that may run at once (rows in a decode step).
@@ -20,6 +21,12 @@ public enum BatchScheduler {
         /// See `prefillBudget`.
         public var prefillTokensWhileDecoding = 4
 
+        /// Prompt tokens per admitted prompt in the first step after the engine was idle. Short, so
+        /// the prompts of a burst that arrive while it runs (clients send within milliseconds of each
+        /// other) join the next step while nothing decodes yet and share its whole budget, instead
+        /// of finding the first stream decoding and their chunks bound to its inter-token time.
+        public var idleFirstStepTokens = 32
+
         /// How much longer than a decode step of all running sequences a step with prompt tokens
         /// may take while others decode, as a share (0.5: at most 1.5 times). Below 1 so that host
         /// noise on top keeps the decoding streams' gaps within twice their usual step.
@@ -27,11 +34,13 @@ public enum BatchScheduler {
 
         /// Limits given here replace the defaults above (written once, read by `tandem serve`).
         public init(maxRunning: Int? = nil, maxPrefillTokensPerStep: Int? = nil,
-                    prefillTokensWhileDecoding: Int? = nil, prefillTimeShare: Double? = nil) {
+                    prefillTokensWhileDecoding: Int? = nil, prefillTimeShare: Double? = nil,
+                    idleFirstStepTokens: Int? = nil) {
             if let maxRunning { self.maxRunning = maxRunning }
             if let maxPrefillTokensPerStep { self.maxPrefillTokensPerStep = maxPrefillTokensPerStep }
             if let prefillTokensWhileDecoding { self.prefillTokensWhileDecoding = prefillTokensWhileDecoding }
             if let prefillTimeShare { self.prefillTimeShare = prefillTimeShare }
+            if let idleFirstStepTokens { self.idleFirstStepTokens = idleFirstStepTokens }
         }
     }
 
@@ -101,7 +110,8 @@ public enum BatchScheduler {
         }
         let all = running + waiting.prefix(admit)
         let decoding = all.filter { $0.promptRemaining == 0 }.count
-        let budget = prefillBudget(decoding: decoding, prefilling: all.count - decoding, limits: limits, costs: costs)
+        var budget = prefillBudget(decoding: decoding, prefilling: all.count - decoding, limits: limits, costs: costs)
+        if running.isEmpty { budget = min(budget, max(1, limits.idleFirstStepTokens) * admit) }
         let prompts = all.filter { $0.promptRemaining > 0 && !$0.waitsForPrefix }
         let shares = share(budget, over: prompts.map(\.promptRemaining))
         let prefill = zip(prompts, shares).filter { $0.1 > 0 }.map { (id: $0.0.id, tokens: $0.1) }

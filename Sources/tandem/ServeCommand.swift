@@ -87,6 +87,13 @@ struct ServeCommand: AsyncParsableCommand {
                 """)
     var prefillTimeShare = limits.prefillTimeShare
 
+    @Option(name: .customLong("idle-first-step-tokens"),
+            help: """
+                Prompt tokens per prompt in the first step after the engine was idle: prompts of a burst \
+                arriving meanwhile join the next step before any stream decodes.
+                """)
+    var idleFirstStepTokens = limits.idleFirstStepTokens
+
     @OptionGroup var kernels: KernelOptions
 
     @Option(name: .customLong("kv-cache-mb"),
@@ -151,7 +158,8 @@ struct ServeCommand: AsyncParsableCommand {
         configuration.defaultMaxTokens = defaultMaxTokens
         configuration.engine.limits = .init(maxRunning: maxRunning, maxPrefillTokensPerStep: maxPrefillTokensPerStep,
                                             prefillTokensWhileDecoding: prefillTokensWhileDecoding,
-                                            prefillTimeShare: prefillTimeShare)
+                                            prefillTimeShare: prefillTimeShare,
+                                            idleFirstStepTokens: idleFirstStepTokens)
         configuration.engine.maxQueue = maxQueue
         configuration.engine.kvCacheMegabytes = kvCacheMB
         configuration.engine.kvCacheTokens = kvCacheTokens
@@ -170,6 +178,9 @@ struct ServeCommand: AsyncParsableCommand {
         configuration.chatTemplate = chatTemplate
         guard kvCacheMB > 0, kvCacheTokens.map({ $0 > 0 }) ?? true else {
             throw ValidationError("--kv-cache-mb and --kv-cache-tokens must be positive")
+        }
+        guard idleFirstStepTokens > 0 else {
+            throw ValidationError("--idle-first-step-tokens must be positive, got \(idleFirstStepTokens)")
         }
         guard prefillTimeShare > 0, prefillTimeShare.isFinite else {
             throw ValidationError("--prefill-time-share must be a positive number, got \(prefillTimeShare)")

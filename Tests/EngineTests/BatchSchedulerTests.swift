@@ -136,11 +136,27 @@ struct BatchSchedulerTests {
     }
 
     @Test func budgetIsSharedEvenly() {
-        let plan = BatchScheduler.plan(running: [], waiting: [P(id: 1, promptRemaining: 300), P(id: 2, promptRemaining: 300), P(id: 3, promptRemaining: 300)],
+        let running = [P(id: 1, promptRemaining: 300), P(id: 2, promptRemaining: 300)]
+        let plan = BatchScheduler.plan(running: running, waiting: [P(id: 3, promptRemaining: 300)],
                                        limits: .init(maxRunning: 8, maxPrefillTokensPerStep: 512))
-        #expect(plan.admit == 3)
+        #expect(plan.admit == 1)
         #expect(plan.prefill.map(\.id) == [1, 2, 3] && plan.prefill.map(\.tokens) == [171, 171, 170])
         #expect(plan.decode.isEmpty)
+    }
+
+    @Test("the first step after idle is short, so a burst's later prompts join the next one while nothing decodes")
+    func idleFirstStepIsShort() {
+        let limits = BatchScheduler.Limits(maxRunning: 8, maxPrefillTokensPerStep: 256)
+        let first = BatchScheduler.plan(running: [], waiting: [P(id: 1, promptRemaining: 66)], limits: limits)
+        #expect(first.admit == 1 && first.prefill.map(\.tokens) == [limits.idleFirstStepTokens])
+        let three = BatchScheduler.plan(running: [], waiting: (1...3).map { P(id: $0, promptRemaining: 300) },
+                                        limits: limits)
+        #expect(three.prefill.map(\.tokens) == [32, 32, 32])
+        // The next step: the first prompt is still prefilling, the rest of the burst arrived; nothing
+        // decodes, so they share the whole budget.
+        let next = BatchScheduler.plan(running: [P(id: 1, promptRemaining: 34)],
+                                       waiting: (2...4).map { P(id: $0, promptRemaining: 66) }, limits: limits)
+        #expect(next.admit == 3 && next.decode.isEmpty && next.prefill.map(\.tokens) == [34, 66, 66, 66])
     }
 
     @Test("the prompt budget is shared evenly; a prompt needing less leaves the rest to the others")
