@@ -147,8 +147,8 @@ public enum VectorKernels {
             // loops here compiled to scalar stores and a stalled vector reload (a twentieth of a
             // 16-row decode step); the generic pointwise helpers are calls.
             let bits = unsafeBitCast(u, to: SIMD16<UInt32>.self)
-            let magnitude = min16(unsafeBitCast(bits & 0x7FFF_FFFF, to: SIMD16<Float>.self), SIMD16(repeating: 40))
-            let e = exponential(-2 * magnitude)
+            let magnitude = unsafeBitCast(bits & 0x7FFF_FFFF, to: SIMD16<Float>.self)
+            let e = exponential(max16(-2 * magnitude, SIMD16(repeating: -80)))
             let t = unsafeBitCast((1 - e) / (1 + e), to: SIMD16<UInt32>.self)
             let tanh = unsafeBitCast(t | (bits & 0x8000_0000), to: SIMD16<Float>.self)
             let gate = br.loadUnaligned(fromByteOffset: v * 64, as: SIMD16<Float>.self)
@@ -275,18 +275,6 @@ public enum VectorKernels {
         return SIMD16(lowHalf: _mm256_max_ps(a.lowHalf, b.lowHalf), highHalf: _mm256_max_ps(a.highHalf, b.highHalf))
         #else
         return a.replacing(with: b, where: b .> a)
-        #endif
-    }
-
-    /// Lane-wise minimum as one instruction per register (see `max16`).
-    @inline(__always)
-    static func min16(_ a: SIMD16<Float>, _ b: SIMD16<Float>) -> SIMD16<Float> {
-        #if TANDEM_AVX512
-        return _mm512_min_ps(a, b)
-        #elseif arch(x86_64)
-        return SIMD16(lowHalf: _mm256_min_ps(a.lowHalf, b.lowHalf), highHalf: _mm256_min_ps(a.highHalf, b.highHalf))
-        #else
-        return a.replacing(with: b, where: b .< a)
         #endif
     }
 
