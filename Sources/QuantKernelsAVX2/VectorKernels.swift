@@ -144,8 +144,8 @@ public enum VectorKernels {
             let x = ar.loadUnaligned(fromByteOffset: v * 64, as: SIMD16<Float>.self)
             let u = c * (x + 0.044715 * x * x * x)
             // |u| and the sign of u by bit masks, tanh(u) = sign · (1 − e^−2|u|) / (1 + e^−2|u|). Lane
-            // loops here compiled to scalar stores and a stalled vector reload (a twentieth of a
-            // 16-row decode step); the generic pointwise helpers are calls.
+            // loops here compiled to scalar stores and a stalled vector reload; the generic pointwise
+            // helpers are calls.
             let bits = unsafeBitCast(u, to: SIMD16<UInt32>.self)
             let magnitude = unsafeBitCast(bits & 0x7FFF_FFFF, to: SIMD16<Float>.self)
             let e = exponential(max16(-2 * magnitude, SIMD16(repeating: -80)))
