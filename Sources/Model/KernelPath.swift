@@ -125,24 +125,26 @@ public enum KernelPath: String, CaseIterable, Sendable, Comparable {
     func attendHeads(query q: UnsafePointer<Float>, heads: Int,
                      runs: UnsafeBufferPointer<QuantKernelsAVX2.VectorKernels.Run>,
                      count n: Int, headDim: Int, kvDim: Int, halfPrecision: Bool, scale: Float,
-                     scores: UnsafeMutablePointer<Float>, into out: UnsafeMutablePointer<Float>) {
+                     scores: UnsafeMutablePointer<Float>, into out: UnsafeMutablePointer<Float>,
+                     logSumExp: UnsafeMutablePointer<Float>?) {
         switch self {
         case .avx2: QuantKernelsAVX2.VectorKernels.attendHeads(query: q, heads: heads, runs: runs, count: n,
                                                                headDim: headDim, kvDim: kvDim,
                                                                halfPrecision: halfPrecision, scale: scale,
-                                                               scores: scores, into: out)
+                                                               scores: scores, into: out, logSumExp: logSumExp)
         case .avxVNNI: QuantKernelsAVX2.VectorKernels.attendHeads(query: q, heads: heads, runs: runs, count: n,
                                                                   headDim: headDim, kvDim: kvDim,
                                                                   halfPrecision: halfPrecision, scale: scale,
-                                                                  scores: scores, into: out)
+                                                                  scores: scores, into: out, logSumExp: logSumExp)
         case .avx512: QuantKernelsAVX512.VectorKernels.attendHeads(query: q, heads: heads, runs: runs, count: n,
                                                                    headDim: headDim, kvDim: kvDim,
                                                                    halfPrecision: halfPrecision, scale: scale,
-                                                                   scores: scores, into: out)
+                                                                   scores: scores, into: out, logSumExp: logSumExp)
         case .avx512VNNI: QuantKernelsVNNI.VectorKernels.attendHeads(query: q, heads: heads, runs: runs, count: n,
                                                                      headDim: headDim, kvDim: kvDim,
                                                                      halfPrecision: halfPrecision, scale: scale,
-                                                                     scores: scores, into: out)
+                                                                     scores: scores, into: out,
+                                                                     logSumExp: logSumExp)
         }
     }
 

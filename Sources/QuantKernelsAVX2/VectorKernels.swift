@@ -17,13 +17,14 @@ public enum VectorKernels {
     /// loaded once for all heads. Keys and values are Float32, or Float16 with `halfPrecision`.
     public static func attendHeads(query q: UnsafePointer<Float>, heads: Int, runs: UnsafeBufferPointer<Run>,
                                    count n: Int, headDim hd: Int, kvDim: Int, halfPrecision: Bool, scale: Float,
-                                   scores: UnsafeMutablePointer<Float>, into out: UnsafeMutablePointer<Float>) {
+                                   scores: UnsafeMutablePointer<Float>, into out: UnsafeMutablePointer<Float>,
+                                   logSumExp: UnsafeMutablePointer<Float>? = nil) {
         if halfPrecision {
             attendHeads(Float16.self, query: q, heads: heads, runs: runs, count: n, headDim: hd, kvDim: kvDim,
-                        scale: scale, scores: scores, into: out)
+                        scale: scale, scores: scores, into: out, logSumExp: logSumExp)
         } else {
             attendHeads(Float.self, query: q, heads: heads, runs: runs, count: n, headDim: hd, kvDim: kvDim,
-                        scale: scale, scores: scores, into: out)
+                        scale: scale, scores: scores, into: out, logSumExp: logSumExp)
         }
     }
 
@@ -31,7 +32,8 @@ public enum VectorKernels {
     static func attendHeads<E: CacheElement>(_: E.Type, query q: UnsafePointer<Float>, heads: Int,
                                              runs: UnsafeBufferPointer<Run>, count n: Int, headDim hd: Int, kvDim: Int,
                                              scale: Float, scores: UnsafeMutablePointer<Float>,
-                                             into out: UnsafeMutablePointer<Float>) {
+                                             into out: UnsafeMutablePointer<Float>,
+                                             logSumExp: UnsafeMutablePointer<Float>?) {
         let rowBytes = kvDim * MemoryLayout<E>.size
         let rq = UnsafeRawPointer(q)
         for run in runs {
@@ -60,7 +62,10 @@ public enum VectorKernels {
                 if heads > 3 { scores[3 * n + at] = sum(a3) * scale }
             }
         }
-        for h in 0..<heads { softmax(scores + h * n, count: n) }
+        for h in 0..<heads {
+            let l = softmax(scores + h * n, count: n)
+            logSumExp?[h] = l
+        }
         // Each 32-float slice of the outputs stays in registers over all positions. A head size that is
         // an odd multiple of 16 ends in a 16-float slice: its second half is neither read nor stored.
         let ro = UnsafeMutableRawPointer(out)
@@ -107,8 +112,10 @@ public enum VectorKernels {
 
     /// In-place softmax of `n` values, 16 at a time with `exponential` (a libm expf call per score
     /// was a large share of attention); arguments are clamped to −87, whose exponential is already
-    /// negligible beside the 1 of the maximum.
-    public static func softmax(_ x: UnsafeMutablePointer<Float>, count n: Int) {
+    /// negligible beside the 1 of the maximum. Returns log Σ exp(x), what a softmax over a part of
+    /// the values needs to be merged with the other parts.
+    @discardableResult
+    public static func softmax(_ x: UnsafeMutablePointer<Float>, count n: Int) -> Float {
         var maximum = -Float.infinity
         for i in 0..<n { maximum = max(maximum, x[i]) }
         var lanes = SIMD16<Float>()
@@ -130,6 +137,7 @@ public enum VectorKernels {
         }
         let inverse = 1 / total
         for i in 0..<n { x[i] *= inverse }
+        return maximum + log(total)
     }
 
     /// `a[i] = gelu_tanh(a[i]) * b[i]` for `count` elements (Gemma's gated MLP).
