@@ -47,7 +47,10 @@ public struct Int16Activations {
                 p3 = raw.loadUnaligned(fromByteOffset: 96, as: SIMD8<Float>.self)
             let largest = _mm256_max_ps(_mm256_max_ps(_mm256_andnot_ps(signBit, p0), _mm256_andnot_ps(signBit, p1)),
                                         _mm256_max_ps(_mm256_andnot_ps(signBit, p2), _mm256_andnot_ps(signBit, p3)))
-            let amax = largest.max()
+            // Across lanes by shuffles: SIMD8's generic max() was a call per block.
+            let half = _mm_max_ps(largest.lowHalf, largest.highHalf)
+            let quarter = _mm_max_ps(half, _mm_movehl_ps(half, half))
+            let amax = _mm_max_ss(quarter, _mm_movehdup_ps(quarter))[0]
             let inverse = _mm256_set1_ps(amax > 0 ? 32767 / amax : 0)
             // vcvtps2dq rounds to nearest, ties to even.
             let q0 = _mm256_cvtps_epi32(_mm256_mul_ps(p0, inverse)), q1 = _mm256_cvtps_epi32(_mm256_mul_ps(p1, inverse))
