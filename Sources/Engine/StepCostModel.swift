@@ -12,12 +12,21 @@ import Model
 /// against a prompt token (`decodeRowCost`: a prompt row skips the output head), as strong as a few
 /// steps of varied rows, and the steps correct it as they come. A second, weak prior puts the base
 /// at zero when the steps cannot tell it apart (a server that only ever ran one-row steps).
+///
+/// A step's cost is not quite linear in its rows: the large prompt-only steps of a burst weigh most
+/// in the fit, and a chunk of a few dozen prompt tokens beside a decode row costs more per token
+/// than they do. So the model also follows how far the steps that carried prompt tokens beside
+/// decode rows overran what it predicted for them (`overrun`), and fits the next such step within
+/// its bound after that correction.
 public struct StepCostModel: Sendable {
     /// Weight of the past per new step (the model follows a host that slows down within ~50 steps).
     static let decay = 0.95
     /// Weights of the priors: the row cost's as about ten steps whose rows differ by one; the
     /// base's far below any step.
     static let rowCostPrior = 10.0, zeroBasePrior = 1e-8
+    /// Weight of the past in `overrun` per step with prompt tokens beside decode rows (a few steps
+    /// adapt it: the steps of one burst are alike), and the range it is kept in.
+    static let overrunDecay = 0.7, overrunRange = 0.5...4.0
 
     /// What a decode row costs, in prompt tokens, by the weights each multiplies.
     public let decodeRowCost: Double
@@ -25,6 +34,10 @@ public struct StepCostModel: Sendable {
     /// Weighted sums over the steps of x xᵀ and x × seconds, x = (1, decode rows, prompt tokens).
     private var xx = [Double](repeating: 0, count: 9), xy = [Double](repeating: 0, count: 3)
     private var promptStepSeen = false
+
+    /// Seconds over predicted seconds of the recent steps that carried prompt tokens beside decode
+    /// rows (1 until one ran, or while the fit predicts them well).
+    public private(set) var overrun = 1.0
 
     public init(decodeRowCost: Double = 1) {
         self.decodeRowCost = decodeRowCost
@@ -47,6 +60,11 @@ public struct StepCostModel: Sendable {
     /// Learns from one step that ran `decodeRows` decode rows and `promptTokens` prompt tokens.
     public mutating func observe(decodeRows: Int, promptTokens: Int, seconds: Double) {
         guard seconds > 0, decodeRows + promptTokens > 0 else { return }
+        if decodeRows > 0, promptTokens > 0, let predicted = predictedSeconds(decodeRows: decodeRows,
+                                                                            promptTokens: promptTokens) {
+            let ratio = Self.overrunDecay * overrun + (1 - Self.overrunDecay) * seconds / predicted
+            overrun = min(max(ratio, Self.overrunRange.lowerBound), Self.overrunRange.upperBound)
+        }
         let x = [1, Double(decodeRows), Double(promptTokens)]
         for i in 0..<3 {
             xy[i] = xy[i] * Self.decay + x[i] * seconds
@@ -78,15 +96,23 @@ public struct StepCostModel: Sendable {
         fitted.map { $0.base + $0.perRow * Double(rows) }
     }
 
-    /// Prompt tokens that fit beside `decodeRows` decode rows so that the step takes at most
-    /// `1 + prefillShare` times a decode step of `runningRows` rows (every running sequence, the
-    /// prefilling ones included: the step the decoding streams see once the prompts are in); nil
-    /// until the model has seen a step with prompt tokens.
+    /// The fitted seconds of a step with `decodeRows` decode rows and `promptTokens` prompt tokens,
+    /// before the `overrun` correction; nil until a step with prompt tokens was seen.
+    func predictedSeconds(decodeRows: Int, promptTokens: Int) -> Double? {
+        guard promptStepSeen, let c = fitted else { return nil }
+        let seconds = c.base + c.perRow * Double(decodeRows) + c.perPromptToken * Double(promptTokens)
+        return seconds > 0 ? seconds : nil
+    }
+
+    /// Prompt tokens that fit beside `decodeRows` decode rows so that the step, corrected by the
+    /// recent `overrun`, takes at most `1 + prefillShare` times a decode step of `runningRows` rows
+    /// (every running sequence, the prefilling ones included: the step the decoding streams see once
+    /// the prompts are in); nil until the model has seen a step with prompt tokens.
     public func promptTokens(besideDecodeRows decodeRows: Int, runningRows: Int, prefillShare: Double) -> Int? {
         guard decodeRows > 0, promptStepSeen, let c = fitted, c.perPromptToken > 0 else { return nil }
         let decode = c.base + c.perRow * Double(decodeRows)
         let running = c.base + c.perRow * Double(max(runningRows, decodeRows))
-        let spare = (1 + prefillShare) * running - decode
+        let spare = (1 + prefillShare) * running / overrun - decode
         return Int((max(spare, 0) / c.perPromptToken + 1e-3).rounded(.down))
     }
 

@@ -75,6 +75,31 @@ struct BatchSchedulerTests {
         #expect(abs(try #require(costs.perPromptToken) - 0.002) < 0.002 * 0.02)
     }
 
+    @Test("steps with prompt tokens that overrun their prediction shrink the next ones' prompt budget")
+    func overrunningPromptStepsShrinkTheBudget() throws {
+        // The host of `measuredCosts`, except that a step with prompt tokens beside decode rows
+        // costs 1.4 times what the linear model says (small chunks run less efficiently).
+        func host(rows: Int, prompt: Int) -> Double {
+            (0.010 + 0.004 * Double(rows) + 0.002 * Double(prompt)) * (prompt > 0 && rows > 0 ? 1.4 : 1)
+        }
+        var costs = Self.measuredCosts()
+        // A burst's prompt-only steps: large, priced right by the linear model, they weigh most in the fit.
+        for _ in 0..<3 { costs.observe(decodeRows: 0, promptTokens: 256, seconds: host(rows: 0, prompt: 256)) }
+        var stepSeconds: [Double] = []
+        for _ in 0..<12 {
+            let tokens = try #require(costs.promptTokens(besideDecodeRows: 4, runningRows: 16, prefillShare: 0.5))
+            let seconds = host(rows: 4, prompt: tokens)
+            costs.observe(decodeRows: 4, promptTokens: tokens, seconds: seconds)
+            stepSeconds.append(seconds)
+            for rows in [16, 8] { costs.observe(decodeRows: rows, promptTokens: 0, seconds: host(rows: rows, prompt: 0)) }
+        }
+        // The bound: 1.5 × the 16-row step of 74 ms = 111 ms. The first step overruns it (the fit
+        // alone prices the chunk low); the later ones keep within it.
+        #expect(stepSeconds[0] > 0.111 * 1.1)
+        #expect(stepSeconds.suffix(8).allSatisfy { $0 <= 0.111 * 1.04 }, "\(stepSeconds)")
+        #expect(costs.overrun > 1.1)
+    }
+
     @Test("a fresh server that ran a prompt and one-row steps prices a larger step by the weights a row multiplies")
     func stepCostModelExtrapolatesFromAFreshServer() throws {
         // The host of `measuredCosts`: 10 ms + 4 ms per decode row + 2 ms per prompt token.
