@@ -32,7 +32,10 @@ Reading the table:
   errors       failed requests + wrong completion token counts
   peak RSS     VmHWM of the server process at the end of the cell
 With LLAMA_SERVER set, the ratio table divides Tandem by llama.cpp: tok/s above 1 means Tandem is
-faster, TTFT / ITL / RSS below 1 mean Tandem is lower (better).
+faster, TTFT / ITL / RSS below 1 mean Tandem is lower (better); beside them Tandem's own ITL p99 / p50.
+A shared host's speed drifts by tens of percent within minutes: `--rounds N` measures every cell N
+times, the two servers back to back and alternating which goes first, takes each ratio within a round,
+and prints the median over the rounds with their range.
 
 llama-server gets the same GGUF, `-np N` slots (N = concurrency), `-c` = N × (prompt budget +
 max_tokens), `-t 2`, and for workloads b/c the same adapters converted with
@@ -66,6 +69,7 @@ import shlex
 import shutil
 import signal
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -549,23 +553,44 @@ def print_load_table(rows, max_tokens):
           f"| errors | peak RSS MB |   ({max_tokens} tokens per request)")
     print("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     for r in rows:
-        print(f"| {r['server']} | {WORKLOAD_NAMES[r['workload']]} | {r['concurrency']} | {r['requests']} "
+        server = r["server"] + (f" #{r['round'] + 1}" if any(q.get("round") for q in rows) else "")
+        print(f"| {server} | {WORKLOAD_NAMES[r['workload']]} | {r['concurrency']} | {r['requests']} "
               f"| {fmt(r['tok_s'])} | {fmt(r['ttft_p50_ms'])} | {fmt(r['ttft_p99_ms'])} | {fmt(r['itl_p50_ms'])} "
               f"| {fmt(r['itl_p99_ms'])} | {r['errors']} | {fmt(r['peak_rss_mb'], 0)} |")
 
 
+def quotient(a, b):
+    return a / b if a is not None and b else None
+
+
+def spread(values, digits=2, unit="×"):
+    """The median of `values`, and their range when there are several (one per round)."""
+    values = [v for v in values if v is not None]
+    if not values:
+        return "–"
+    text = f"{statistics.median(values):.{digits}f}{unit}"
+    return text + (f" ({min(values):.{digits}f}–{max(values):.{digits}f})" if len(values) > 1 else "")
+
+
 def print_ratio_table(rows):
-    pairs = {}
+    """Tandem / llama.cpp per cell: each round's two servers ran back to back, so a ratio is taken
+    within a round and the table gives the median over rounds (with their range)."""
+    cells = {}
     for r in rows:
-        pairs.setdefault((r["workload"], r["concurrency"]), {})[r["server"]] = r
-    print("\n| Tandem / llama.cpp | conc | tok/s | TTFT p50 | ITL p50 | peak RSS |")
-    print("|---|---:|---:|---:|---:|---:|")
-    for (workload, conc), pair in pairs.items():
-        t, l = pair.get(Tandem.name), pair.get(LlamaServer.name)
-        if t and l:
-            print(f"| {WORKLOAD_NAMES[workload]} | {conc} | {ratio(t['tok_s'], l['tok_s'])} "
-                  f"| {ratio(t['ttft_p50_ms'], l['ttft_p50_ms'])} | {ratio(t['itl_p50_ms'], l['itl_p50_ms'])} "
-                  f"| {ratio(t['peak_rss_mb'], l['peak_rss_mb'])} |")
+        cells.setdefault((r["workload"], r["concurrency"]), {}).setdefault(r.get("round", 0), {})[r["server"]] = r
+    print("\n| Tandem / llama.cpp | conc | rounds | tok/s | TTFT p50 | TTFT p99 | ITL p50 | ITL p99 / p50 (Tandem) "
+          "| peak RSS |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+    for (workload, conc), rounds in cells.items():
+        pairs = [(p[Tandem.name], p[LlamaServer.name]) for p in rounds.values()
+                 if Tandem.name in p and LlamaServer.name in p]
+        if not pairs:
+            continue
+        def of(key):
+            return spread([quotient(t[key], l[key]) for t, l in pairs])
+        tails = spread([quotient(t["itl_p99_ms"], t["itl_p50_ms"]) for t, _ in pairs], unit="")
+        print(f"| {WORKLOAD_NAMES[workload]} | {conc} | {len(pairs)} | {of('tok_s')} | {of('ttft_p50_ms')} "
+              f"| {of('ttft_p99_ms')} | {of('itl_p50_ms')} | {tails} | {of('peak_rss_mb')} |")
 
 
 def print_role_table(rows):
@@ -599,6 +624,9 @@ def parse_args():
     p.add_argument("--no-ignore-eos", action="store_true", help="let requests end at an end token (count usage tokens)")
     p.add_argument("--json-out", help="write every row, with per-request raw results, to this file")
     p.add_argument("--keep-tmp", action="store_true", help="keep the temporary adapters and logs")
+    p.add_argument("--rounds", type=int, default=1,
+                   help="measure every cell this many times, the servers alternating which goes first; ratios are "
+                        "taken within a round and the ratio table shows their median and range (a noisy host)")
     p.add_argument("--busy-core", action="store_true",
                    help="run a busy-looping process pinned to the last CPU during every cell (a noisy neighbour)")
     args = p.parse_args()
@@ -608,6 +636,8 @@ def parse_args():
     if not set(args.workloads) <= set("abcd"):
         p.error("--workloads takes a, b, c, d")
     args.concurrency = [int(c) for c in args.concurrency.split(",")]
+    if args.rounds < 1:
+        p.error("--rounds must be at least 1")
     return args
 
 
@@ -636,10 +666,16 @@ def main():
     try:
         for workload in [w for w in args.workloads if w != "d"]:
             for conc in args.concurrency:
-                for backend in backends:
-                    n = requests_for(args.requests_per_level, conc)
-                    print(f"# {backend.name}: workload {workload}, concurrency {conc}, {n} requests", file=sys.stderr, flush=True)
-                    load_rows.append(measure_load(backend, workload, conc, n, args.max_tokens, log_dir))
+                for round_ in range(args.rounds):
+                    # Alternate which server goes first, so a host that drifts within a round favours neither.
+                    for backend in backends if round_ % 2 == 0 else backends[::-1]:
+                        n = requests_for(args.requests_per_level, conc)
+                        print(f"# {backend.name}: workload {workload}, concurrency {conc}, {n} requests"
+                              + (f", round {round_ + 1} of {args.rounds}" if args.rounds > 1 else ""),
+                              file=sys.stderr, flush=True)
+                        row = measure_load(backend, workload, conc, n, args.max_tokens, log_dir)
+                        row["round"] = round_
+                        load_rows.append(row)
         if "d" in args.workloads:
             for backend in backends:
                 print(f"# {backend.name}: workload d (role prompt, cold vs warm)", file=sys.stderr, flush=True)
