@@ -56,8 +56,9 @@ deploy-check:
 		$(PYTHON) -m pip install --quiet -r deploy/requirements.txt
 	$(PYTHON) deploy/validate.py
 
+# The engine alone against llama.cpp (scripts/bench.py); extra flags: make bench BENCH_ARGS="--rounds 3"
 bench: build
-	./scripts/bench.sh
+	./scripts/bench.sh $(BENCH_ARGS)
 
 # Proves the Dockerfile's runtime stage without a Docker engine (debootstrap + chroot, needs root).
 .PHONY: chroot-check

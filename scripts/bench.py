@@ -5,12 +5,15 @@ Runs `tandem bench` (prompt processing of 512 tokens; aggregate decode with 1/4/
 64-token prompts, 128 steps). When --llama-cpp-bin (or $LLAMA_CPP_BIN) names a llama.cpp build
 directory made outside this repository, runs `llama-bench` (pp512, tg128) and `llama-batched-bench`
 (-npp 64 -ntg 128 -npl 1,4,16,64) with 2 threads on the same file and prints ratios.
+A shared host's speed drifts by tens of percent within minutes: `--rounds N` runs both N times,
+alternating which goes first, takes each ratio within a round and prints the medians with the range.
 Python standard library only.
 """
 import argparse
 import json
 import os
 import re
+import statistics
 import subprocess
 import sys
 
@@ -67,22 +70,50 @@ def main():
     parser.add_argument("--llama-cpp-bin", default=os.environ.get("LLAMA_CPP_BIN"))
     parser.add_argument("--batches", default="1,4,16,64")
     parser.add_argument("--prompt-tokens", type=int, default=512)
+    parser.add_argument("--rounds", type=int, default=1, help="runs of both, alternating which goes first")
     args = parser.parse_args()
     batches = [int(b) for b in args.batches.split(",")]
+    if args.rounds < 1:
+        parser.error("--rounds must be at least 1")
 
-    ours = tandem(args.tandem, args.model, batches, args.prompt_tokens)
-    theirs = llama(args.llama_cpp_bin, args.model, batches, args.prompt_tokens) if args.llama_cpp_bin else {}
+    rounds = []
+    for r in range(args.rounds):
+        def measure_ours():
+            return tandem(args.tandem, args.model, batches, args.prompt_tokens)
+        def measure_theirs():
+            return llama(args.llama_cpp_bin, args.model, batches, args.prompt_tokens) if args.llama_cpp_bin else {}
+        if r % 2 == 0:
+            ours = measure_ours()
+            theirs = measure_theirs()
+        else:
+            theirs = measure_theirs()
+            ours = measure_ours()
+        rounds.append((ours, theirs))
 
-    for note in ours.pop("notes"):
-        print(note)
+    several = args.rounds > 1
+    # The CPU line once; each round's bandwidth line (the host's bandwidth drifts too).
+    for n, (ours, _) in enumerate(rounds):
+        for note in ours.pop("notes"):
+            if note.startswith("CPU:"):
+                if n == 0:
+                    print(note)
+            else:
+                print(f"round {n + 1}: {note}" if several else note)
     print()
-    print(f"| work (2 threads, {os.path.basename(args.model)}) | Tandem tok/s | llama.cpp tok/s | ratio |")
+    print(f"| work (2 threads, {os.path.basename(args.model)}) | Tandem tok/s | llama.cpp tok/s | ratio |"
+          + (f" ({args.rounds} rounds: medians, ratio range)" if several else ""))
     print("|---|---:|---:|---:|")
     for key in ["pp"] + batches:
         label = f"prompt processing, {args.prompt_tokens} tokens" if key == "pp" else f"decode, {key} sequence{'s' if key > 1 else ''} (aggregate)"
-        a, b = ours.get(key), theirs.get(key)
-        ratio = f"{a / b:.2f}×" if a and b else "–"
-        print(f"| {label} | {a:.1f} | {b:.1f} | {ratio} |" if b else f"| {label} | {a:.1f} | – | – |")
+        a = statistics.median(o[key] for o, _ in rounds)
+        paired = [(o[key], t[key]) for o, t in rounds if t.get(key)]
+        if not paired:
+            print(f"| {label} | {a:.1f} | – | – |")
+            continue
+        b = statistics.median(t for _, t in paired)
+        ratios = [x / y for x, y in paired]
+        ratio = f"{statistics.median(ratios):.2f}×" + (f" ({min(ratios):.2f}–{max(ratios):.2f})" if several else "")
+        print(f"| {label} | {a:.1f} | {b:.1f} | {ratio} |")
 
 
 if __name__ == "__main__":
