@@ -1,4 +1,5 @@
 import _Builtin_intrinsics.intel
+import CPrefetch
 import GGUF
 import Parallel
 import QuantTiles
@@ -15,6 +16,10 @@ import QuantTiles
 /// additions (a `vpdpwssd` adds in place, and one chain would wait on each). Per tile and row,
 /// conversions and FMAs fold the integer sums into Float32 with the scales.
 public enum IntegerDotKernel: TileKernel {
+    /// How far ahead of the tile being read the first pass over a stretch asks for the weights: with
+    /// few rows a product waits on memory, and the hardware prefetcher alone keeps too few lines in
+    /// flight (`tandem bench`, bench/README.md).
+    static let prefetchDistance = 2048
     /// `i + Σ pairs of w·x` in 8 int32 lanes: one `vpdpwssd` with AVX-VNNI; `vpmaddwd` and an add without.
     @inline(__always)
     static func dot(_ i: SIMD4<Int64>, _ w: SIMD4<Int64>, _ x: SIMD4<Int64>) -> SIMD4<Int64> {
@@ -66,7 +71,7 @@ public enum IntegerDotKernel: TileKernel {
     static func kernel<L: TileLayout, R: RowCount>(_: L.Type, _: R.Type, _ tiles: IntegerTiles, groups: Range<Int>,
                                                    x: Int16Activations, first: Int, y: UnsafeMutablePointer<Float>) {
         let rows = R.value, inputs = x.inputs, blocks = x.blocks, outputs = tiles.outputs
-        let tileInputs = L.pairs * 2, weightOffset = tiles.weightOffset
+        let tileInputs = L.pairs * 2, weightOffset = tiles.weightOffset, tileBytes = tiles.tileBytes
         let values = UnsafeRawPointer(x.values + first * inputs), rowBytes = inputs * 2
         let scales = x.scales + first * blocks
         let sums = L.hasMinimum ? x.sums! + first * blocks : x.scales
@@ -78,6 +83,12 @@ public enum IntegerDotKernel: TileKernel {
             }
             for t in 0..<tiles.tilesPerGroup {
                 let tile = tiles.tile(group: g, t)
+                // The first rows' pass reads the stretch from memory; the other rows find it in the cache.
+                if first == 0 {
+                    for line in Swift.stride(from: 0, to: tileBytes, by: 64) {
+                        tandem_prefetch(tile + prefetchDistance + line)
+                    }
+                }
                 let w = tile + weightOffset
                 let p = values + t * tileInputs * 2
                 @inline(__always) func pair(_ r: Int, _ k: Int) -> SIMD4<Int64> {
