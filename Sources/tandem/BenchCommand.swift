@@ -106,16 +106,17 @@ struct BenchCommand: ParsableCommand {
                      + "\(String(format: "%.1f", row.tokensPerSecond)) |")
         }
         emit(try bench.promptProcessing(tokens: promptTokens))
-        var single: Double?
+        var single: Double?, measured: Double?
         for b in batches.split(separator: ",").compactMap({ Int($0.trimmingCharacters(in: .whitespaces)) })
         where b > 0 {
             let row = try bench.decode(sequences: b, promptTokens: decodePrompt, steps: decodeTokens)
-            if b == 1 { single = row.tokensPerSecond }
+            // Right after one stream's decode: a shared host's bandwidth drifts within minutes.
+            if b == 1 { (single, measured) = (row.tokensPerSecond, MemoryBandwidth.measure()) }
             emit(row)
         }
         // One decode step reads every weight once (the tied head included): the bound on one stream.
         let weightBytes = Double(loaded.gguf.tensors.values.reduce(0) { $0 + $1.byteCount })
-        let bandwidth = MemoryBandwidth.measure()
+        let bandwidth = measured ?? MemoryBandwidth.measure()
         let bound = bandwidth / weightBytes
         line("")
         line(String(format: "memory read bandwidth %.1f GB/s (%d threads); weights %.0f MB read per token; "
