@@ -18,7 +18,7 @@ import QuantTiles
 public enum IntegerDotKernel: TileKernel {
     /// How far ahead of the tile being read the first pass over a stretch asks for the weights: with
     /// few rows a product waits on memory, and the hardware prefetcher alone keeps too few lines in
-    /// flight (`tandem bench`, bench/README.md).
+    /// flight (`tandem bench`, bench/README.md). A prefetch past the last tile never faults.
     static let prefetchDistance = 2048
     /// `i + Σ pairs of w·x` in 8 int32 lanes: one `vpdpwssd` with AVX-VNNI; `vpmaddwd` and an add without.
     @inline(__always)
